@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CommutesConfig(AppConfig):
+    name = "commutes"
+    verbose_name = "Commutes"

@@ -1,0 +1,282 @@
+"""Crime Predict settings: one module, driven by environment variables.
+
+Defaults are safe for production (DEBUG off, HTTPS on, a SECRET_KEY required);
+development and the local demo opt out explicitly (see README, "Configuration").
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
+
+from crimepredict_site.env import (
+    check_redis_url,
+    env_bool,
+    env_int,
+    env_list,
+    env_str,
+    parse_database_url,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = env_str("SECRET_KEY", "insecure-development-key" if DEBUG else None)
+if not DEBUG and (len(SECRET_KEY) < 32 or SECRET_KEY.startswith("insecure")):
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be at least 32 random characters when DEBUG is off"
+    )
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+# HTTPS hardening is on unless a local deployment (demo, tests) turns it off.
+HTTPS = env_bool("HTTPS", not DEBUG)
+SECURE_SSL_REDIRECT = HTTPS
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_HSTS_SECONDS = env_int(
+    "SECURE_HSTS_SECONDS", 31536000 if HTTPS else 0, minimum=0
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+SECURE_HSTS_PRELOAD = HTTPS
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY", False) else None
+)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.gis",
+    "django.contrib.postgres",
+    "rest_framework",
+    "rest_framework_gis",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "leaflet",
+    "crimes",
+    "predictions",
+    "commutes",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.http.ConditionalGetMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "crimepredict_site.urls"
+WSGI_APPLICATION = "crimepredict_site.wsgi.application"
+ASGI_APPLICATION = "crimepredict_site.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "crimepredict_site.context_processors.site",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": parse_database_url(
+        "DATABASE_URL", "postgis://postgres@127.0.0.1:5432/crimepredict"
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = check_redis_url("REDIS_URL", "redis://127.0.0.1:6379/0")
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "cp"),
+        "TIMEOUT": env_int("CACHE_TIMEOUT", 3600, minimum=0),
+    }
+}
+
+_VALIDATORS = "django.contrib.auth.password_validation."
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": _VALIDATORS + name}
+    for name in (
+        "UserAttributeSimilarityValidator",
+        "MinimumLengthValidator",
+        "CommonPasswordValidator",
+        "NumericPasswordValidator",
+    )
+]
+
+# Fixed point: store aware UTC, show and accept Seattle local time.
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "America/Los_Angeles"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "var" / "static")))
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if env_bool("STATIC_MANIFEST", not DEBUG)
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
+MEDIA_URL = "media/"
+# Trained model checkpoints and backtest reports live here (shared by web and workers).
+ARTIFACTS_DIR = Path(env_str("ARTIFACTS_DIR", str(BASE_DIR / "var" / "artifacts")))
+
+# --- Geography (fixed points shared by every part) --------------------------------
+STORAGE_SRID = 4326  # incidents and areas are stored in WGS84
+ANALYSIS_SRID = 32610  # UTM 10N: every distance and grid computation is metric
+API_SRID = 4326  # the API speaks WGS84 GeoJSON
+GRID_CELL_SIZE = env_int("GRID_CELL_SIZE", 150, minimum=25)
+# The grid origin is fixed so a cell id never changes while GRID_CELL_SIZE does not.
+GRID_ORIGIN = (540000.0, 5255000.0)
+HISTORY_CELL_SIZES = (150, 300, 600, 1200)
+BOUNDARIES_DIR = BASE_DIR / "data" / "boundaries"
+SEATTLE_CENTER = (47.6097, -122.3331)
+
+# --- Data import -------------------------------------------------------------------
+IMPORT_UPLOAD_MAX_BYTES = env_int(
+    "IMPORT_UPLOAD_MAX_BYTES", 512 * 1024 * 1024, minimum=1
+)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+SODA_BASE_URL = env_str(
+    "SODA_BASE_URL", "https://data.seattle.gov/resource/tazs-3rd5.json"
+)
+SODA_APP_TOKEN = env_str("SODA_APP_TOKEN", "")
+SODA_PAGE_SIZE = env_int("SODA_PAGE_SIZE", 5000, minimum=1)
+
+# --- Map ---------------------------------------------------------------------------
+# Tiles come from the internet; every page also draws the city limits from PostGIS so it
+# works (and is tested) without them. Set MAP_TILES_URL="" to disable tiles entirely.
+MAP_TILES_URL = env_str(
+    "MAP_TILES_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+)
+MAP_TILES_ATTRIBUTION = env_str(
+    "MAP_TILES_ATTRIBUTION", "&copy; OpenStreetMap contributors"
+)
+LEAFLET_CONFIG = {
+    "DEFAULT_CENTER": SEATTLE_CENTER,
+    "DEFAULT_ZOOM": 11,
+    "MIN_ZOOM": 10,
+    "MAX_ZOOM": 18,
+    "TILES": [("OpenStreetMap", MAP_TILES_URL, {"attribution": MAP_TILES_ATTRIBUTION})]
+    if MAP_TILES_URL
+    else [],
+    "RESET_VIEW": False,
+    "NO_GLOBALS": False,
+}
+
+# --- API ---------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"anon": env_str("API_ANON_RATE", "600/minute")},
+    "DEFAULT_VERSIONING_CLASS": "rest_framework.versioning.NamespaceVersioning",
+    "ALLOWED_VERSIONS": ["v1"],
+    "DEFAULT_VERSION": "v1",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Crime Predict API",
+    "DESCRIPTION": (
+        "Read-only API over Seattle Police Department reported incidents, hourly "
+        "forecasts of reported crime for areas (never people), and commute scoring."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# --- Celery ------------------------------------------------------------------------
+CELERY_BROKER_URL = REDIS_URL
+CELERY_RESULT_BACKEND = REDIS_URL
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 3600, minimum=1)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 3900, minimum=1)
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Training needs the accelerator: it goes to workers started with `-Q gpu`.
+CELERY_TASK_ROUTES = {"predictions.tasks.train_model": {"queue": "gpu"}}
+
+SCHEDULE_SYNC = env_bool("SCHEDULE_SYNC", False)
+SCHEDULE_RETRAIN = env_bool("SCHEDULE_RETRAIN", False)
+SCHEDULE_FORECAST = env_bool("SCHEDULE_FORECAST", False)
+CELERY_BEAT_SCHEDULE = {
+    name: entry
+    for name, entry, enabled in [
+        (
+            "sync-spd-daily",
+            {"task": "crimes.tasks.sync_spd", "schedule": crontab(hour=4, minute=15)},
+            SCHEDULE_SYNC,
+        ),
+        (
+            "retrain-weekly",
+            {
+                "task": "predictions.tasks.train_model_scheduled",
+                "schedule": crontab(day_of_week="sun", hour=5, minute=0),
+            },
+            SCHEDULE_RETRAIN,
+        ),
+        (
+            "forecast-hourly",
+            {
+                "task": "predictions.tasks.precompute_forecasts_scheduled",
+                "schedule": crontab(minute=5),
+            },
+            SCHEDULE_FORECAST,
+        ),
+    ]
+    if enabled
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+}
+
+# Debian 12 ships GDAL 3.6, which cannot block file/network access from spatial
+# references. We never hand user-supplied SRS definitions to GDAL (uploads are CSV/JSON
+# parsed in Python, routes are GeoJSON parsed by GEOS with a fixed SRID).
+SILENCED_SYSTEM_CHECKS = ["gis.W001"]

@@ -1,0 +1,25 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerView,
+)
+
+# Every API route lives under one versioned namespace: /api/v1/ (namespace "v1").
+api_v1 = [
+    path("", include("crimes.api.urls")),
+    path("", include("predictions.api.urls")),
+    path("", include("commutes.api.urls")),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="v1:schema"), name="docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="v1:schema"), name="redoc"),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include((api_v1, "v1"), namespace="v1")),
+    path("", include("crimes.urls")),
+    path("", include("predictions.urls")),
+    path("", include("commutes.urls")),
+]

@@ -1,0 +1,161 @@
+"""Shared fixtures: real PostGIS (pytest-django), real Redis, a real Celery worker and
+the system Chromium driven by Playwright. Nothing here mocks a service."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = Path(os.environ.get("SHARED_DATA", REPO.parent / "shared" / "data"))
+ARTIFACTS = REPO / "tests" / "artifacts"
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    """Each test starts with an empty Redis cache (the real one, db from REDIS_URL)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    assert SHARED_DATA.is_dir(), f"the shared SPD data folder is missing: {SHARED_DATA}"
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+def _database_url_for(name: str) -> str:
+    db = settings.DATABASES["default"]
+    auth = db["USER"] or "postgres"
+    if db["PASSWORD"]:
+        auth += f":{db['PASSWORD']}"
+    host = db["HOST"] or "127.0.0.1"
+    port = db["PORT"] or "5432"
+    return f"postgis://{auth}@{host}:{port}/{name}"
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
+    """A real `celery worker` process on the test database and the test Redis.
+
+    Tests that hand work to it must commit their data first (use `transactional_db`).
+    It consumes both queues; one child process, replaced after every task so a task
+    that is killed takes nothing else with it.
+    """
+    from crimepredict_site.celery import app
+
+    app.control.purge()
+    env = dict(os.environ)
+    env["DATABASE_URL"] = _database_url_for(settings.DATABASES["default"]["NAME"])
+    env["REDIS_URL"] = settings.REDIS_URL
+    env["ARTIFACTS_DIR"] = str(settings.ARTIFACTS_DIR)
+    env["MEDIA_ROOT"] = str(settings.MEDIA_ROOT)
+    log = tmp_path_factory.mktemp("celery") / "worker.log"
+    hostname = f"test-{os.getpid()}@%h"
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "crimepredict_site",
+                "worker",
+                "-Q",
+                "default,gpu",
+                "-c",
+                "1",
+                "--pool",
+                "prefork",
+                "--max-tasks-per-child",
+                "1",
+                "-n",
+                hostname,
+                "--loglevel",
+                "INFO",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"celery worker exited early:\n{log.read_text()}")
+        if app.control.ping(timeout=0.5):
+            break
+    else:
+        os.killpg(proc.pid, signal.SIGKILL)
+        raise RuntimeError(f"celery worker did not answer a ping:\n{log.read_text()}")
+    proc.log_path = log
+    yield proc
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def wait_for(predicate, timeout: float = 60, interval: float = 0.2, message: str = ""):
+    """Poll until predicate() is truthy; return its value or fail with message."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(message or f"condition not met within {timeout}s")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    assert shutil.which(CHROMIUM) or Path(CHROMIUM).exists(), (
+        f"system Chromium not found at {CHROMIUM}; .ci/run installs it with apt-get"
+    )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh page that records console errors and failed requests in .errors."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = context.new_page()
+    pg.errors = []
+    pg.on(
+        "console",
+        lambda msg: (
+            pg.errors.append(f"console: {msg.text}") if msg.type == "error" else None
+        ),
+    )
+    pg.on("pageerror", lambda exc: pg.errors.append(f"pageerror: {exc}"))
+    yield pg
+    context.close()
