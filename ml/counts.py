@@ -1,11 +1,9 @@
 """Aggregated counts per (hour, cell, channel), kept sparse.
 
 A dense cells x hours tensor over ten years (10k cells x 87k hours x 2 channels) would
-be
-~7 GB in float32; crime is sparse (most cell-hours are zero), so we keep coordinate
-lists
-of non-zero entries and densify only windows (e.g. a week: 168 x 10k x 2 floats = 14
-MB).
+be ~7 GB in float32; crime is sparse (most cell-hours are zero), so we keep coordinate
+lists of non-zero entries and densify only windows (e.g. a week: 168 x 10k x 2 floats
+= 14 MB).
 """
 
 from __future__ import annotations
@@ -23,8 +21,7 @@ IMPRECISE_MODES = ("keep", "spread", "drop")
 
 
 def channel_of(category: np.ndarray, categories: tuple[int, ...] = TARGET_CATEGORIES):
-    """Channel index of each event (position of its category in ``categories``) or
-    -1."""
+    """Channel of each event (position of its category in ``categories``), or -1."""
     out = np.full(len(category), -1, dtype=np.int64)
     for ch, cat in enumerate(categories):
         out[np.asarray(category) == cat] = ch
@@ -40,8 +37,8 @@ class SparseCounts:
     """Non-zero counts on hours ``[start_s, start_s + n_hours * 3600)``.
 
     Entries are unique per (hour, cell, channel) and sorted by hour. ``count`` is
-    float32
-    because imprecise events may be spread as fractions over the hours of their day.
+    float32 because imprecise events may be spread as fractions over the hours of their
+    day.
     """
 
     start_s: int
@@ -118,8 +115,7 @@ def build_counts(
     ``imprecise``: "keep" counts placeholder-time events at their recorded hour,
     "spread"
     spreads each evenly over its local day (its date is trusted, its hour is not),
-    "drop"
-    leaves them out. Events outside the grid or in other categories are ignored.
+    "drop" leaves them out. Events outside the grid or in other categories are ignored.
     """
     if imprecise not in IMPRECISE_MODES:
         raise ValueError(f"imprecise must be one of {IMPRECISE_MODES}")

@@ -1,13 +1,10 @@
 """Incident events as flat NumPy arrays, and the SPD CSV reader.
 
 Event time (docs/DESIGN.md "Event time"): the offense start; where an end is given and
-the
-span is at most 72 h, the midpoint; longer spans are unusable for hourly modelling.
+the span is at most 72 h, the midpoint; longer spans are unusable for hourly modelling.
 A start at exactly 00:00:00 or 12:00:00 Seattle clock time with no end (or an end equal
-to
-the start) is a placeholder: the event is kept but flagged ``imprecise`` so that
-forecasters
-can keep it in spatial levels while leaving it out of hour-of-day profiles.
+to the start) is a placeholder: the event is kept but flagged ``imprecise`` so that
+forecasters can keep it in spatial levels while leaving it out of hour-of-day profiles.
 """
 
 from __future__ import annotations
@@ -108,8 +105,7 @@ def event_times(
 
     ``start_s``/``end_s`` are int64 UTC seconds, ``end_s == -1`` where missing. Returns
     ``(event_time_s, imprecise, usable)``. An end before the start is a data error: it
-    is
-    ignored (treated as missing) rather than discarding the offense.
+    is ignored (treated as missing) rather than discarding the offense.
     """
     start = np.asarray(start_s, dtype=np.int64)
     end = np.asarray(end_s, dtype=np.int64)
@@ -127,8 +123,7 @@ def event_times(
 
 def parse_portal_datetimes(values: np.ndarray) -> np.ndarray:
     """``MM/DD/YYYY hh:mm:ss AM`` Seattle local strings -> int64 UTC seconds (-1 if
-    blank
-    or malformed). Vectorised on the fixed-width byte layout."""
+    blank or malformed). Vectorised on the fixed-width byte layout."""
     s = np.asarray(values).astype("S22")
     b = s.view(np.uint8).reshape(len(s), 22).astype(np.int64)
     d = b - ord("0")

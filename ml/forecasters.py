@@ -1,8 +1,7 @@
 """Forecaster protocol, registry and self-describing checkpoints.
 
 Every forecaster (baselines in ml/baselines.py, the hackathon net in ml/hackathon.py,
-the
-neural model in ml/train.py) implements::
+the neural model in ml/train.py) implements::
 
     fit(events, grid, until_s, progress=None) -> self   # only events reported < until_s
     predict(events, origin_s, hours) -> float32 (hours, n_cells, 2)
@@ -33,8 +32,8 @@ N_CHANNELS = 2  # PERSON, PROPERTY
 Progress = Callable[[dict[str, Any]], None]
 
 # Modules that register forecaster kinds; imported lazily by get()/load() so that
-# importing
-# ml.forecasters stays light and a missing optional module (ml.train) is not an error.
+# importing ml.forecasters stays light and a missing optional module (ml.train) is not
+# an error.
 PLUGIN_MODULES = ("ml.baselines", "ml.hackathon", "ml.train")
 
 
@@ -189,8 +188,8 @@ class BaseForecaster:
     """Shared plumbing: dataclass ``Config``, grid, fit window, checkpoint round trip.
 
     Subclasses set ``Config`` (a dataclass), implement ``_fit``/``predict`` and keep
-    their
-    fitted arrays in ``self.state`` (dict of numpy arrays) so save/load is automatic.
+    their fitted arrays in ``self.state`` (dict of numpy arrays) so save/load is
+    automatic.
     """
 
     kind: ClassVar[str] = "base"
