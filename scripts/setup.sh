@@ -17,6 +17,7 @@ ldconfig -p | grep -q libgdal || need_pkgs+=(libgdal-dev)
 command -v redis-server >/dev/null || need_pkgs+=(redis-server)
 [ -x /usr/bin/chromium ] || need_pkgs+=(chromium)
 command -v make >/dev/null || need_pkgs+=(make)
+command -v curl >/dev/null || need_pkgs+=(curl)
 python3 -c "import venv, ensurepip" 2>/dev/null || need_pkgs+=(python3-venv)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "==> apt-get install ${need_pkgs[*]}"

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# `make demo`: set everything up and run Crime Predict with real Seattle data.
+#   services + database + virtualenv (scripts/setup.sh), migrations, static files,
+#   the bundled 2021 SPD extract, a trained model, a week of forecasts, a Celery worker
+#   and the web server on http://127.0.0.1:8000/. Safe and quick to run again.
+# `bash scripts/demo.sh stop` stops the worker and the web server.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$REPO"
+RUN="$REPO/var/run"
+mkdir -p "$RUN" var/log var/artifacts
+
+stop() {
+  for name in web worker; do
+    if [ -f "$RUN/$name.pid" ]; then
+      kill "$(cat "$RUN/$name.pid")" 2>/dev/null || true
+      rm -f "$RUN/$name.pid"
+    fi
+  done
+}
+if [ "${1:-}" = stop ]; then stop; echo "stopped"; exit 0; fi
+
+bash scripts/setup.sh
+
+# A local deployment: plain HTTP on the loopback, production settings otherwise.
+[ -s var/secret_key ] || "$VENV/bin/python" -c "import secrets; print(secrets.token_urlsafe(50))" > var/secret_key
+export SECRET_KEY="$(cat var/secret_key)"
+export DEBUG=0 HTTPS=0 ALLOWED_HOSTS="${ALLOWED_HOSTS:-127.0.0.1,localhost}"
+export ARTIFACTS_DIR="${ARTIFACTS_DIR:-$REPO/var/artifacts}"
+PY="$VENV/bin/python"
+manage() { "$PY" manage.py "$@"; }
+ask() { manage shell -c "$1" 2>/dev/null | tail -n 1; }
+
+echo "==> migrate"
+manage migrate --noinput >/dev/null
+manage collectstatic --noinput >/dev/null
+
+echo "==> import the bundled SPD extract (data/spd/spd_2021.csv.gz; a re-run reports all unchanged)"
+manage import_spd data/spd/spd_2021.csv.gz
+
+if [ ! -s var/admin_password ]; then
+  "$PY" -c "import secrets; print(secrets.token_urlsafe(12))" > var/admin_password
+fi
+DJANGO_SUPERUSER_PASSWORD="$(cat var/admin_password)" manage shell -c "
+from django.contrib.auth import get_user_model
+import os
+User = get_user_model()
+if not User.objects.filter(username='admin').exists():
+    User.objects.create_superuser('admin', 'admin@localhost', os.environ['DJANGO_SUPERUSER_PASSWORD'])
+" >/dev/null
+
+# The extract ends with 2021: the demo model is trained on everything reported before
+# 2022-01-01 and forecasts the first week after the data ends.
+UNTIL="${DEMO_UNTIL:-2022-01-01T00:00}"
+if [ "$(ask 'from predictions.models import ModelVersion; print(ModelVersion.objects.filter(is_active=True).exists())')" != True ]; then
+  echo "==> train a model on the extract (CPU, a few minutes)"
+  manage train_model --until "$UNTIL" --activate ${DEMO_TRAIN_ARGS:---quick}
+fi
+if [ "$(ask 'from predictions.models import ForecastRun; print(ForecastRun.objects.filter(status="succeeded").exists())')" != True ]; then
+  echo "==> precompute a week of forecasts"
+  manage precompute_forecasts --start "$UNTIL" --hours 168
+fi
+
+echo "==> start the Celery worker and the web server"
+stop
+setsid nohup "$VENV/bin/celery" -A crimepredict_site worker -Q default,gpu -c 1 \
+  --max-tasks-per-child 1 --loglevel INFO >var/log/worker.log 2>&1 &
+echo $! > "$RUN/worker.pid"
+setsid nohup "$VENV/bin/gunicorn" crimepredict_site.wsgi -b 127.0.0.1:8000 -w 2 \
+  --timeout 60 --access-logfile var/log/access.log >var/log/web.log 2>&1 &
+echo $! > "$RUN/web.pid"
+for _ in $(seq 40); do
+  curl -fsS -o /dev/null http://127.0.0.1:8000/ 2>/dev/null && break
+  sleep 0.5
+done
+curl -fsS -o /dev/null http://127.0.0.1:8000/ || { echo "web server did not start; see var/log/web.log" >&2; exit 1; }
+
+cat <<MSG
+
+Crime Predict is running: http://127.0.0.1:8000/
+  admin:  http://127.0.0.1:8000/admin/  (user admin, password in var/admin_password)
+  API:    http://127.0.0.1:8000/api/v1/docs/
+  logs:   var/log/web.log, var/log/worker.log      stop: make stop
+MSG
