@@ -10,7 +10,8 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
-    base = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "HTTPS"}}
+    skip = {"DEBUG", "HTTPS", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    base = {k: v for k, v in os.environ.items() if k not in skip}
     base.update(env)
     return subprocess.run(
         [sys.executable, "manage.py", *args],
