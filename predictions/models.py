@@ -1,0 +1,265 @@
+"""Forecast domain: the grid in PostGIS, model versions, runs and hourly forecast rows.
+
+Forecast values are stored compactly: one row per (model version, hour, category)
+holding a little-endian float32 array with one value per cell in ``Cell.idx`` order.
+A week for all three categories is 504 rows instead of ~25 million cell-hour rows.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.gis.db import models
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+
+class Category(models.TextChoices):
+    # "all" = the default targets (PERSON + PROPERTY, DESIGN "Targets").
+    ALL = "all", "All default targets (person + property)"
+    PERSON = "person", "Crimes against persons"
+    PROPERTY = "property", "Crimes against property"
+
+
+class RunStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class Cell(models.Model):
+    """One analysis-grid cell that touches the city limits.
+
+    ``id`` is the grid formula's cell id (crimes/grid.py), so it never changes while
+    GRID_CELL_SIZE does not. ``idx`` is the dense position 0..n-1 (cells ordered by
+    id) used by every forecast array.
+    """
+
+    id = models.BigIntegerField(primary_key=True)
+    idx = models.IntegerField(unique=True)
+    row = models.IntegerField()
+    col = models.IntegerField()
+    size = models.FloatField(help_text="Cell edge in metres (EPSG:32610).")
+    geom = models.PolygonField(srid=settings.ANALYSIS_SRID)
+    # Centre in WGS84, precomputed because every page and API response needs it.
+    lon = models.FloatField()
+    lat = models.FloatField()
+
+    class Meta:
+        ordering = ["idx"]
+
+    def __str__(self) -> str:
+        return f"cell {self.id}"
+
+
+class ModelVersionQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(is_active=True)
+
+
+class ModelVersion(models.Model):
+    """A trained forecaster: its checkpoint, data window, backtest and status."""
+
+    class Status(models.TextChoices):
+        READY = "ready", "Ready"
+        RETIRED = "retired", "Retired"
+        BROKEN = "broken", "Broken (checkpoint unusable)"
+
+    kind = models.CharField(max_length=32)
+    config = models.JSONField(default=dict, blank=True)
+    checkpoint = models.CharField(
+        max_length=255, help_text="Path relative to settings.ARTIFACTS_DIR."
+    )
+    data_until = models.DateTimeField(
+        help_text="Data window: trained on incidents reported before this instant."
+    )
+    data_first_event = models.DateTimeField(null=True, blank=True)
+    n_events = models.IntegerField(default=0)
+    metrics = models.JSONField(default=dict, blank=True)
+    training_seconds = models.FloatField(default=0.0)
+    device = models.CharField(max_length=32, blank=True)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.READY
+    )
+    notes = models.TextField(blank=True)
+    is_active = models.BooleanField(default=False)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ModelVersionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # At most one active version; activate() switches inside one transaction
+            # so readers always see exactly one.
+            models.UniqueConstraint(
+                fields=["is_active"],
+                condition=Q(is_active=True),
+                name="one_active_model_version",
+            )
+        ]
+
+    def __str__(self) -> str:
+        active = " (active)" if self.is_active else ""
+        return f"v{self.pk} {self.kind}{active}"
+
+    @property
+    def checkpoint_path(self):
+        return settings.ARTIFACTS_DIR / self.checkpoint
+
+    def activate(self) -> None:
+        """Make this the one active version, atomically."""
+        with transaction.atomic():
+            # Lock the current active row(s) so concurrent switches serialise.
+            list(ModelVersion.objects.select_for_update().filter(is_active=True))
+            ModelVersion.objects.filter(is_active=True).exclude(pk=self.pk).update(
+                is_active=False
+            )
+            now = timezone.now()
+            ModelVersion.objects.filter(pk=self.pk).update(
+                is_active=True, activated_at=now
+            )
+        self.is_active = True
+        self.activated_at = now
+
+
+class RunQuerySet(models.QuerySet):
+    def claim(self, pk: int, **extra) -> bool:
+        """PENDING -> RUNNING in one conditional UPDATE: only one worker wins."""
+        return bool(
+            self.filter(pk=pk, status=RunStatus.PENDING).update(
+                status=RunStatus.RUNNING, started_at=timezone.now(), **extra
+            )
+        )
+
+
+class _Run(models.Model):
+    status = models.CharField(
+        max_length=16, choices=RunStatus.choices, default=RunStatus.PENDING
+    )
+    progress = models.FloatField(default=0.0)
+    message = models.CharField(max_length=255, blank=True)
+    error = models.TextField(blank=True)
+    worker = models.CharField(
+        max_length=128, blank=True, help_text="host:pid of the process running it."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = RunQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at"]
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (RunStatus.SUCCEEDED, RunStatus.FAILED)
+
+
+class TrainingRun(_Run):
+    """One training request: trains, backtests and registers a ModelVersion."""
+
+    kind = models.CharField(max_length=32, default="neural")
+    until = models.DateTimeField(
+        help_text="Train on incidents reported before this instant."
+    )
+    device = models.CharField(max_length=16, default="auto")
+    config = models.JSONField(default=dict, blank=True)
+    activate = models.BooleanField(
+        default=False, help_text="Activate the new version when training succeeds."
+    )
+    model_version = models.ForeignKey(
+        ModelVersion,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="training_runs",
+    )
+
+    class Meta(_Run.Meta):
+        pass
+
+    def __str__(self) -> str:
+        return f"Training #{self.pk} until {self.until:%Y-%m-%d %H:%M} ({self.status})"
+
+
+class ForecastRun(_Run):
+    """One precompute of [start, start + hours) for one model version."""
+
+    model_version = models.ForeignKey(
+        ModelVersion, on_delete=models.CASCADE, related_name="forecast_runs"
+    )
+    start = models.DateTimeField(help_text="Forecast origin (hour aligned).")
+    hours = models.IntegerField(default=168)
+    rows_written = models.IntegerField(default=0)
+    n_cells = models.IntegerField(default=0)
+    seconds = models.FloatField(default=0.0)
+
+    class Meta(_Run.Meta):
+        indexes = [
+            models.Index(fields=["model_version", "status", "-start"], name="frun_mv")
+        ]
+
+    def __str__(self) -> str:
+        start = f"{self.start:%Y-%m-%d %H:%M}"
+        return f"Forecast #{self.pk} v{self.model_version_id} from {start}"
+
+    @property
+    def end(self):
+        from datetime import timedelta
+
+        return self.start + timedelta(hours=self.hours)
+
+
+class ForecastValues(models.Model):
+    """Expected incidents per cell for one (version, hour, category).
+
+    ``values``: little-endian float32, one per cell in Cell.idx order. A rerun of the
+    same hours upserts (ON CONFLICT) so it replaces, never duplicates.
+    """
+
+    model_version = models.ForeignKey(
+        ModelVersion, on_delete=models.CASCADE, related_name="+"
+    )
+    hour_start = models.DateTimeField()
+    category = models.CharField(max_length=16, choices=Category.choices)
+    values = models.BinaryField()
+    total = models.FloatField(help_text="Sum over cells (the city's expected count).")
+    forecast_run = models.ForeignKey(
+        ForecastRun, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model_version", "hour_start", "category"],
+                name="forecast_values_unique_hour",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["model_version", "category", "hour_start"], name="fv_lookup"
+            )
+        ]
+
+    def __str__(self) -> str:
+        hour = f"{self.hour_start:%Y-%m-%d %H:%M}"
+        return f"v{self.model_version_id} {self.category} {hour}"

@@ -1,0 +1,143 @@
+"""The analysis grid in PostGIS: cells of settings.GRID_CELL_SIZE touching the city.
+
+Built in SQL (generate_series + ST_Intersects against the city-limits Area) so it runs
+the same from a migration, a command or a test. Cell ids follow crimes/grid.py, so a
+rebuild with the same setting gives the same ids and the same dense ``idx`` order.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+from django.conf import settings
+from django.db import connection, transaction
+
+from crimes.grid import ROW_FACTOR
+
+BUILD_SQL = """
+WITH city AS (
+    SELECT ST_Transform(ST_Union(geom), %(srid)s) AS g
+    FROM crimes_area WHERE kind = 'city'
+), span AS (
+    SELECT g,
+        floor((ST_XMin(g) - %(x0)s) / %(size)s)::int AS c0,
+        floor((ST_XMax(g) - %(x0)s) / %(size)s)::int AS c1,
+        floor((ST_YMin(g) - %(y0)s) / %(size)s)::int AS r0,
+        floor((ST_YMax(g) - %(y0)s) / %(size)s)::int AS r1
+    FROM city WHERE g IS NOT NULL
+), boxes AS (
+    SELECT r, c, ST_MakeEnvelope(
+            %(x0)s + c * %(size)s, %(y0)s + r * %(size)s,
+            %(x0)s + (c + 1) * %(size)s, %(y0)s + (r + 1) * %(size)s, %(srid)s
+        ) AS box, span.g
+    FROM span, generate_series(span.r0, span.r1) AS r,
+        generate_series(span.c0, span.c1) AS c
+), kept AS (
+    SELECT r::bigint * %(factor)s + c AS id, r, c, box
+    FROM boxes WHERE ST_Intersects(box, g)
+)
+INSERT INTO predictions_cell (id, idx, row, col, size, geom, lon, lat)
+SELECT id, (row_number() OVER (ORDER BY id) - 1)::int, r, c, %(size)s, box,
+    ST_X(ST_Transform(ST_Centroid(box), 4326)),
+    ST_Y(ST_Transform(ST_Centroid(box), 4326))
+FROM kept
+"""
+
+
+def build_cells(cursor=None, cell_size: float | None = None) -> int:
+    """(Re)build predictions_cell from the city limits; returns the number of cells.
+
+    Takes a raw cursor so the migration can call it with its schema editor's
+    connection. Rebuilding is deterministic: same setting, same ids and idx.
+    """
+    size = float(cell_size or settings.GRID_CELL_SIZE)
+    x0, y0 = settings.GRID_ORIGIN
+    params = {
+        "srid": settings.ANALYSIS_SRID,
+        "x0": x0,
+        "y0": y0,
+        "size": size,
+        "factor": ROW_FACTOR,
+    }
+
+    def run(cur) -> int:
+        cur.execute("DELETE FROM predictions_cell")
+        cur.execute(BUILD_SQL, params)
+        cur.execute("SELECT count(*) FROM predictions_cell")
+        return int(cur.fetchone()[0])
+
+    if cursor is not None:
+        n = run(cursor)
+    else:
+        with transaction.atomic(), connection.cursor() as cur:
+            n = run(cur)
+    _grid_arrays.cache_clear()
+    return n
+
+
+@lru_cache(maxsize=1)
+def _grid_arrays(signature: tuple[int, int, int]) -> dict[str, np.ndarray]:
+    with connection.cursor() as cur:
+        cur.execute("SELECT id, lon, lat FROM predictions_cell ORDER BY idx")
+        rows = cur.fetchall()
+    arr = np.asarray(rows, dtype=np.float64).reshape(-1, 3)
+    return {
+        "cell_ids": arr[:, 0].astype(np.int64),
+        "lon": arr[:, 1],
+        "lat": arr[:, 2],
+    }
+
+
+def _signature() -> tuple[int, int, int]:
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT count(*), coalesce(min(id), 0), coalesce(max(id), 0)"
+            " FROM predictions_cell"
+        )
+        n, lo, hi = cur.fetchone()
+    return int(n), int(lo), int(hi)
+
+
+def grid_arrays() -> dict[str, np.ndarray]:
+    """Cell ids (int64) and WGS84 centres in idx order, cached per process.
+
+    The cache keys on (count, min id, max id) so a rebuilt grid is picked up.
+    """
+    return _grid_arrays(_signature())
+
+
+
+def grid_spec():
+    """The grid as an ml.grid.GridSpec (ids sorted = idx order)."""
+    from ml.grid import GridSpec
+
+    x0, y0 = settings.GRID_ORIGIN
+    ids = grid_arrays()["cell_ids"]
+    if not len(ids):
+        raise RuntimeError(
+            "the grid is empty: load the city limits and run `manage.py build_grid`"
+        )
+    return GridSpec(x0, y0, float(settings.GRID_CELL_SIZE), ids)
+
+
+def cell_at(lon: float, lat: float) -> int | None:
+    """idx of the cell containing a WGS84 point, or None outside the grid."""
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT idx FROM predictions_cell WHERE ST_Contains(geom,"
+            " ST_Transform(ST_SetSRID(ST_MakePoint(%s, %s), 4326), %s)) LIMIT 1",
+            [lon, lat, settings.ANALYSIS_SRID],
+        )
+        row = cur.fetchone()
+    return int(row[0]) if row else None
+
+
+def in_city(lon: float, lat: float) -> bool:
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT EXISTS (SELECT 1 FROM crimes_area WHERE kind = 'city' AND"
+            " ST_Intersects(geom, ST_SetSRID(ST_MakePoint(%s, %s), 4326)))",
+            [lon, lat],
+        )
+        return bool(cur.fetchone()[0])
