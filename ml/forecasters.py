@@ -112,6 +112,8 @@ def _to_tensor_tree(obj: Any) -> Any:
     # weights_only=True loading accepts tensors and plain containers, not numpy arrays.
     if isinstance(obj, np.ndarray):
         return torch.from_numpy(np.ascontiguousarray(obj))
+    if isinstance(obj, np.generic):
+        return obj.item()
     if isinstance(obj, dict):
         return {k: _to_tensor_tree(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
@@ -138,8 +140,8 @@ def save_checkpoint(
     ckpt = {
         "format": CHECKPOINT_FORMAT,
         "kind": kind,
-        "config": dict(config),
-        "model_args": dict(model_args or {}),
+        "config": _to_tensor_tree(dict(config)),
+        "model_args": _to_tensor_tree(dict(model_args or {})),
         "state": _to_tensor_tree(state),
         "grid": {
             "origin_x": float(grid.origin_x),
@@ -147,8 +149,8 @@ def save_checkpoint(
             "cell_size": float(grid.cell_size),
             "cell_ids": torch.from_numpy(grid.cell_ids.astype(np.int64)),
         },
-        "data_window": dict(data_window or {}),
-        "metrics": dict(metrics or {}),
+        "data_window": _to_tensor_tree(dict(data_window or {})),
+        "metrics": _to_tensor_tree(dict(metrics or {})),
     }
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
