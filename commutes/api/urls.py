@@ -1,1 +1,8 @@
-urlpatterns: list = []
+from django.urls import path
+
+from commutes.api import views
+
+urlpatterns = [
+    path("commutes/score/", views.CommuteScoreView.as_view(), name="commute-score"),
+    path("places/", views.PlaceSearchView.as_view(), name="places"),
+]

@@ -1,0 +1,126 @@
+"""Commute API: score a route by departure hour; the offline address typeahead."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from commutes.api.serializers import (
+    ErrorSerializer,
+    ScoreRequestSerializer,
+    ScoreResponseSerializer,
+)
+from commutes.services.commute import score_commute
+from commutes.services.places import ensure_fresh, search_places
+from commutes.services.routes import RouteError, parse_route, parse_window
+
+MAX_PLACES = 20
+CATEGORIES = ("all", "person", "property")
+
+
+class CommuteScoreView(APIView):
+    # Public and anonymous: no session, so no CSRF token is needed and nothing about
+    # the visitor is read or stored.
+    authentication_classes: list = []
+
+    @extend_schema(
+        request=ScoreRequestSerializer,
+        responses={
+            200: ScoreResponseSerializer,
+            400: ErrorSerializer,
+            503: OpenApiTypes.OBJECT,
+        },
+        summary="Expected reported incidents along a route, by departure hour",
+        description=(
+            "Give a GeoJSON LineString as `route`, or `start` and `end` (and optional "
+            "`waypoints`) as [lon, lat]. Returns, for each departure hour of the "
+            "forecast week, the expected reported incidents in the cells within "
+            "~100 m of the route during the trip, the same for a typical route of "
+            "that length and mode, their ratio, the best departures in `window` "
+            "and the route's ~250 m stretches ranked (GeoJSON). 400 names the field "
+            "at fault; 503 when no forecast is stored yet."
+        ),
+        tags=["commutes"],
+    )
+    def post(self, request, *args, **kwargs):
+        from predictions.services.forecast_store import NoForecast
+
+        data = request.data
+        if not isinstance(data, dict):
+            return Response(
+                {"non_field_errors": ["send a JSON object"]},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        category = data.get("category", "all")
+        try:
+            if category not in CATEGORIES:
+                raise RouteError(
+                    "category", f"category must be one of {', '.join(CATEGORIES)}"
+                )
+            route = parse_route(data)
+            window = parse_window(data.get("window"))
+            result = score_commute(route, window, category)
+        except RouteError as exc:
+            return Response(
+                {exc.field: [exc.message]}, status=status.HTTP_400_BAD_REQUEST
+            )
+        except NoForecast as exc:
+            return Response(
+                {"detail": f"no forecast available: {exc}"},
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            )
+        return Response(result)
+
+
+class PlaceSearchView(APIView):
+    authentication_classes: list = []
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("q", str, required=True, description="What was typed"),
+            OpenApiParameter("limit", int, description=f"1..{MAX_PLACES}, default 8"),
+        ],
+        responses={200: OpenApiTypes.OBJECT, 400: ErrorSerializer},
+        summary="Address typeahead over SPD hundred blocks and intersections",
+        description=(
+            "A GeoJSON FeatureCollection of Points (mean location of the place's "
+            "incidents), best match first (pg_trgm word similarity, then how often "
+            "the address appears). Built from our own data: works offline."
+        ),
+        tags=["commutes"],
+    )
+    def get(self, request, *args, **kwargs):
+        q = request.query_params.get("q")
+        if q is None:
+            return Response({"q": ["q is required"]}, status=400)
+        try:
+            limit = int(request.query_params.get("limit", 8))
+        except ValueError:
+            return Response({"limit": ["limit must be a whole number"]}, status=400)
+        if not 1 <= limit <= MAX_PLACES:
+            return Response(
+                {"limit": [f"limit must be between 1 and {MAX_PLACES}"]}, status=400
+            )
+        ensure_fresh()
+        matches = search_places(q, limit)
+        return Response(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "geometry": {"type": "Point", "coordinates": [m.lon, m.lat]},
+                        "properties": {
+                            "name": m.name,
+                            "kind": m.kind,
+                            "incidents": m.incidents,
+                            "score": m.score,
+                        },
+                    }
+                    for m in matches
+                ],
+            }
+        )

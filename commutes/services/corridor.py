@@ -1,0 +1,66 @@
+"""The corridor: forecast grid cells within ~100 m of the route, found in PostGIS.
+
+One query splits the route into equal stretches of about SEGMENT_LENGTH_M and joins
+each to predictions' Cell polygons with ST_DWithin (GiST index on Cell.geom), so the
+whole corridor and every stretch's share come back together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from django.conf import settings
+from django.contrib.gis.geos import GEOSGeometry, LineString
+from django.db import connection
+
+CORRIDOR_HALF_WIDTH_M = 100.0
+SEGMENT_LENGTH_M = 250.0
+
+_SQL = """
+WITH route AS (SELECT ST_GeomFromEWKB(%(line)s) AS g),
+segs AS (
+    SELECT i, ST_LineSubstring(route.g, i::float8 / %(n)s, (i + 1)::float8 / %(n)s)
+        AS g
+    FROM route, generate_series(0, %(n)s - 1) AS i
+)
+SELECT segs.i, ST_AsEWKB(segs.g),
+    coalesce(array_agg(c.id ORDER BY c.id) FILTER (WHERE c.id IS NOT NULL), '{}')
+FROM segs LEFT JOIN predictions_cell c ON ST_DWithin(c.geom, segs.g, %(width)s)
+GROUP BY segs.i, segs.g
+ORDER BY segs.i
+"""
+
+
+@dataclass(frozen=True)
+class Corridor:
+    cell_ids: np.ndarray  # int64, sorted unique: every cell of the corridor
+    segment_cell_ids: list[np.ndarray]  # per stretch, in route order
+    segments: list[LineString]  # EPSG:32610, in route order
+    segment_bounds_m: list[tuple[float, float]]  # (from, to) metres along the route
+
+
+def segment_count(length_m: float) -> int:
+    return max(1, round(length_m / SEGMENT_LENGTH_M))
+
+
+def find_corridor(
+    line_utm: LineString, half_width_m: float = CORRIDOR_HALF_WIDTH_M
+) -> Corridor:
+    """Cells within ``half_width_m`` of the route (EPSG:32610 line)."""
+    if line_utm.srid != settings.ANALYSIS_SRID:
+        raise ValueError("the corridor is computed in metres: pass an EPSG:32610 line")
+    n = segment_count(line_utm.length)
+    with connection.cursor() as cur:
+        cur.execute(_SQL, {"line": bytes(line_utm.ewkb), "n": n, "width": half_width_m})
+        rows = cur.fetchall()
+    per_segment = [np.asarray(ids, dtype=np.int64) for _, _, ids in rows]
+    segments = [GEOSGeometry(memoryview(bytes(blob))) for _, blob, _ in rows]
+    step = line_utm.length / n
+    every = np.concatenate(per_segment) if per_segment else np.empty(0, np.int64)
+    return Corridor(
+        cell_ids=np.unique(every),
+        segment_cell_ids=per_segment,
+        segments=segments,
+        segment_bounds_m=[(i * step, (i + 1) * step) for i in range(n)],
+    )

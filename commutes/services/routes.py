@@ -1,0 +1,267 @@
+"""A commute route from a request: parsing, validation and metric geometry.
+
+The route is the polyline through start, waypoints and end (EPSG:4326 in); every
+length and buffer is computed in EPSG:32610 metres. Errors name the field at fault
+so the API can answer 400 with a message a person can act on.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import time
+from functools import lru_cache
+
+from django.conf import settings
+from django.contrib.gis.geos import LineString, Point
+from django.contrib.gis.geos.prepared import PreparedGeometry
+
+from crimes.models import Area
+
+# Door-to-door city averages, stops and waits included (why transit is slower than
+# driving): they set the trip's duration, hence how many hours it overlaps.
+MODE_SPEED_KMH = {"walk": 5.0, "bike": 15.0, "drive": 30.0, "transit": 18.0}
+MAX_LENGTH_M = 40_000.0
+MAX_POINTS = 200
+# A route may start or end a little beyond the city limits (a bridge, the ferry dock).
+CITY_TOLERANCE_M = 250.0
+# Two descriptions of the same endpoint farther apart than this contradict each other.
+SAME_POINT_M = 5.0
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DAY_SETS = {
+    "all": frozenset(range(7)),
+    "weekdays": frozenset(range(5)),
+    "weekends": frozenset({5, 6}),
+}
+_HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+class RouteError(ValueError):
+    """A request that cannot be scored; ``field`` names the part at fault."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Window:
+    """Departure window in Seattle local time, both ends included."""
+
+    start: time = time(0, 0)
+    end: time = time(23, 59)
+    days: frozenset[int] = field(default_factory=lambda: DAY_SETS["all"])
+
+    def contains(self, weekday: int, clock: time) -> bool:
+        return weekday in self.days and self.start <= clock <= self.end
+
+    def as_dict(self) -> dict:
+        return {
+            "start": self.start.strftime("%H:%M"),
+            "end": self.end.strftime("%H:%M"),
+            "days": [DAYS[d] for d in sorted(self.days)],
+        }
+
+
+@dataclass(frozen=True)
+class Route:
+    points: tuple[tuple[float, float], ...]  # (lon, lat), EPSG:4326
+    mode: str
+    line_utm: LineString = field(compare=False)  # EPSG:32610
+
+    @property
+    def length_m(self) -> float:
+        return float(self.line_utm.length)
+
+    @property
+    def speed_kmh(self) -> float:
+        return MODE_SPEED_KMH[self.mode]
+
+    @property
+    def duration_h(self) -> float:
+        return self.length_m / 1000.0 / self.speed_kmh
+
+    def line_wgs84(self) -> LineString:
+        return LineString(list(self.points), srid=settings.STORAGE_SRID)
+
+
+@lru_cache(maxsize=1)
+def _city_utm() -> PreparedGeometry | None:
+    """The city limits in metres, widened by the tolerance, prepared for fast tests."""
+    area = Area.objects.filter(kind=Area.Kind.CITY).only("geom").first()
+    if area is None:
+        return None
+    geom = area.geom.transform(settings.ANALYSIS_SRID, clone=True)
+    return geom.buffer(CITY_TOLERANCE_M).prepared
+
+
+def _position(value, field_name: str) -> tuple[float, float]:
+    """A GeoJSON position [lon, lat] (or {"lon":, "lat":}) as floats, checked."""
+    if isinstance(value, dict) and {"lon", "lat"} <= value.keys():
+        value = [value["lon"], value["lat"]]
+    if not isinstance(value, list | tuple) or len(value) < 2:
+        raise RouteError(field_name, "a point must be [longitude, latitude]")
+    try:
+        lon, lat = float(value[0]), float(value[1])
+    except (TypeError, ValueError):
+        raise RouteError(field_name, "longitude and latitude must be numbers") from None
+    if not (math.isfinite(lon) and math.isfinite(lat)):
+        raise RouteError(field_name, "longitude and latitude must be finite")
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise RouteError(
+            field_name,
+            f"[{lon}, {lat}] is not a [longitude, latitude] pair (lon first)",
+        )
+    return lon, lat
+
+
+def _linestring_coords(value) -> list:
+    if isinstance(value, dict) and value.get("type") == "Feature":
+        value = value.get("geometry")
+    if not isinstance(value, dict) or value.get("type") != "LineString":
+        raise RouteError("route", "route must be a GeoJSON LineString (or a Feature)")
+    coords = value.get("coordinates")
+    if not isinstance(coords, list):
+        raise RouteError("route", "route.coordinates must be a list of positions")
+    return coords
+
+
+def _metres(a: tuple[float, float], b: tuple[float, float]) -> float:
+    pa = Point(*a, srid=settings.STORAGE_SRID).transform(
+        settings.ANALYSIS_SRID, clone=True
+    )
+    pb = Point(*b, srid=settings.STORAGE_SRID).transform(
+        settings.ANALYSIS_SRID, clone=True
+    )
+    return float(pa.distance(pb))
+
+
+def parse_route(data: dict) -> Route:
+    """Build a Route from a request body, or raise RouteError naming the problem.
+
+    Accepts ``route`` (GeoJSON LineString or Feature) or ``start`` + ``end`` (+
+    optional ``waypoints``) as [lon, lat]; both may be given only if they agree.
+    """
+    mode = data.get("mode", "walk")
+    if mode not in MODE_SPEED_KMH:
+        raise RouteError(
+            "mode", f"unknown mode {mode!r}; use one of {', '.join(MODE_SPEED_KMH)}"
+        )
+    route_raw = data.get("route")
+    start_raw, end_raw = data.get("start"), data.get("end")
+    waypoints_raw = data.get("waypoints") or []
+    if not isinstance(waypoints_raw, list):
+        raise RouteError("waypoints", "waypoints must be a list of [lon, lat]")
+
+    points: list[tuple[float, float]]
+    if route_raw is not None:
+        coords = _linestring_coords(route_raw)
+        if len(coords) > MAX_POINTS:
+            raise RouteError(
+                "route", f"route has {len(coords)} points; at most {MAX_POINTS}"
+            )
+        points = [_position(c, "route") for c in coords]
+        if waypoints_raw:
+            raise RouteError(
+                "waypoints", "give waypoints with start/end, not with a LineString"
+            )
+        for name, raw, mine in (
+            ("start", start_raw, points[0] if points else None),
+            ("end", end_raw, points[-1] if points else None),
+        ):
+            if raw is not None and mine is not None:
+                given = _position(raw, name)
+                if _metres(given, mine) > SAME_POINT_M:
+                    raise RouteError(
+                        name,
+                        f"{name} {list(given)} contradicts the route's {name} "
+                        f"{list(mine)}; give one or the other",
+                    )
+    else:
+        if start_raw is None or end_raw is None:
+            raise RouteError(
+                "route", "give a GeoJSON LineString as route, or both start and end"
+            )
+        total = len(waypoints_raw) + 2
+        if total > MAX_POINTS:
+            raise RouteError(
+                "waypoints", f"route has {total} points; at most {MAX_POINTS}"
+            )
+        points = [
+            _position(start_raw, "start"),
+            *(_position(w, "waypoints") for w in waypoints_raw),
+            _position(end_raw, "end"),
+        ]
+    if len(points) < 2:
+        raise RouteError("route", "a route needs at least two points")
+
+    line = LineString(points, srid=settings.STORAGE_SRID)
+    line_utm = line.transform(settings.ANALYSIS_SRID, clone=True)
+    if line_utm.length < 1.0:
+        raise RouteError("route", "the route has zero length (start equals end)")
+    if line_utm.length > MAX_LENGTH_M:
+        raise RouteError(
+            "route",
+            f"the route is {line_utm.length / 1000:.1f} km long; at most "
+            f"{MAX_LENGTH_M / 1000:.0f} km",
+        )
+    city = _city_utm()
+    if city is not None and not city.covers(line_utm):
+        for i, (lon, lat) in enumerate(points):
+            p = Point(lon, lat, srid=settings.STORAGE_SRID).transform(
+                settings.ANALYSIS_SRID, clone=True
+            )
+            if not city.covers(p):
+                raise RouteError(
+                    "route",
+                    f"point {i + 1} ({lat:.5f}, {lon:.5f}) is outside Seattle; "
+                    "forecasts cover the city only",
+                )
+        raise RouteError("route", "the route leaves Seattle between its points")
+    return Route(points=tuple(points), mode=mode, line_utm=line_utm)
+
+
+def _clock(value, name: str) -> time:
+    if not isinstance(value, str) or not _HHMM.match(value.strip()):
+        raise RouteError("window", f"window.{name} must be HH:MM (24 h), e.g. 07:30")
+    hh, mm = value.strip().split(":")
+    return time(int(hh), int(mm))
+
+
+def parse_window(raw) -> Window | None:
+    """``{"start": "07:00", "end": "10:00", "days": "weekdays"}`` -> Window.
+
+    ``days``: "all", "weekdays", "weekends" or a list of mon..sun. Seattle local time;
+    a window that crosses midnight is two windows: say so rather than guess.
+    """
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise RouteError("window", "window must be an object {start, end, days}")
+    start = _clock(raw.get("start", "00:00"), "start")
+    end = _clock(raw.get("end", "23:59"), "end")
+    if end < start:
+        raise RouteError(
+            "window",
+            f"window end {end:%H:%M} is before its start {start:%H:%M}; "
+            "split a window that crosses midnight in two",
+        )
+    days_raw = raw.get("days", "all")
+    if isinstance(days_raw, str) and days_raw in DAY_SETS:
+        days = DAY_SETS[days_raw]
+    else:
+        items = days_raw.split(",") if isinstance(days_raw, str) else days_raw
+        if not isinstance(items, list) or not items:
+            raise RouteError(
+                "window",
+                "window.days must be all, weekdays, weekends or a list of mon..sun",
+            )
+        try:
+            days = frozenset(DAYS.index(str(d).strip().lower()[:3]) for d in items)
+        except ValueError:
+            raise RouteError(
+                "window", f"window.days {days_raw!r}: use mon, tue, ... sun"
+            ) from None
+    return Window(start=start, end=end, days=days)
