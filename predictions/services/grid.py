@@ -107,7 +107,6 @@ def grid_arrays() -> dict[str, np.ndarray]:
     return _grid_arrays(_signature())
 
 
-
 def grid_spec():
     """The grid as an ml.grid.GridSpec (ids sorted = idx order)."""
     from ml.grid import GridSpec

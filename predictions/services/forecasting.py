@@ -1,0 +1,146 @@
+"""Forecast precompute: a model version's forecast for [start, start + hours) written
+as rows (one per hour and category) that pages and the API read later.
+
+Only incidents reported before ``start`` are loaded, so a forecast as of T is the same
+whatever was imported afterwards.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+from django.db import transaction
+from django.utils import timezone
+
+from predictions.models import Category, ForecastRun, ModelVersion, RunStatus
+from predictions.services import forecast_store
+from predictions.services.events import load_events
+from predictions.services.forecast_store import as_aware, floor_hour
+from predictions.services.grid import grid_arrays
+from predictions.services.training import fail_stale_runs, worker_id
+
+log = logging.getLogger(__name__)
+MAX_HOURS = forecast_store.MAX_HOURS
+
+_models: dict[tuple[int, str], object] = {}
+_models_lock = threading.Lock()
+
+
+def load_model(version: ModelVersion):
+    """The fitted forecaster of a version, loaded once per process."""
+    from ml import forecasters
+
+    key = (version.pk, version.checkpoint)
+    with _models_lock:
+        model = _models.get(key)
+        if model is None:
+            if not version.checkpoint_path.exists():
+                raise FileNotFoundError(
+                    f"checkpoint of version {version.pk} is missing: "
+                    f"{version.checkpoint_path}"
+                )
+            model = forecasters.load(version.checkpoint_path)
+            _models.clear()  # one model per process is plenty
+            _models[key] = model
+    return model
+
+
+def create_run(
+    start: datetime | None = None,
+    hours: int = 168,
+    model_version_id: int | None = None,
+    user=None,
+) -> ForecastRun:
+    """A PENDING run for [start, start + hours) (start None = the current hour)."""
+    if not 1 <= int(hours) <= MAX_HOURS:
+        raise ValueError(f"hours must be between 1 and {MAX_HOURS}")
+    if model_version_id is None:
+        version = forecast_store.active_version()
+        if version is None:
+            raise ValueError("no model version is active; train and activate one")
+    else:
+        version = ModelVersion.objects.filter(pk=model_version_id).first()
+        if version is None:
+            raise ValueError(f"model version {model_version_id} does not exist")
+    start = floor_hour(as_aware(start or timezone.now()))
+    return ForecastRun.objects.create(
+        model_version=version, start=start, hours=int(hours), created_by=user
+    )
+
+
+def execute(run_id: int) -> ForecastRun:
+    """Claim and perform one forecast run; marks it failed on any error."""
+    fail_stale_runs(ForecastRun)
+    if not ForecastRun.objects.claim(run_id, worker=worker_id()):
+        status = ForecastRun.objects.get(pk=run_id).status
+        raise RuntimeError(f"forecast run {run_id} is {status}, not pending")
+    run = ForecastRun.objects.select_related("model_version").get(pk=run_id)
+    try:
+        _precompute(run)
+    except BaseException as exc:
+        ForecastRun.objects.filter(pk=run.pk).update(
+            status=RunStatus.FAILED,
+            finished_at=timezone.now(),
+            error="".join(traceback.format_exception(exc))[-8000:],
+            message=f"failed: {type(exc).__name__}: {exc}"[:255],
+        )
+        raise
+    run.refresh_from_db()
+    return run
+
+
+def predict_arrays(
+    version: ModelVersion, start: datetime, hours: int
+) -> dict[str, np.ndarray]:
+    """{category: float32 (hours, n_cells)} in Cell.idx order, from the model."""
+    model = load_model(version)
+    origin_s = int(start.timestamp())
+    events = load_events(start)  # reported before start only: no leakage
+    pred = np.asarray(model.predict(events, origin_s, hours), dtype=np.float32)
+    cell_ids = grid_arrays()["cell_ids"]
+    model_ids = np.asarray(model.grid.cell_ids, dtype=np.int64)
+    if not np.array_equal(model_ids, cell_ids):
+        # The grid was rebuilt since training: place what we can, zero elsewhere.
+        pos = np.searchsorted(model_ids, cell_ids)
+        pos = np.minimum(pos, len(model_ids) - 1)
+        ok = model_ids[pos] == cell_ids
+        mapped = np.zeros((hours, len(cell_ids), pred.shape[2]), dtype=np.float32)
+        mapped[:, ok] = pred[:, pos[ok]]
+        pred = mapped
+    return {
+        Category.PERSON.value: pred[:, :, 0],
+        Category.PROPERTY.value: pred[:, :, 1],
+        Category.ALL.value: pred[:, :, 0] + pred[:, :, 1],
+    }
+
+
+def _precompute(run: ForecastRun) -> None:
+    started = time.perf_counter()
+    start = run.start.astimezone(UTC)
+    ForecastRun.objects.filter(pk=run.pk).update(
+        progress=0.1, message="predicting", heartbeat_at=timezone.now()
+    )
+    arrays = predict_arrays(run.model_version, start, run.hours)
+    ForecastRun.objects.filter(pk=run.pk).update(
+        progress=0.7, message="writing rows", heartbeat_at=timezone.now()
+    )
+    hour_starts = [start + timedelta(hours=h) for h in range(run.hours)]
+    with transaction.atomic():
+        rows = forecast_store.write_forecast(
+            run.model_version_id, run.pk, hour_starts, arrays
+        )
+        seconds = time.perf_counter() - started
+        ForecastRun.objects.filter(pk=run.pk).update(
+            status=RunStatus.SUCCEEDED,
+            progress=1.0,
+            rows_written=rows,
+            n_cells=int(arrays[Category.ALL.value].shape[1]),
+            seconds=round(seconds, 3),
+            finished_at=timezone.now(),
+            message=f"{rows} rows in {seconds:.1f}s ({rows / seconds:.0f} rows/s)",
+        )
