@@ -158,6 +158,8 @@ GRID_CELL_SIZE = env_int("GRID_CELL_SIZE", 150, minimum=25)
 # The grid origin is fixed so a cell id never changes while GRID_CELL_SIZE does not.
 GRID_ORIGIN = (540000.0, 5255000.0)
 HISTORY_CELL_SIZES = (150, 300, 600, 1200)
+# History exports (CSV / GeoJSON) stop after this many rows and say so.
+HISTORY_EXPORT_MAX_ROWS = env_int("HISTORY_EXPORT_MAX_ROWS", 20000, minimum=1)
 BOUNDARIES_DIR = BASE_DIR / "data" / "boundaries"
 SEATTLE_CENTER = (47.6097, -122.3331)
 

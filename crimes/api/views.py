@@ -1,0 +1,446 @@
+"""History API views: parse the shared filters, answer from the versioned cache.
+
+Each view only says which extra parameters it takes and which service function makes
+its body; HistoryView does validation (400 naming the parameter), conditional
+requests (ETag / Last-Modified, 304) and the Redis cache keyed by the data version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from django.http import HttpResponse
+from django.utils.cache import get_conditional_response
+from django.utils.http import http_date
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from crimes.api import serializers as s
+from crimes.models import CrimeAgainst
+from crimes.services import history
+from crimes.services.filters import (
+    DAY_NAMES,
+    FilterError,
+    HistoryFilters,
+    parse_bool,
+    parse_choice,
+    parse_filters,
+    parse_int,
+)
+from crimes.services.history_cache import cached_body, etag_for
+from crimes.services.history_export import export_csv, export_geojson
+
+MAX_PAGE_SIZE = 500
+# Deep pages are slow OFFSET scans and nobody reads them: past this, use the export.
+MAX_OFFSET = 10_000
+
+
+class JsonOnly(BaseContentNegotiation):
+    """These views always answer JSON; `?format=` is not a content switch here.
+
+    DRF's default negotiation answers an unknown `format` with a 404 before the view
+    runs; here every unexpected parameter must get the same 400 naming it.
+    """
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+# --- OpenAPI parameters (one definition per filter, shared by every endpoint) -------
+
+FILTER_PARAMETERS = [
+    OpenApiParameter(
+        "start",
+        OpenApiTypes.DATE,
+        description="First day, Seattle local (default: 12 months before the end).",
+    ),
+    OpenApiParameter(
+        "end",
+        OpenApiTypes.DATE,
+        description="Last day, inclusive (default: the last day with data).",
+    ),
+    OpenApiParameter(
+        "category",
+        OpenApiTypes.STR,
+        many=True,
+        explode=True,
+        enum=[v.lower() for v in CrimeAgainst.values],
+        description="Crime-against category (repeat or comma-separate).",
+    ),
+    OpenApiParameter(
+        "group",
+        OpenApiTypes.STR,
+        many=True,
+        explode=True,
+        description="Offense parent group as in the data, e.g. LARCENY-THEFT "
+        "(repeat for several; see meta/ for the list).",
+    ),
+    OpenApiParameter(
+        "offense_code",
+        OpenApiTypes.STR,
+        many=True,
+        explode=True,
+        description="e.g. 13A",
+    ),
+    OpenApiParameter(
+        "hour_from",
+        OpenApiTypes.INT,
+        description="First local hour 0-23 (a range past midnight wraps: 22 to 4).",
+    ),
+    OpenApiParameter("hour_to", OpenApiTypes.INT, description="Last local hour 0-23."),
+    OpenApiParameter(
+        "dow",
+        OpenApiTypes.STR,
+        many=True,
+        explode=True,
+        enum=list(DAY_NAMES),
+        description="Local day of week.",
+    ),
+    OpenApiParameter(
+        "beat", OpenApiTypes.STR, many=True, explode=True, description="SPD beat code."
+    ),
+    OpenApiParameter(
+        "mcpp",
+        OpenApiTypes.STR,
+        many=True,
+        explode=True,
+        description="MCPP neighborhood as in the data (repeat for several).",
+    ),
+    OpenApiParameter(
+        "bbox",
+        OpenApiTypes.STR,
+        description="min_lon,min_lat,max_lon,max_lat (EPSG:4326).",
+    ),
+    OpenApiParameter(
+        "cell",
+        OpenApiTypes.INT,
+        description="Only this grid cell (row * 10000 + col at cell_size).",
+    ),
+    OpenApiParameter(
+        "cell_size",
+        OpenApiTypes.INT,
+        enum=[150, 300, 600, 1200],
+        description="Cell edge in metres (default 150).",
+    ),
+]
+ERRORS = {
+    400: OpenApiResponse(
+        s.HistoryErrorSerializer, description="A bad parameter, named."
+    ),
+    429: OpenApiResponse(description="Too many requests (anonymous throttle)."),
+}
+
+
+def _params(exclude: tuple[str, ...] = ()) -> list[OpenApiParameter]:
+    return [p for p in FILTER_PARAMETERS if p.name not in exclude]
+
+
+class HistoryView(APIView):
+    """GET: validate, answer 304 when the client is current, else cached JSON."""
+
+    content_negotiation_class = JsonOnly
+    kind: ClassVar[str] = ""
+    extra_params: ClassVar[tuple[str, ...]] = ()
+    refused_params: ClassVar[tuple[str, ...]] = ()
+    content_type: ClassVar[str] = "application/json"
+
+    def options_from(self, query, filters: HistoryFilters) -> dict[str, Any]:
+        """Endpoint-specific parameters (raise FilterError on a bad one)."""
+        return {}
+
+    def producer(
+        self, filters: HistoryFilters, options: dict[str, Any]
+    ) -> Callable[[], Any]:
+        raise NotImplementedError
+
+    def cache_key(
+        self, request, filters: HistoryFilters, options: dict[str, Any]
+    ) -> str:
+        extra = "&".join(f"{k}={v}" for k, v in sorted(options.items()))
+        return f"{filters.querystring()}|{extra}"
+
+    def get(self, request, *args, **kwargs):
+        state = history.history_state()
+        query = request.query_params
+        try:
+            for name in self.refused_params:
+                if name in query:
+                    raise FilterError(name, f"not accepted by {request.path}")
+            filters = parse_filters(query, state.vocabulary, self.extra_params)
+            options = self.options_from(query, filters)
+        except FilterError as error:
+            return Response(error.as_dict(), status=400)
+        key = self.cache_key(request, filters, options)
+        etag = etag_for(self.kind, key, state.version)
+        modified = int(state.last_modified.timestamp())
+        not_modified = get_conditional_response(
+            request, etag=etag, last_modified=modified
+        )
+        if not_modified is not None:
+            return not_modified
+        response = self.respond(request, filters, options, key, state.version)
+        response["ETag"] = etag
+        response["Last-Modified"] = http_date(modified)
+        # Shared caches may keep an answer briefly; clients revalidate with the ETag.
+        response["Cache-Control"] = "public, max-age=60"
+        return response
+
+    def respond(self, request, filters, options, key, version) -> HttpResponse:
+        digest = _digest(key)
+        body = cached_body(self.kind, digest, self.producer(filters, options), version)
+        return HttpResponse(body, content_type=self.content_type)
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha1(key.encode()).hexdigest()
+
+
+COMMON_DOC = (
+    "Filters are shared by every history endpoint and the history page. A bad "
+    "parameter gets a 400 naming it; answers carry ETag and Last-Modified and are "
+    "cached until the next import."
+)
+
+
+def _extend(summary: str, response, exclude=(), extra=()):
+    return extend_schema(
+        summary=summary,
+        description=COMMON_DOC,
+        parameters=[*_params(exclude), *extra],
+        responses={200: response, **ERRORS},
+        tags=["history"],
+    )
+
+
+@_extend(
+    "Reported incidents as GeoJSON, newest first (paginated)",
+    s.IncidentPageSerializer,
+    extra=[
+        OpenApiParameter("page", OpenApiTypes.INT, description="1-based page."),
+        OpenApiParameter(
+            "page_size",
+            OpenApiTypes.INT,
+            description=f"Rows per page, 1-{MAX_PAGE_SIZE} (default 50).",
+        ),
+    ],
+)
+class IncidentList(HistoryView):
+    kind = "incidents"
+    extra_params = ("page", "page_size")
+
+    def options_from(self, query, filters):
+        page_size = parse_int(query, "page_size", 1, MAX_PAGE_SIZE, 50)
+        max_page = MAX_OFFSET // page_size
+        page = parse_int(query, "page", 1, max_page, 1)
+        return {"page": page, "page_size": page_size}
+
+    def cache_key(self, request, filters, options):
+        # Page links are absolute URLs, so the host is part of the answer.
+        return f"{request.get_host()}|{super().cache_key(request, filters, options)}"
+
+    def producer(self, filters, options):
+        request = self.request
+
+        def make() -> dict:
+            page, size = options["page"], options["page_size"]
+            count = history.incident_count(filters)
+            with history.no_jit():
+                rows = list(history.incidents(filters)[(page - 1) * size : page * size])
+            features = s.IncidentFeatureSerializer(rows, many=True).data["features"]
+
+            def link(number: int) -> str:
+                query = request.query_params.copy()
+                query["page"] = str(number)
+                return request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+
+            last = min(-(-count // size), MAX_OFFSET // size) if count else 1
+            return {
+                "type": "FeatureCollection",
+                "count": count,
+                "page": page,
+                "page_size": size,
+                "next": link(page + 1) if page < last else None,
+                "previous": link(page - 1) if page > 1 else None,
+                "features": features,
+            }
+
+        return make
+
+
+@_extend(
+    "Incident counts per grid cell (compact parallel arrays)",
+    s.GridSerializer,
+    exclude=("cell",),
+)
+class GridView(HistoryView):
+    kind = "grid"
+    refused_params = ("cell",)
+
+    def producer(self, filters, options):
+        return lambda: history.grid(filters)
+
+
+@_extend(
+    "Incident counts per hour, day, week or month (Seattle local clock)",
+    s.TimeseriesSerializer,
+    extra=[
+        OpenApiParameter(
+            "interval",
+            OpenApiTypes.STR,
+            enum=list(history.TIMESERIES_INTERVALS),
+            description="Bucket size (default month).",
+        )
+    ],
+)
+class TimeseriesView(HistoryView):
+    kind = "timeseries"
+    extra_params = ("interval",)
+
+    def options_from(self, query, filters):
+        interval = parse_choice(
+            query, "interval", history.TIMESERIES_INTERVALS, "month"
+        )
+        if history.bucket_count(filters, interval) > history.MAX_BUCKETS:
+            raise FilterError(
+                "interval",
+                f"{interval} buckets over {filters.days} days exceed "
+                f"{history.MAX_BUCKETS}; use a coarser interval or a shorter range",
+            )
+        return {"interval": interval}
+
+    def producer(self, filters, options):
+        return lambda: history.timeseries(filters, options["interval"])
+
+
+@_extend("Incident counts by local day of week and hour of day", s.ProfileSerializer)
+class ProfileView(HistoryView):
+    kind = "profile"
+
+    def producer(self, filters, options):
+        return lambda: history.profile(filters)
+
+
+@_extend("Incident counts by offense group and category", s.GroupsSerializer)
+class GroupsView(HistoryView):
+    kind = "groups"
+
+    def producer(self, filters, options):
+        return lambda: history.groups(filters)
+
+
+@_extend(
+    "SPD beats or MCPP areas with incident counts (GeoJSON)",
+    s.AreasSerializer,
+    extra=[
+        OpenApiParameter(
+            "kind", OpenApiTypes.STR, enum=list(history.AREA_KINDS), description=""
+        ),
+        OpenApiParameter(
+            "geometry",
+            OpenApiTypes.BOOL,
+            description="Include simplified polygons (default true).",
+        ),
+    ],
+)
+class AreasView(HistoryView):
+    kind = "areas"
+    extra_params = ("kind", "geometry")
+
+    def options_from(self, query, filters):
+        return {
+            "kind": parse_choice(query, "kind", history.AREA_KINDS, "beat"),
+            "geometry": parse_bool(query, "geometry", True),
+        }
+
+    def producer(self, filters, options):
+        return lambda: history.areas(filters, options["kind"], options["geometry"])
+
+
+@extend_schema(
+    summary="What data is loaded: range, freshness, categories, groups, grid",
+    description="Takes no parameters.",
+    responses={200: s.MetaSerializer, **ERRORS},
+    tags=["history"],
+)
+class MetaView(HistoryView):
+    kind = "meta"
+
+    def get(self, request, *args, **kwargs):
+        for name in request.query_params:
+            error = FilterError(name, "meta/ takes no parameters")
+            return Response(error.as_dict(), status=400)
+        return super().get(request, *args, **kwargs)
+
+    def cache_key(self, request, filters, options):
+        return "meta"
+
+    def producer(self, filters, options):
+        return history.meta
+
+
+class _ExportView(HistoryView):
+    """Exports are not cached (they are large) but are conditional like the rest."""
+
+    fmt: ClassVar[str] = ""
+
+    def respond(self, request, filters, options, key, version):
+        make = export_csv if self.fmt == "csv" else export_geojson
+        export = make(filters)
+        response = HttpResponse(export.body, content_type=self.content_type)
+        name = f"seattle-incidents-{filters.start}_{filters.end}"
+        if export.capped:
+            name += f"-first-{export.rows}"
+        response["Content-Disposition"] = f'attachment; filename="{name}.{self.fmt}"'
+        response["X-Total-Count"] = str(export.total)
+        response["X-Export-Rows"] = str(export.rows)
+        response["X-Export-Limit"] = str(export.limit)
+        response["X-Export-Capped"] = "true" if export.capped else "false"
+        return response
+
+
+EXPORT_DOC = (
+    "The newest rows of the selection, at most meta.export_max_rows; headers "
+    "X-Total-Count, X-Export-Rows and X-Export-Capped say when the cap was hit."
+)
+
+
+@extend_schema(
+    summary="Export the selection as CSV",
+    description=EXPORT_DOC + " " + COMMON_DOC,
+    parameters=FILTER_PARAMETERS,
+    responses={
+        (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="CSV"),
+        **ERRORS,
+    },
+    tags=["history"],
+)
+class ExportCsv(_ExportView):
+    kind = "export-csv"
+    fmt = "csv"
+    content_type = "text/csv; charset=utf-8"
+
+
+@extend_schema(
+    summary="Export the selection as GeoJSON",
+    description=EXPORT_DOC + " The collection carries total, limit and capped.",
+    parameters=FILTER_PARAMETERS,
+    responses={
+        (200, "application/geo+json"): OpenApiResponse(
+            OpenApiTypes.OBJECT, description="GeoJSON FeatureCollection"
+        ),
+        **ERRORS,
+    },
+    tags=["history"],
+)
+class ExportGeojson(_ExportView):
+    kind = "export-geojson"
+    fmt = "geojson"
+    content_type = "application/geo+json"

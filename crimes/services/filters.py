@@ -1,0 +1,370 @@
+"""History filters: one parser shared by the history page and the API.
+
+Both read the same query parameters, so a page URL and an API URL with the same query
+string select exactly the same incidents. Every bad value raises FilterError naming the
+parameter and what is allowed; views turn it into a 400.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import BooleanField
+from django.db.models.expressions import RawSQL
+
+from crimes.grid import cell_bounds, cell_id_sql
+from crimes.models import SEATTLE_TZ, CrimeAgainst
+
+LOCAL_TZ = ZoneInfo(SEATTLE_TZ)
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+CATEGORY_VALUES = {value.lower(): value for value in CrimeAgainst.values}
+# Longest range one request may cover; the data starts in 2008 at the earliest.
+EARLIEST_DATE = dt.date(2000, 1, 1)
+LATEST_DATE = dt.date(2100, 1, 1)
+# Filter parameters every history endpoint and the page accept.
+FILTER_PARAMS = (
+    "start",
+    "end",
+    "category",
+    "group",
+    "offense_code",
+    "hour_from",
+    "hour_to",
+    "dow",
+    "beat",
+    "mcpp",
+    "bbox",
+    "cell",
+    "cell_size",
+)
+# Parameters whose values never contain a comma may also be given comma-separated
+# (`dow=mon,tue`); offense groups such as "FAMILY OFFENSES, NONVIOLENT" do contain
+# commas, so `group` (and `mcpp`, free text) only repeat (`group=A&group=B`).
+COMMA_SPLIT = {"category", "dow", "beat", "offense_code"}
+MAX_VALUES = 64
+MAX_TEXT = 128
+
+
+class FilterError(ValueError):
+    """A query parameter the history endpoints cannot accept."""
+
+    def __init__(self, param: str, message: str):
+        self.param = param
+        self.message = message
+        super().__init__(f"{param}: {message}")
+
+    def as_dict(self) -> dict:
+        return {"parameter": self.param, "detail": f"{self.param}: {self.message}"}
+
+
+@dataclass(frozen=True)
+class HistoryFilters:
+    """A validated selection of incidents. Dates are Seattle-local and inclusive."""
+
+    start: dt.date
+    end: dt.date
+    categories: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    offense_codes: tuple[str, ...] = ()
+    hour_from: int | None = None
+    hour_to: int | None = None
+    dows: tuple[int, ...] = ()
+    beats: tuple[str, ...] = ()
+    mcpps: tuple[str, ...] = ()
+    bbox: tuple[float, float, float, float] | None = None
+    cell: int | None = None
+    cell_size: int = field(default_factory=lambda: settings.GRID_CELL_SIZE)
+
+    # --- derived -----------------------------------------------------------------
+    @property
+    def start_dt(self) -> dt.datetime:
+        return dt.datetime.combine(self.start, dt.time(), tzinfo=LOCAL_TZ)
+
+    @property
+    def end_dt(self) -> dt.datetime:
+        """Exclusive end: local midnight after the last day."""
+        day = self.end + dt.timedelta(days=1)
+        return dt.datetime.combine(day, dt.time(), tzinfo=LOCAL_TZ)
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def query_items(self) -> list[tuple[str, str]]:
+        """The filters as (parameter, value) pairs, in a fixed order."""
+        items: list[tuple[str, str]] = [
+            ("start", self.start.isoformat()),
+            ("end", self.end.isoformat()),
+        ]
+        items += [("category", c.lower()) for c in self.categories]
+        items += [("group", g) for g in self.groups]
+        items += [("offense_code", c) for c in self.offense_codes]
+        if self.hour_from is not None:
+            items.append(("hour_from", str(self.hour_from)))
+        if self.hour_to is not None:
+            items.append(("hour_to", str(self.hour_to)))
+        items += [("dow", DAY_NAMES[d]) for d in self.dows]
+        items += [("beat", b) for b in self.beats]
+        items += [("mcpp", m) for m in self.mcpps]
+        if self.bbox is not None:
+            items.append(("bbox", ",".join(f"{v:.6f}" for v in self.bbox)))
+        if self.cell is not None:
+            items.append(("cell", str(self.cell)))
+            items.append(("cell_size", str(self.cell_size)))
+        return items
+
+    def querystring(self) -> str:
+        return urlencode(self.query_items())
+
+    def cache_key(self) -> str:
+        """A short stable digest; the same selection always gives the same key."""
+        return hashlib.sha1(self.querystring().encode()).hexdigest()[:24]
+
+    def without_cell(self) -> HistoryFilters:
+        return replace(self, cell=None)
+
+    # --- SQL -----------------------------------------------------------------------
+    def where_sql(self) -> tuple[str, list]:
+        """A WHERE clause over crimes_incident (no alias) and its parameters."""
+        clauses = ["offense_start >= %s", "offense_start < %s"]
+        params: list = [self.start_dt, self.end_dt]
+        for column, values in (
+            ("crime_against", self.categories),
+            ("offense_parent_group", self.groups),
+            ("offense_code", self.offense_codes),
+            ("beat", self.beats),
+            ("mcpp", self.mcpps),
+        ):
+            if values:
+                clauses.append(f"{column} = ANY(%s)")
+                params.append(list(values))
+        if self.hour_from is not None or self.hour_to is not None:
+            low = 0 if self.hour_from is None else self.hour_from
+            high = 23 if self.hour_to is None else self.hour_to
+            if low <= high:
+                clauses.append("local_hour BETWEEN %s AND %s")
+            else:
+                # A range over midnight (22 to 4) wraps around.
+                clauses.append("(local_hour >= %s OR local_hour <= %s)")
+            params += [low, high]
+        if self.dows:
+            clauses.append("local_dow = ANY(%s::smallint[])")
+            params.append(list(self.dows))
+        if self.bbox is not None:
+            clauses.append("location && ST_MakeEnvelope(%s, %s, %s, %s, 4326)")
+            params += list(self.bbox)
+        if self.cell is not None:
+            # The range test lets PostgreSQL skip rows cheaply; the id test makes the
+            # cell exactly the one the grid aggregation put the incident in.
+            xmin, ymin, xmax, ymax = cell_bounds(self.cell, self.cell_size)
+            clauses.append(
+                "x_utm >= %s AND x_utm <= %s AND y_utm >= %s AND y_utm <= %s"
+                f" AND {cell_id_sql(size=self.cell_size)} = %s"
+            )
+            params += [xmin - 1, xmax + 1, ymin - 1, ymax + 1, self.cell]
+        return " AND ".join(clauses), params
+
+    def q(self) -> RawSQL:
+        """The same WHERE clause as a filter() argument for ORM querysets."""
+        sql, params = self.where_sql()
+        return RawSQL(sql, params, output_field=BooleanField())
+
+
+# --- parsing ---------------------------------------------------------------------
+
+
+def _values(query: Mapping, name: str) -> list[str]:
+    raw = query.getlist(name) if hasattr(query, "getlist") else query.get(name, [])
+    if isinstance(raw, str):
+        raw = [raw]
+    out: list[str] = []
+    for value in raw:
+        parts = value.split(",") if name in COMMA_SPLIT else [value]
+        out += [p.strip() for p in parts if p.strip()]
+    if len(out) > MAX_VALUES:
+        raise FilterError(name, f"at most {MAX_VALUES} values")
+    for value in out:
+        if len(value) > MAX_TEXT or not value.isprintable():
+            raise FilterError(name, f"values are printable text of at most {MAX_TEXT}")
+    return out
+
+
+def _single(query: Mapping, name: str) -> str | None:
+    values = _values(query, name)
+    if len(values) > 1:
+        raise FilterError(name, "give it once")
+    return values[0] if values else None
+
+
+def _date(query: Mapping, name: str) -> dt.date | None:
+    raw = _single(query, name)
+    if raw is None:
+        return None
+    try:
+        value = dt.date.fromisoformat(raw)
+    except ValueError:
+        raise FilterError(name, "a date as YYYY-MM-DD (Seattle local)") from None
+    if not EARLIEST_DATE <= value < LATEST_DATE:
+        raise FilterError(name, f"a date between {EARLIEST_DATE} and {LATEST_DATE}")
+    return value
+
+
+def parse_int(
+    query: Mapping, name: str, low: int, high: int, default: int | None = None
+) -> int | None:
+    raw = _single(query, name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise FilterError(name, f"an integer from {low} to {high}") from None
+    if not low <= value <= high:
+        raise FilterError(name, f"an integer from {low} to {high}")
+    return value
+
+
+def parse_choice(
+    query: Mapping, name: str, allowed: Iterable[str], default: str
+) -> str:
+    allowed = tuple(allowed)
+    raw = _single(query, name)
+    if raw is None:
+        return default
+    if raw not in allowed:
+        raise FilterError(name, f"one of {', '.join(allowed)}")
+    return raw
+
+
+def parse_bool(query: Mapping, name: str, default: bool) -> bool:
+    raw = _single(query, name)
+    if raw is None:
+        return default
+    lowered = raw.lower()
+    if lowered in {"1", "true", "yes"}:
+        return True
+    if lowered in {"0", "false", "no"}:
+        return False
+    raise FilterError(name, "true or false")
+
+
+def _dows(query: Mapping) -> tuple[int, ...]:
+    out = set()
+    for raw in _values(query, "dow"):
+        value = raw.lower()[:3]
+        if value in DAY_NAMES:
+            out.add(DAY_NAMES.index(value))
+        elif raw.isdigit() and int(raw) < 7:
+            out.add(int(raw))
+        else:
+            raise FilterError("dow", "days mon..sun (or 0 = Monday .. 6 = Sunday)")
+    return tuple(sorted(out))
+
+
+def _bbox(query: Mapping) -> tuple[float, float, float, float] | None:
+    raw = _single(query, "bbox")
+    if raw is None:
+        return None
+    message = "min_lon,min_lat,max_lon,max_lat in degrees (EPSG:4326)"
+    try:
+        values = [float(v) for v in raw.split(",")]
+    except ValueError:
+        raise FilterError("bbox", message) from None
+    if len(values) != 4 or any(v != v for v in values):
+        raise FilterError("bbox", message)
+    x0, y0, x1, y1 = values
+    if not (-180 <= x0 < x1 <= 180 and -90 <= y0 < y1 <= 90):
+        raise FilterError("bbox", message + ", with min < max")
+    return x0, y0, x1, y1
+
+
+def _known(
+    query: Mapping, name: str, allowed: Iterable[str], upper: bool = False
+) -> tuple[str, ...]:
+    values = _values(query, name)
+    if upper:
+        values = [v.upper() for v in values]
+    if not values:
+        return ()
+    allowed_set = set(allowed)
+    unknown = [v for v in values if v not in allowed_set]
+    if unknown:
+        sample = ", ".join(sorted(allowed_set)[:60])
+        raise FilterError(name, f"unknown value {unknown[0]!r}; known values: {sample}")
+    return tuple(sorted(set(values)))
+
+
+def check_unknown(query: Mapping, allowed: Iterable[str]) -> None:
+    """Refuse parameters nobody reads, so a typo is not silently ignored."""
+    allowed = set(allowed)
+    for name in query.keys():
+        if name not in allowed:
+            listed = ", ".join(sorted(allowed))
+            raise FilterError(name, f"unknown parameter; allowed: {listed}")
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """What the data holds, for validation: see services.history.vocabulary()."""
+
+    groups: frozenset[str]
+    beats: frozenset[str]
+    mcpps: frozenset[str]
+    default_start: dt.date
+    default_end: dt.date
+
+
+def parse_filters(
+    query: Mapping,
+    vocabulary: Vocabulary,
+    extra_params: Iterable[str] = (),
+    strict: bool = True,
+) -> HistoryFilters:
+    """Validate a query (a QueryDict or a dict of lists) into HistoryFilters.
+
+    strict: refuse unknown parameters (the API); the page ignores them.
+    """
+    if strict:
+        check_unknown(query, (*FILTER_PARAMS, *extra_params))
+    start = _date(query, "start")
+    end = _date(query, "end")
+    if start is None and end is None:
+        start, end = vocabulary.default_start, vocabulary.default_end
+    elif start is None:
+        start = end - (vocabulary.default_end - vocabulary.default_start)
+    elif end is None:
+        end = start + (vocabulary.default_end - vocabulary.default_start)
+    if start > end:
+        raise FilterError("end", "on or after start")
+    lowered = {"category": [v.lower() for v in _values(query, "category")]}
+    categories = tuple(
+        CATEGORY_VALUES[c] for c in _known(lowered, "category", CATEGORY_VALUES)
+    )
+    cell_size = parse_int(query, "cell_size", 1, 100000, settings.GRID_CELL_SIZE)
+    if cell_size not in settings.HISTORY_CELL_SIZES:
+        sizes = ", ".join(str(s) for s in settings.HISTORY_CELL_SIZES)
+        raise FilterError("cell_size", f"one of {sizes} (metres)")
+    cell = parse_int(query, "cell", 0, 10**9)
+    return HistoryFilters(
+        start=start,
+        end=end,
+        categories=categories,
+        groups=_known(query, "group", vocabulary.groups),
+        offense_codes=tuple(
+            sorted({v.upper() for v in _values(query, "offense_code")})
+        ),
+        hour_from=parse_int(query, "hour_from", 0, 23),
+        hour_to=parse_int(query, "hour_to", 0, 23),
+        dows=_dows(query),
+        beats=_known(query, "beat", vocabulary.beats, upper=True),
+        mcpps=_known(query, "mcpp", vocabulary.mcpps, upper=True),
+        bbox=_bbox(query),
+        cell=cell,
+        cell_size=cell_size,
+    )

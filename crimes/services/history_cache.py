@@ -1,0 +1,64 @@
+"""Cached JSON bodies of history answers, keyed by the data version.
+
+An import bumps crimes.services.summary.data_version(), so every key below changes at
+once and a new import is visible on the next request: nothing needs deleting. Old
+entries expire on their own (settings CACHE_TIMEOUT).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+from django.core.cache import cache
+from django.core.serializers.json import DjangoJSONEncoder
+
+from crimes.services.summary import data_version
+
+PREFIX = "hist"
+
+
+def dumps(payload: Any) -> bytes:
+    """Compact JSON: the page's data is measured in bytes."""
+    return json.dumps(payload, separators=(",", ":"), cls=DjangoJSONEncoder).encode()
+
+
+def version_key(kind: str, key: str, version: int | None = None) -> str:
+    version = data_version() if version is None else version
+    return f"{PREFIX}:{version}:{kind}:{key}"
+
+
+def etag_for(kind: str, key: str, version: int) -> str:
+    """An ETag that is a pure function of the data version and the request.
+
+    The answer depends on nothing else, so a conditional request can be answered
+    without computing (or even fetching) the body.
+    """
+    digest = hashlib.sha1(f"{kind}\0{key}".encode()).hexdigest()[:20]
+    return f'"v{version}-{digest}"'
+
+
+def cached_body(
+    kind: str, key: str, producer: Callable[[], Any], version: int | None = None
+) -> bytes:
+    """The JSON body for (kind, key) at the current data version, computed once."""
+    cache_key = version_key(kind, key, version)
+    body = cache.get(cache_key)
+    if body is None:
+        body = dumps(producer())
+        cache.set(cache_key, body)
+    return body
+
+
+def cached_value(
+    kind: str, key: str, producer: Callable[[], Any], version: int | None = None
+) -> Any:
+    """Like cached_body for small Python values (pickled by the cache)."""
+    cache_key = version_key(kind, key, version)
+    value = cache.get(cache_key)
+    if value is None:
+        value = producer()
+        cache.set(cache_key, value)
+    return value
