@@ -1,4 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from commutes import views
 
 app_name = "commutes"
-urlpatterns: list = []
+urlpatterns = [
+    path("commute/", views.commute, name="commute"),
+]

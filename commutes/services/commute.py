@@ -81,8 +81,9 @@ def model_card_url() -> str | None:
 
 
 def _num(x: float, digits: int = 4) -> float | None:
+    """``digits`` significant figures: quiet routes expect 1e-4, busy ones 10."""
     x = float(x)
-    return round(x, digits) if math.isfinite(x) else None
+    return float(f"{x:.{digits}g}") if math.isfinite(x) else None
 
 
 def _departure_rows(hour_starts, core: scoring.CoreScore) -> list[dict]:

@@ -1,0 +1,24 @@
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from commutes.services.commute import model_card_url
+from commutes.services.routes import MODE_SPEED_KMH
+
+
+@require_GET
+def commute(request):
+    """The commute page. Everything it shows comes from the API; the route lives in
+    the URL and recent commutes in the visitor's own browser (localStorage)."""
+    return render(
+        request,
+        "commutes/commute.html",
+        {
+            "modes": MODE_SPEED_KMH,
+            "commute_config": {
+                "scoreUrl": reverse("v1:commute-score"),
+                "placesUrl": reverse("v1:places"),
+                "modelCardUrl": model_card_url(),
+            },
+        },
+    )

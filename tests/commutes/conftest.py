@@ -1,0 +1,86 @@
+"""Real 2021 SPD rows, the grid, places and a known forecast, loaded once per session.
+
+Loaded committed (outside any test transaction) so both ordinary `db` tests and the
+live server of the browser test see them. A transactional test elsewhere in the run
+flushes every table; `commute_data` notices and loads again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
+from django.conf import settings
+
+from tests.commutes.known_forecast import store_known_forecast
+from tests.commutes.spd_rows import load_spd_csv
+
+SEATTLE = ZoneInfo("America/Los_Angeles")
+# A Monday, so the week runs Monday..Sunday in Seattle time.
+FORECAST_START = datetime(2021, 12, 20, 0, 0, tzinfo=SEATTLE)
+
+
+@dataclass
+class CommuteData:
+    model_version_id: int
+    values: np.ndarray
+    hour_starts: list
+
+
+def _load() -> CommuteData:
+    from commutes.services.places import refresh_places
+    from crimes.boundaries import load_boundaries
+    from crimes.models import Area, Incident
+    from predictions.models import Cell, ForecastRun, ForecastValues, ModelVersion
+    from predictions.services.grid import build_cells
+
+    if not Area.objects.filter(kind="city").exists():
+        load_boundaries(Area, settings.BOUNDARIES_DIR)
+    if not Cell.objects.exists():
+        build_cells()
+    Incident.objects.all().delete()
+    ForecastValues.objects.all().delete()
+    ForecastRun.objects.all().delete()
+    ModelVersion.objects.all().delete()
+    load_spd_csv()
+    refresh_places()
+    vid, values, hours = store_known_forecast(FORECAST_START, hours=176)
+    return CommuteData(vid, values, hours)
+
+
+@pytest.fixture(scope="session")
+def _commute_session_data(django_db_setup, django_db_blocker) -> CommuteData:
+    with django_db_blocker.unblock():
+        return _load()
+
+
+@pytest.fixture
+def commute_data(_commute_session_data, django_db_blocker) -> CommuteData:
+    """The session's data, reloaded if a transactional test flushed it meanwhile."""
+    from predictions.models import ModelVersion
+
+    with django_db_blocker.unblock():
+        if ModelVersion.objects.filter(
+            pk=_commute_session_data.model_version_id, is_active=True
+        ).exists():
+            return _commute_session_data
+        fresh = _load()
+    _commute_session_data.__dict__.update(fresh.__dict__)
+    return _commute_session_data
+
+
+def pytest_collection_modifyitems(config, items):
+    """Run this folder's browser tests last: their live server flushes the tables
+    the session data lives in, and reloading costs seconds."""
+    mine = [
+        i
+        for i in items
+        if "tests/commutes/" in str(i.path).replace("\\", "/")
+        and i.get_closest_marker("browser")
+    ]
+    for item in mine:
+        items.remove(item)
+        items.append(item)
