@@ -1,45 +1,37 @@
-"""A short walk-forward backtest run by train_model (the full one is `python -m
-ml.backtest`).
+"""The short walk-forward backtest run by train_model, on ml.backtest's functions
+(the full 52-week one is `python -m ml.backtest`).
 
-Every forecaster is fitted on incidents reported before ``cut_s`` (= until minus the
-backtest weeks) and forecasts 168 hours from each weekly origin in [cut_s, until_s);
-predict() only sees incidents reported before each origin. Scores come from ml.metrics:
-PAI and hit rate at 1% / 5% of the city's area for 8-hour shifts, 24 hours and 7 days,
-Poisson deviance per cell-hour, and calibration by decile (24-hour windows).
+Every forecaster is fitted on incidents reported before the first origin (a local
+Monday midnight ``weeks`` weeks before the training cut-off) and forecasts 168 hours
+from each weekly origin, seeing only incidents reported before that origin. The last
+horizon ends at or before the cut-off, so the whole backtest uses data the final model
+may train on but the backtested copies never saw.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-import numpy as np
-
-WINDOWS = {"8h": 8, "24h": 24, "7d": 168}
-FRACTIONS = (0.01, 0.05)
-WEEK_S = 7 * 24 * 3600
+SEATTLE = ZoneInfo("America/Los_Angeles")
+HEADLINE_SCALE = "150m"
+METRICS = ("pai_1", "pai_5", "hit_1", "hit_5", "pei_1", "pei_5", "deviance")
 
 
-def score(pred: np.ndarray, obs: np.ndarray) -> dict[str, Any]:
-    """pred/obs: float (hours, n_cells) for one or more concatenated weeks."""
-    from ml import metrics
+def first_origin_day(until_s: int, weeks: int) -> str:
+    """Local date (YYYY-MM-DD) of the Monday ``weeks`` weeks before the last Monday
+    at or before ``until_s``."""
+    from datetime import UTC, datetime
 
-    out: dict[str, Any] = {
-        "deviance": float(metrics.poisson_deviance(pred, obs).mean()),
-        "expected_total": float(pred.sum()),
-        "observed_total": float(obs.sum()),
-    }
-    for name, width in WINDOWS.items():
-        p, o = metrics.window_sums(pred, width), metrics.window_sums(obs, width)
-        hr = metrics.hit_rate(p, o, FRACTIONS)
-        pai = metrics.pai(p, o, FRACTIONS)
-        for j, f in enumerate(FRACTIONS):
-            pct = int(round(f * 100))
-            out[f"pai{pct}_{name}"] = float(np.nanmean(pai[:, j]))
-            out[f"hit{pct}_{name}"] = float(np.nanmean(hr[:, j]))
-    p24, o24 = metrics.window_sums(pred, 24), metrics.window_sums(obs, 24)
-    out["calibration_24h"] = metrics.calibration(p24, o24)
-    return out
+    local = datetime.fromtimestamp(until_s, UTC).astimezone(SEATTLE).date()
+    monday = local - timedelta(days=local.weekday())
+    if datetime(monday.year, monday.month, monday.day, tzinfo=SEATTLE).timestamp() > (
+        until_s
+    ):
+        monday -= timedelta(days=7)
+    return (monday - timedelta(weeks=weeks)).isoformat()
 
 
 def short_backtest(
@@ -47,44 +39,80 @@ def short_backtest(
     grid,
     until_s: int,
     weeks: int,
-    forecasters: dict[str, Callable[[], Any]],
-    progress: Callable[[float, str], None] | None = None,
+    kinds: list[str],
+    model_config: dict[str, dict[str, Any]],
+    reference: str,
+    progress: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
-    """Fit each forecaster (factory) at ``until_s - weeks`` and score its weekly
-    forecasts on "all default targets" (person + property). Returns
-    {"origins": [...], "models": {name: metrics}} with failures reported, not raised.
-    """
-    from ml.counts import build_counts
+    """Means with bootstrap intervals per (scale, window, kind, metric), paired
+    comparisons of ``reference`` against every other kind, calibration by decile."""
+    from ml import forecasters
+    from ml.backtest import BacktestConfig, run_backtest, summarise, weekly_origins
 
-    cut_s = int(until_s) - weeks * WEEK_S
-    cut_s -= cut_s % 3600
-    origins = [cut_s + k * WEEK_S for k in range(weeks)]
-    # Observed counts come only from what was reported before until_s: the same data a
-    # real forecast made then could have been checked against.
+    emit = progress or (lambda info: None)
     known = events.reported_before(until_s)
-    end_s = cut_s + weeks * WEEK_S
-    counts = build_counts(known, grid, cut_s, end_s, imprecise="spread")
-    obs = counts.dense(0, weeks * 168).sum(axis=2)
-    result: dict[str, Any] = {
-        "fit_until_s": cut_s,
-        "origins_s": origins,
-        "weeks": weeks,
-        "observed": float(obs.sum()),
-        "models": {},
-    }
-    for i, (name, factory) in enumerate(forecasters.items()):
-        if progress:
-            progress(i / max(1, len(forecasters)), f"backtest: {name}")
-        try:
-            model = factory()
-            model.fit(events.reported_before(cut_s), grid, cut_s)
-            pred = np.concatenate(
-                [
-                    model.predict(events.reported_before(o), o, 168).sum(axis=2)
-                    for o in origins
-                ]
-            )
-            result["models"][name] = score(pred, obs)
-        except Exception as exc:  # one broken baseline must not sink training
-            result["models"][name] = {"error": f"{type(exc).__name__}: {exc}"}
-    return result
+    cfg = BacktestConfig(
+        first_origin=first_origin_day(until_s, weeks),
+        n_origins=weeks,
+        cell_sizes=(150, 300),
+        n_boot=200,
+    )
+    fit_until = int(weekly_origins(cfg.first_origin, cfg.n_origins)[0])
+    # We fit the copies here and hand them over as ``fitted``: run_backtest's own fit
+    # wraps progress in a two-argument lambda, which ml.train's progress dispatch
+    # mistakes for the (fraction, message) form (reported to ml/).
+    fitted = {}
+    for kind in kinds:
+        model = forecasters.get(kind, **model_config.get(kind, {}))
+        model.fit(
+            known.reported_before(fit_until),
+            grid,
+            fit_until,
+            progress=lambda *args, k=kind: emit({"kind": k, "args": str(args)[:80]}),
+        )
+        emit({"kind": kind, "stage": "fitted"})
+        fitted[kind] = model
+    raw = run_backtest(known, grid, kinds, cfg, fitted=fitted)
+    raw.pop("_examples", None)
+    summary = summarise(raw, cfg, reference=reference)
+    return jsonable(
+        {
+            "reference": reference,
+            "weeks": weeks,
+            "first_origin": cfg.first_origin,
+            "origins_s": raw["origins_s"],
+            "fit_until_s": raw["fit_until_s"],
+            "summary": summary["summary"],
+            "paired": summary["paired"],
+            "calibration": raw["calibration"],
+            "curves": raw["curves"],
+            "timings": raw["timings"],
+        }
+    )
+
+
+def table(metrics: dict[str, Any], window: str, scale: str = HEADLINE_SCALE):
+    """Rows for a template: [(kind, {metric: {mean, lo, hi}})], reference first."""
+    by_kind = metrics.get("summary", {}).get(scale, {}).get(window, {})
+    ref = metrics.get("reference")
+    order = sorted(by_kind, key=lambda k: (k != ref, k))
+    return [(k, by_kind[k]) for k in order]
+
+
+def jsonable(obj: Any) -> Any:
+    """JSON-safe copy (numpy scalars/arrays, tuples, NaN -> None) for JSONField."""
+    import math
+
+    import numpy as np
+
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return jsonable(obj.tolist()) if obj.size <= 5000 else f"array{obj.shape}"
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj

@@ -12,7 +12,6 @@ import os
 import socket
 import time
 import traceback
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,7 +21,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from predictions.models import ModelVersion, RunStatus, TrainingRun
-from predictions.services.backtest import short_backtest
+from predictions.services.backtest import HEADLINE_SCALE, jsonable, short_backtest
 from predictions.services.events import load_events
 from predictions.services.grid import grid_spec
 
@@ -158,13 +157,17 @@ def _split_config(config: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any
     return model_cfg, options
 
 
+def _build_config(kind: str, model_cfg: dict[str, Any], device: str) -> dict:
+    if kind == "neural":
+        return {**model_cfg, "device": device}
+    # Baselines take their own (small) configs; the neural keys do not apply.
+    return {}
+
+
 def _build(kind: str, model_cfg: dict[str, Any], device: str):
     from ml import forecasters
 
-    if kind == "neural":
-        return forecasters.get(kind, **{**model_cfg, "device": device})
-    # Baselines take their own (small) configs; the neural keys do not apply.
-    return forecasters.get(kind)
+    return forecasters.get(kind, **_build_config(kind, model_cfg, device))
 
 
 def choose_kind(requested: str) -> tuple[str, str]:
@@ -292,22 +295,27 @@ def _train(run: TrainingRun) -> ModelVersion:
             for b in options.get("backtest_baselines", BACKTEST_BASELINES)
             if b in known and b != kind
         ]
-        factories: dict[str, Callable[[], Any]] = {
-            kind: lambda: _build(kind, model_cfg, device)
-        }
-        for name in names:
-            factories[name] = lambda name=name: registry.get(name)
+        kinds = [kind, *names]
+        model_config = {kind: _build_config(kind, model_cfg, device)}
+        done = {"n": 0}
+
+        def bt_progress(info: dict[str, Any]) -> None:
+            if info.get("stage") == "fitted":
+                done["n"] += 1
+            progress.report(
+                done["n"] / len(kinds), f"backtest: {info.get('kind')} {info}"
+            )
+
         backtest = short_backtest(
-            events, grid, until_s, weeks, factories, progress.report
+            events, grid, until_s, weeks, kinds, model_config, kind, bt_progress
         )
-        backtest["model"] = kind
 
     progress.stage(0.97, 1.0, "registering the version")
     window = dict(getattr(forecaster, "data_window", {}) or {})
     first = window.get("first_event_s")
     metrics = {
         "backtest": backtest,
-        "fit": _plain(getattr(forecaster, "metrics", {}) or {}),
+        "fit": jsonable(getattr(forecaster, "metrics", {}) or {}),
     }
     with transaction.atomic():
         version = ModelVersion.objects.create(
@@ -339,36 +347,21 @@ def _train(run: TrainingRun) -> ModelVersion:
     return version
 
 
-def _plain(obj: Any) -> Any:
-    """JSON-safe copy of a forecaster's metrics (numpy scalars, tuples...)."""
-    import numpy as np
-
-    if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist() if obj.size <= 1000 else f"array{obj.shape}"
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return None
-    return obj
-
-
 def headline(version: ModelVersion) -> dict[str, Any]:
-    """The model's and the best baseline's key numbers from its backtest."""
-    models = (version.metrics or {}).get("backtest", {}).get("models", {})
-    mine = models.get(version.kind, {})
-    keys = ("pai1_8h", "pai5_8h", "pai1_24h", "hit5_24h", "deviance")
-    out = {k: mine.get(k) for k in keys}
-    baselines = {
-        k: v for k, v in models.items() if k != version.kind and "error" not in v
-    }
-    if baselines:
-        best = max(baselines, key=lambda k: baselines[k].get("pai1_8h") or 0)
-        out["best_baseline"] = best
-        out["best_baseline_pai1_8h"] = baselines[best].get("pai1_8h")
+    """The model's key backtest means (150 m cells) and the best baseline's."""
+    bt = (version.metrics or {}).get("backtest", {})
+    summary = bt.get("summary", {}).get(HEADLINE_SCALE, {})
+    out: dict[str, Any] = {}
+    for window in ("8h", "24h"):
+        by_kind = summary.get(window, {})
+        mine = by_kind.get(version.kind, {})
+        for metric in ("pai_1", "pai_5", "deviance"):
+            out[f"{metric}_{window}"] = (mine.get(metric) or {}).get("mean")
+        others = {k: v for k, v in by_kind.items() if k != version.kind}
+        if others:
+            best = max(others, key=lambda k: others[k]["pai_1"]["mean"] or 0)
+            out[f"best_baseline_{window}"] = best
+            out[f"best_baseline_pai_1_{window}"] = others[best]["pai_1"]["mean"]
     return out
 
 
