@@ -1,0 +1,364 @@
+/* History page: filters in the URL, a heat grid or area choropleth, charts, cell popups.
+ * All numbers come from /api/v1/ with the page's own query string, so the page and the
+ * API always agree. No raw points reach the browser: the grid is aggregated in PostGIS. */
+(function () {
+  "use strict";
+
+  var config = JSON.parse(document.getElementById("history-config").textContent);
+  var form = document.getElementById("filters");
+  var mapEl = document.getElementById("map");
+  var resultEl = document.getElementById("result");
+  var COLORS = ["#fff3b0", "#fdd46a", "#fca547", "#f4733a", "#dc4232", "#b01f2e", "#74112a"];
+  var DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+  var state = { map: null, layer: null, legend: null, charts: {}, boundaries: {}, request: 0 };
+
+  function fmt(n) { return Number(n).toLocaleString("en-US"); }
+  function escapeHtml(s) {
+    return String(s == null ? "" : s).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+    });
+  }
+
+  // --- filters <-> URL ---------------------------------------------------------------
+  function formParams() {
+    var params = new URLSearchParams();
+    new FormData(form).forEach(function (value, key) {
+      if (value !== "") { params.append(key, value); }
+    });
+    Object.keys(config.fixed).forEach(function (k) { params.set(k, config.fixed[k]); });
+    return params;
+  }
+  function apiParams(extra) {
+    var params = formParams();
+    config.pageParams.forEach(function (k) { params.delete(k); });
+    Object.keys(extra || {}).forEach(function (k) { params.set(k, extra[k]); });
+    return params;
+  }
+  function viewMode() {
+    var checked = form.querySelector("input[name=view]:checked");
+    return checked ? checked.value : "heat";
+  }
+  function pageUrl() {
+    var params = formParams();
+    Object.keys(config.fixed).forEach(function (k) { params.delete(k); });
+    if (params.get("view") === "heat") { params.delete("view"); }
+    var qs = params.toString();
+    return window.location.pathname + (qs ? "?" + qs : "");
+  }
+  function getJSON(url) {
+    return fetch(url, { headers: { Accept: "application/json" } }).then(function (r) {
+      return r.json().then(function (body) {
+        if (!r.ok) { throw new Error(body.detail || ("HTTP " + r.status)); }
+        return body;
+      });
+    });
+  }
+  function api(name, extra) { return config.api[name] + "?" + apiParams(extra).toString(); }
+
+  // --- the map -----------------------------------------------------------------------
+  function cellSizeForZoom(zoom) {
+    // About 10-25 screen pixels per cell: readable zoomed out, the 150 m grid zoomed in.
+    var sizes = config.cellSizes; // ascending: 150, 300, 600, 1200
+    var index = zoom >= 14 ? 0 : zoom >= 13 ? 1 : zoom >= 11 ? 2 : 3;
+    return sizes[Math.min(index, sizes.length - 1)];
+  }
+  function breaks(values) {
+    // Quantile breaks over non-empty cells: counts are very skewed, and equal-width
+    // bins would paint all but a handful of cells the same colour.
+    var sorted = values.slice().sort(function (a, b) { return a - b; });
+    var out = [];
+    for (var i = 1; i < COLORS.length; i++) {
+      var v = sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * i) / COLORS.length))];
+      if (v !== undefined && (out.length === 0 || v > out[out.length - 1])) { out.push(v); }
+    }
+    return out; // a value v gets colour index = number of breaks <= v
+  }
+  function colorFor(v, bks) {
+    var i = 0;
+    while (i < bks.length && v >= bks[i]) { i++; }
+    return COLORS[Math.min(i, COLORS.length - 1)];
+  }
+  function setLegend(title, bks, max, unitFn) {
+    var div = state.legend.getContainer();
+    var rows = [];
+    var lows = [1].concat(bks);
+    for (var i = 0; i < lows.length; i++) {
+      var lo = lows[i];
+      var hi = i + 1 < lows.length ? lows[i + 1] - 1 : max;
+      if (hi < lo) { continue; }
+      var label = lo === hi ? fmt(lo) : fmt(lo) + "–" + fmt(hi);
+      rows.push('<li><span class="swatch" style="background:' + colorFor(lo, bks) + '"></span>' +
+        label + (unitFn ? ' <small>(' + unitFn(lo, hi) + ')</small>' : "") + "</li>");
+    }
+    div.innerHTML = "<strong>" + title + "</strong><ul>" + (rows.join("") || "<li>no incidents</li>") + "</ul>";
+  }
+
+  function drawGrid(grid) {
+    var map = state.map;
+    if (state.layer) { map.removeLayer(state.layer); }
+    var layer = L.featureGroup();
+    var bks = breaks(grid.counts);
+    var half = grid.cell_size / 2;
+    var years = grid.days / 365.25;
+    var km2 = (grid.cell_size * grid.cell_size) / 1e6;
+    for (var i = 0; i < grid.cells.length; i++) {
+      var lat = grid.lat[i], lon = grid.lon[i];
+      // UTM cells are squares in metres; at this size they are rectangles in degrees
+      // (grid convergence here is ~0.5 degrees: under 1.5 m at a 150 m cell).
+      var dLat = half / 111320, dLon = half / (111320 * Math.cos((lat * Math.PI) / 180));
+      var rect = L.rectangle([[lat - dLat, lon - dLon], [lat + dLat, lon + dLon]], {
+        stroke: false, fillColor: colorFor(grid.counts[i], bks), fillOpacity: 0.72,
+      });
+      rect.cellId = grid.cells[i];
+      rect.cellCount = grid.counts[i];
+      rect.on("click", onCellClick);
+      layer.addLayer(rect);
+    }
+    layer.addTo(map);
+    state.layer = layer;
+    setLegend("Reported incidents per " + grid.cell_size + " m cell", bks, grid.max, function (lo, hi) {
+      var a = lo / km2 / years, b = hi / km2 / years;
+      return (lo === hi ? fmt(Math.round(a)) : fmt(Math.round(a)) + "–" + fmt(Math.round(b))) + " per km² per year";
+    });
+    mapEl.dataset.cells = String(grid.cells.length);
+    mapEl.dataset.cellSize = String(grid.cell_size);
+    mapEl.dataset.total = String(grid.total);
+    setResult(grid.total, grid.unlocated + grid.outside_grid);
+  }
+
+  function setResult(total, notOnMap) {
+    resultEl.textContent = fmt(total) + " reported incidents from " + form.start.value + " to " +
+      form.end.value + (notOnMap ? " (" + fmt(notOnMap) + " without a location are not on the map)" : "") + ".";
+    var note = document.getElementById("export-note");
+    if (total > config.exportMaxRows) {
+      note.textContent = "(capped: the newest " + fmt(config.exportMaxRows) + " of " + fmt(total) + " incidents)";
+      note.className = "capped";
+    } else {
+      note.textContent = "(" + fmt(total) + " incidents)";
+      note.className = "";
+    }
+  }
+
+  function boundary(kind) {
+    if (!state.boundaries[kind]) { state.boundaries[kind] = getJSON(config.boundaries[kind]); }
+    return state.boundaries[kind];
+  }
+
+  function drawAreas(kind, areas, shapes) {
+    var map = state.map;
+    if (state.layer) { map.removeLayer(state.layer); }
+    var byCode = {};
+    areas.features.forEach(function (f) { byCode[f.id] = f.properties; });
+    var values = areas.features.map(function (f) { return f.properties.count; }).filter(function (v) { return v > 0; });
+    var bks = breaks(values);
+    var max = Math.max.apply(null, values.concat([0]));
+    var layer = L.geoJSON(shapes, {
+      style: function (f) {
+        var p = byCode[f.id] || { count: 0 };
+        return { color: "#555", weight: 1, fillColor: p.count ? colorFor(p.count, bks) : "#eee", fillOpacity: 0.7 };
+      },
+      onEachFeature: function (f, lyr) {
+        var p = byCode[f.id] || { name: f.id, count: 0 };
+        var link = config.areaPage.replace("KIND", kind).replace("CODE", encodeURIComponent(f.id)) + "?" + apiParams().toString();
+        lyr.bindPopup("<strong>" + escapeHtml(p.name) + "</strong><br>" + fmt(p.count) + " reported incidents" +
+          (p.per_km2_per_year != null ? "<br>" + fmt(p.per_km2_per_year) + " per km² per year" : "") +
+          '<br><a href="' + escapeHtml(link) + '">Open area page</a>');
+      },
+    }).addTo(map);
+    state.layer = layer;
+    setLegend("Reported incidents per " + (kind === "beat" ? "beat" : "MCPP area"), bks, max, null);
+    mapEl.dataset.cells = String(areas.features.length);
+    mapEl.dataset.cellSize = kind;
+    mapEl.dataset.total = String(areas.total);
+    setResult(areas.total, 0);
+  }
+
+  function refreshMap() {
+    var id = ++state.request;
+    mapEl.dataset.loading = "1";
+    var mode = viewMode();
+    var done;
+    if (mode === "heat") {
+      var size = cellSizeForZoom(state.map.getZoom());
+      done = getJSON(api("history-grid", { cell_size: size })).then(function (grid) {
+        if (id === state.request) { drawGrid(grid); }
+      });
+    } else {
+      done = Promise.all([getJSON(api("areas", { kind: mode, geometry: "false" })), boundary(mode)])
+        .then(function (res) { if (id === state.request) { drawAreas(mode, res[0], res[1]); } });
+    }
+    return done.then(function () {
+      if (id === state.request) {
+        mapEl.dataset.loading = "0";
+        mapEl.dataset.query = apiParams().toString();
+      }
+    }, showError);
+  }
+
+  // --- cell popup --------------------------------------------------------------------
+  function onCellClick(e) {
+    var rect = e.target;
+    var size = Number(mapEl.dataset.cellSize);
+    var extra = { cell: rect.cellId, cell_size: size };
+    var box = document.createElement("div");
+    box.className = "cell-popup";
+    box.innerHTML = "<strong>Cell " + rect.cellId + " (" + size + " m)</strong>: " + fmt(rect.cellCount) +
+      " reported incidents<div class='cell-groups'>Loading…</div>" +
+      "<div class='cell-chart'><canvas aria-label='Hour of day profile of this cell' role='img'></canvas></div>" +
+      "<div class='cell-incidents'></div>";
+    L.popup({ maxWidth: 360, minWidth: 260 }).setLatLng(e.latlng).setContent(box).openOn(state.map);
+    Promise.all([getJSON(api("history-groups", extra)), getJSON(api("history-profile", extra))]).then(function (res) {
+      var groups = res[0].groups.slice(0, 8);
+      box.querySelector(".cell-groups").innerHTML = "<table class='mini'><caption>By offense group</caption>" +
+        groups.map(function (g) {
+          return "<tr><td>" + escapeHtml(g.group.toLowerCase()) + "</td><td class='num'>" + fmt(g.count) + "</td></tr>";
+        }).join("") + "</table>";
+      new Chart(box.querySelector("canvas"), {
+        type: "bar",
+        data: { labels: res[1].hours, datasets: [{ label: "by hour of day", data: res[1].by_hour, backgroundColor: "#dc4232" }] },
+        options: { animation: false, plugins: { legend: { display: false }, title: { display: true, text: "By hour of day (Seattle time)" } },
+          scales: { x: { ticks: { maxTicksLimit: 12 } } }, maintainAspectRatio: false },
+      });
+      box.dataset.ready = "1";
+    }, showError);
+    showIncidents(box.querySelector(".cell-incidents"), extra, 1);
+  }
+
+  function showIncidents(el, extra, page) {
+    var params = Object.assign({ page: page, page_size: 5 }, extra);
+    getJSON(api("incidents", params)).then(function (data) {
+      var last = Math.max(1, Math.ceil(data.count / data.page_size));
+      var rows = data.features.map(function (f) {
+        var p = f.properties;
+        return "<li><time>" + escapeHtml((p.offense_start || "").replace("T", " ").slice(0, 16)) + "</time> " +
+          escapeHtml(p.offense) + "<br><small>" + escapeHtml(p.block_address || "no address") + "</small></li>";
+      }).join("");
+      el.innerHTML = "<p class='mini-title'>Incidents (newest first)</p><ol class='incidents'>" + rows + "</ol>" +
+        "<div class='pager'><button type='button' class='prev'" + (data.previous ? "" : " disabled") + ">Previous</button> " +
+        "<span>page " + data.page + " of " + Math.min(last, 9999) + "</span> " +
+        "<button type='button' class='next'" + (data.next ? "" : " disabled") + ">Next</button></div>";
+      el.querySelector(".prev").onclick = function () { showIncidents(el, extra, page - 1); };
+      el.querySelector(".next").onclick = function () { showIncidents(el, extra, page + 1); };
+    }, showError);
+  }
+
+  // --- charts ------------------------------------------------------------------------
+  function chart(id, cfg) {
+    if (state.charts[id]) { state.charts[id].destroy(); }
+    state.charts[id] = new Chart(document.getElementById(id), cfg);
+  }
+  function refreshCharts() {
+    var days = (new Date(form.end.value) - new Date(form.start.value)) / 86400000 + 1;
+    var interval = days > 120 ? "month" : days > 21 ? "week" : "day";
+    document.getElementById("trend-title").textContent = "Reported incidents by " + interval;
+    var trend = getJSON(api("history-timeseries", { interval: interval })).then(function (ts) {
+      chart("trend-chart", {
+        type: "line",
+        data: { labels: ts.buckets.map(function (b) { return interval === "month" ? b.slice(0, 7) : b.slice(0, 10); }),
+          datasets: [{ label: "incidents per " + interval, data: ts.counts, borderColor: "#b3261e", backgroundColor: "#b3261e", pointRadius: 1.5, tension: 0.2 }] },
+        options: { animation: false, maintainAspectRatio: false, plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true } } },
+      });
+    });
+    var groups = getJSON(api("history-groups")).then(function (g) {
+      var top = g.groups.slice(0, 10);
+      chart("groups-chart", {
+        type: "bar",
+        data: { labels: top.map(function (x) { return x.group.toLowerCase(); }),
+          datasets: [{ label: "incidents", data: top.map(function (x) { return x.count; }), backgroundColor: "#f4733a" }] },
+        options: { indexAxis: "y", animation: false, maintainAspectRatio: false, plugins: { legend: { display: false } } },
+      });
+    });
+    var profile = getJSON(api("history-profile")).then(drawProfile);
+    var areas = document.getElementById("areas-table") ?
+      getJSON(api("areas", { kind: "beat", geometry: "false" })).then(drawAreaTable) : Promise.resolve();
+    return Promise.all([trend, groups, profile, areas]).catch(showError);
+  }
+  function drawProfile(p) {
+    var max = Math.max.apply(null, p.by_hour.length ? [].concat.apply([], p.matrix) : [0]) || 1;
+    var head = "<thead><tr><th scope='col'>Day</th>" + p.hours.map(function (h) {
+      return "<th scope='col'>" + (h < 10 ? "0" : "") + h + "</th>";
+    }).join("") + "</tr></thead>";
+    var body = p.matrix.map(function (row, d) {
+      return "<tr><th scope='row'>" + DAYS[d] + "</th>" + row.map(function (v) {
+        var a = v / max;
+        return "<td style='background:rgba(176,31,46," + a.toFixed(2) + ");color:" + (a > 0.55 ? "#fff" : "#222") + "'>" + v + "</td>";
+      }).join("") + "</tr>";
+    }).join("");
+    var table = document.getElementById("profile-table");
+    table.innerHTML = "<caption class='sr-only'>Reported incidents by day and hour</caption>" + head + "<tbody>" + body + "</tbody>";
+    table.dataset.total = String(p.total);
+  }
+  function drawAreaTable(areas) {
+    var rows = areas.features.slice().sort(function (a, b) { return b.properties.count - a.properties.count; });
+    var params = apiParams();
+    params.delete("beat");
+    document.getElementById("areas-table").innerHTML =
+      "<thead><tr><th scope='col'>Beat</th><th scope='col'>Reported incidents</th><th scope='col'>per km² per year</th></tr></thead><tbody>" +
+      rows.map(function (f) {
+        var p = f.properties;
+        var href = config.areaPage.replace("KIND", "beat").replace("CODE", encodeURIComponent(p.code)) + "?" + params.toString();
+        return "<tr><td><a href='" + escapeHtml(href) + "'>" + escapeHtml(p.name) + "</a></td><td class='num'>" + fmt(p.count) +
+          "</td><td class='num'>" + (p.per_km2_per_year == null ? "–" : fmt(p.per_km2_per_year)) + "</td></tr>";
+      }).join("") + "</tbody>";
+  }
+
+  function showError(err) {
+    resultEl.textContent = "Could not load: " + (err && err.message ? err.message : err);
+    resultEl.className = "result error";
+    mapEl.dataset.loading = "0";
+  }
+
+  function updateExportLinks() {
+    var qs = apiParams().toString();
+    document.getElementById("export-csv").href = config.api["export-csv"] + "?" + qs;
+    document.getElementById("export-geojson").href = config.api["export-geojson"] + "?" + qs;
+  }
+
+  function refreshAll() {
+    resultEl.className = "result";
+    updateExportLinks();
+    return Promise.all([refreshMap(), refreshCharts()]);
+  }
+
+  function onFilterChange() {
+    // Dates are always written out once a visitor changes something, so a shared
+    // link keeps meaning the same days after the next import.
+    var url = pageUrl();
+    if (url !== window.location.pathname + window.location.search) {
+      window.history.pushState(null, "", url);
+    }
+    refreshAll();
+  }
+
+  // On a phone the filters start folded so the map is on the first screen.
+  if (window.matchMedia("(max-width: 640px)").matches) {
+    document.getElementById("filters-panel").open = false;
+  }
+  form.addEventListener("change", onFilterChange);
+  form.addEventListener("submit", function (e) { e.preventDefault(); onFilterChange(); });
+  window.addEventListener("popstate", function () { window.location.reload(); });
+
+  CrimeMap.create("map").then(function (m) {
+    state.map = m.map;
+    state.legend = L.control({ position: "bottomright" });
+    state.legend.onAdd = function () {
+      var div = L.DomUtil.create("div", "legend");
+      div.id = "legend";
+      return div;
+    };
+    state.legend.addTo(state.map);
+    var areaGeom = document.getElementById("area-geometry");
+    if (areaGeom) {
+      var outline = L.geoJSON(JSON.parse(JSON.parse(areaGeom.textContent)), {
+        style: { color: "#1f4fa3", weight: 2, fill: false }, interactive: false,
+      }).addTo(state.map);
+      state.map.fitBounds(outline.getBounds());
+    }
+    var lastSize = cellSizeForZoom(state.map.getZoom());
+    state.map.on("zoomend", function () {
+      var size = cellSizeForZoom(state.map.getZoom());
+      if (viewMode() === "heat" && size !== lastSize) { lastSize = size; refreshMap(); }
+    });
+    return refreshAll();
+  }).then(function () { document.body.dataset.historyReady = "1"; }, showError);
+})();
