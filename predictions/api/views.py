@@ -1,0 +1,257 @@
+"""Read-only forecast API. Views parse and validate; bodies come from precomputed
+rows via predictions.services (a request never runs the model)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.http import HttpResponse, HttpResponseNotModified
+from django.utils.cache import patch_vary_headers
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, serializers
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from predictions.models import Category, ModelVersion
+from predictions.services import payloads
+from predictions.services.forecast_store import (
+    MAX_HOURS,
+    NoForecast,
+    as_aware,
+    load_forecast,
+)
+from predictions.services.grid import cell_at, in_city
+from predictions.services.training import headline
+
+
+class GeoJSONRenderer(JSONRenderer):
+    media_type = "application/geo+json"
+    format = "geojson"
+
+
+def _hours(request, default: int = 168) -> int:
+    raw = request.query_params.get("hours")
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValidationError({"hours": "must be an integer"}) from None
+    if not 1 <= value <= MAX_HOURS:
+        raise ValidationError({"hours": f"must be between 1 and {MAX_HOURS}"})
+    return value
+
+
+def _start(request) -> datetime | None:
+    raw = request.query_params.get("start")
+    if raw in (None, ""):
+        return None
+    try:
+        return as_aware(datetime.fromisoformat(raw))
+    except ValueError:
+        raise ValidationError(
+            {"start": "must be an ISO 8601 time; naive = Seattle local time"}
+        ) from None
+
+
+def _category(request) -> str:
+    value = request.query_params.get("category") or Category.ALL
+    if value not in Category.values:
+        raise ValidationError({"category": f"must be one of {Category.values}"})
+    return value
+
+
+def _model(request) -> int | None:
+    raw = request.query_params.get("model")
+    if raw in (None, ""):
+        return None
+    if not raw.isdigit():
+        raise ValidationError({"model": "must be a model version id"})
+    return int(raw)
+
+
+def _float(request, name: str, lo: float, hi: float) -> float:
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        raise ValidationError({name: "is required"})
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValidationError({name: "must be a number"}) from None
+    if not lo <= value <= hi:
+        raise ValidationError({name: f"must be between {lo} and {hi}"})
+    return value
+
+
+COMMON = [
+    OpenApiParameter(
+        "start",
+        OpenApiTypes.DATETIME,
+        description="First hour (ISO 8601; naive = "
+        "Seattle local). Default: the current hour when precomputed, else the newest "
+        "forecast run's start.",
+    ),
+    OpenApiParameter("hours", OpenApiTypes.INT, description=f"1..{MAX_HOURS}, 168"),
+    OpenApiParameter("category", OpenApiTypes.STR, enum=Category.values),
+    OpenApiParameter("model", OpenApiTypes.INT, description="model version id"),
+]
+
+
+class ForecastGridView(APIView):
+    """The forecast cells: ids and WGS84 centres in the order of every value array."""
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request, *args, **kwargs):
+        etag, body = payloads.grid_body()
+        if request.headers.get("If-None-Match") == etag:
+            return HttpResponseNotModified(headers={"ETag": etag})
+        resp = HttpResponse(body, content_type="application/json")
+        resp["ETag"] = etag
+        resp["Cache-Control"] = "public, max-age=3600"
+        return resp
+
+
+class ForecastView(APIView):
+    """Hourly forecast grids: expected reported incidents per cell per hour.
+
+    Compact JSON by default (`cell_ids` once, `values[hour][cell]` in the same order;
+    `encoding=q8` gives base64 uint8 log-levels per hour, see `q8`). GeoJSON with
+    `format=geojson` or `Accept: application/geo+json`. ETag from the forecast run.
+    """
+
+    renderer_classes = [JSONRenderer, GeoJSONRenderer]
+
+    @extend_schema(
+        parameters=[
+            *COMMON,
+            OpenApiParameter("encoding", OpenApiTypes.STR, enum=payloads.ENCODINGS),
+            OpenApiParameter("format", OpenApiTypes.STR, enum=["json", "geojson"]),
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request, *args, **kwargs):
+        encoding = request.query_params.get("encoding") or "float"
+        if encoding not in payloads.ENCODINGS:
+            raise ValidationError({"encoding": f"must be one of {payloads.ENCODINGS}"})
+        fmt = request.accepted_renderer.format
+        hours = _hours(request)
+        if fmt == "geojson" and hours > 168:
+            raise ValidationError({"hours": "at most 168 with format=geojson"})
+        try:
+            etag, body, gz = payloads.forecast_body(
+                _category(request),
+                _start(request),
+                hours,
+                encoding,
+                fmt,
+                _model(request),
+            )
+        except NoForecast as exc:
+            raise NotFound(str(exc)) from None
+        if request.headers.get("If-None-Match") == etag:
+            return HttpResponseNotModified(headers={"ETag": etag})
+        use_gzip = "gzip" in request.headers.get("Accept-Encoding", "")
+        resp = HttpResponse(
+            gz if use_gzip else body,
+            content_type=GeoJSONRenderer.media_type
+            if fmt == "geojson"
+            else "application/json",
+        )
+        if use_gzip:
+            resp["Content-Encoding"] = "gzip"
+        resp["ETag"] = etag
+        resp["Cache-Control"] = "public, max-age=300"
+        patch_vary_headers(resp, ["Accept", "Accept-Encoding"])
+        return resp
+
+
+class ForecastPointView(APIView):
+    """The forecast timeline of the cell at a point, its history for the same hours
+    of the week, and what drives it (long-run level vs recent activity)."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("lat", OpenApiTypes.FLOAT, required=True),
+            OpenApiParameter("lon", OpenApiTypes.FLOAT, required=True),
+            *COMMON,
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request, *args, **kwargs):
+        lat = _float(request, "lat", -90, 90)
+        lon = _float(request, "lon", -180, 180)
+        hours = _hours(request)
+        category = _category(request)
+        idx = cell_at(lon, lat)
+        if idx is None or not in_city(lon, lat):
+            raise ValidationError({"lat": "the point (lat, lon) is outside Seattle"})
+        try:
+            week = load_forecast(category, _start(request), hours, _model(request))
+        except NoForecast as exc:
+            raise NotFound(str(exc)) from None
+        values = week.values[:, idx]
+        history = payloads.cell_history(idx, category, week)
+        return Response(
+            {
+                "cell_id": int(week.cell_ids[idx]),
+                "model_version": week.model_version_id,
+                "forecast_run": week.forecast_run_id,
+                "category": category,
+                "unit": "expected reported incidents in this cell per hour",
+                "hour_starts": [payloads._local(h) for h in week.hour_starts],
+                "expected": [round(float(v), 6) for v in values],
+                "city_mean": [round(float(v), 6) for v in week.values.mean(axis=1)],
+                **history,
+            }
+        )
+
+
+class ModelVersionSerializer(serializers.ModelSerializer):
+    headline = serializers.SerializerMethodField()
+    backtest = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ModelVersion
+        fields = [
+            "id",
+            "kind",
+            "is_active",
+            "status",
+            "data_until",
+            "data_first_event",
+            "n_events",
+            "training_seconds",
+            "device",
+            "notes",
+            "created_at",
+            "activated_at",
+            "config",
+            "headline",
+            "backtest",
+        ]
+
+    def get_headline(self, obj) -> dict:
+        return headline(obj)
+
+    def get_backtest(self, obj) -> dict:
+        bt = (obj.metrics or {}).get("backtest", {})
+        return {k: bt.get(k) for k in ("reference", "weeks", "first_origin", "summary")}
+
+
+class ModelPagination(LimitOffsetPagination):
+    default_limit = 20
+    max_limit = 100
+
+
+class ModelVersionList(generics.ListAPIView):
+    """Model versions with their backtest metrics; `is_active` marks the one in use."""
+
+    serializer_class = ModelVersionSerializer
+    pagination_class = ModelPagination
+
+    def get_queryset(self):
+        return ModelVersion.objects.order_by("-is_active", "-created_at", "-id")
