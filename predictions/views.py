@@ -1,0 +1,105 @@
+"""Server-rendered forecast pages (thin: data comes from predictions.services)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import FileResponse, Http404
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_GET
+
+from crimes.services.summary import data_summary
+from predictions.models import Category, ForecastRun, ModelVersion, RunStatus
+from predictions.services import forecast_store
+from predictions.services.backtest import table
+from predictions.services.training import headline
+
+REPORT_DIR = settings.BASE_DIR / "reports" / "backtest"
+
+
+def _page_state():
+    version = forecast_store.active_version()
+    run = forecast_store.newest_run(version.pk) if version else None
+    start = None
+    if version and run:
+        start = forecast_store.default_start(version.pk)
+    return version, run, start
+
+
+@require_GET
+def forecast_page(request):
+    version, run, start = _page_state()
+    in_past = bool(start and start + timezone.timedelta(hours=168) < timezone.now())
+    return render(
+        request,
+        "predictions/forecast.html",
+        {
+            "version": version,
+            "run": run,
+            "start": start,
+            "in_past": in_past,
+            "categories": Category.choices,
+            "headline": headline(version) if version else {},
+            "summary": data_summary(),
+            "config": {
+                "forecastUrl": reverse("v1:forecasts"),
+                "gridUrl": reverse("v1:forecast-grid"),
+                "pointUrl": reverse("v1:forecast-point"),
+                "start": start.isoformat() if start else None,
+                "cellSize": settings.GRID_CELL_SIZE,
+            },
+        },
+    )
+
+
+def _plots() -> list[str]:
+    if not REPORT_DIR.is_dir():
+        return []
+    return sorted(p.name for p in REPORT_DIR.glob("*.png"))
+
+
+@require_GET
+def model_card(request):
+    version = forecast_store.active_version()
+    bt = (version.metrics or {}).get("backtest", {}) if version else {}
+    tables = [(w, table(bt, w)) for w in ("8h", "24h", "7d")] if bt else []
+    paired = bt.get("paired", {}).get("150m", {}).get("8h", {}) if bt else {}
+    calibration = (
+        bt.get("calibration", {}).get("150m", {}).get("24h", {}).get(version.kind)
+        if bt
+        else None
+    )
+    calibration_rows = (
+        list(zip(calibration["mean_pred"], calibration["mean_obs"], strict=False))
+        if calibration
+        else []
+    )
+    return render(
+        request,
+        "predictions/model_card.html",
+        {
+            "version": version,
+            "bt": bt,
+            "tables": tables,
+            "paired": sorted(paired.items()),
+            "calibration_rows": calibration_rows,
+            "headline": headline(version) if version else {},
+            "versions": ModelVersion.objects.order_by("-created_at")[:10],
+            "last_run": ForecastRun.objects.filter(status=RunStatus.SUCCEEDED)
+            .order_by("-finished_at")
+            .first(),
+            "summary": data_summary(),
+            "plots": _plots(),
+        },
+    )
+
+
+@require_GET
+@cache_control(public=True, max_age=3600)
+def report_plot(request, name: str):
+    # Only PNGs that exist in the report folder: no path traversal possible.
+    if name not in _plots():
+        raise Http404("no such plot")
+    return FileResponse(open(REPORT_DIR / name, "rb"), content_type="image/png")
