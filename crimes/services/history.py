@@ -352,8 +352,9 @@ def areas(filters: HistoryFilters, kind: str, geometry: bool) -> dict:
         )
     )
     geom_sql = (
-        "ST_AsGeoJSON(ST_Transform(ST_SimplifyPreserveTopology("
-        "ST_Transform(geom, 32610), 15), 4326), 6)::json"
+        # ST_Multi: simplifying can turn a one-part MultiPolygon into a Polygon.
+        "ST_AsGeoJSON(ST_Multi(ST_Transform(ST_SimplifyPreserveTopology("
+        f"ST_Transform(geom, {settings.ANALYSIS_SRID}), 15), 4326)), 6)::json"
         if geometry
         else "NULL::json"
     )
