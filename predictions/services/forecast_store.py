@@ -228,6 +228,8 @@ def write_forecast(
             " category varchar(16), vals bytea, total double precision)"
             " ON COMMIT DELETE ROWS"
         )
+        # Also empty it now: inside an outer transaction nothing has committed yet.
+        cur.execute("TRUNCATE _fv_stage")
         with cur.cursor.copy(
             "COPY _fv_stage (hour_start, category, vals, total) FROM STDIN"
         ) as copy:

@@ -1,0 +1,77 @@
+"""Predictions fixtures: the grid (rebuilt if a transactional test flushed it), real
+SPD rows, and synthetic forecast rows for page/API tests that need no model."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
+from django.conf import settings
+
+SEATTLE = ZoneInfo("America/Los_Angeles")
+
+
+def reported_between(start: datetime, end: datetime):
+    """Row filter for spd_rows.load_incidents: Report DateTime in [start, end)."""
+    fmt = "%m/%d/%Y %I:%M:%S %p"
+
+    def keep(row: dict[str, str]) -> bool:
+        moment = datetime.strptime(row["Report DateTime"], fmt).replace(tzinfo=SEATTLE)
+        return start <= moment < end
+
+    return keep
+
+
+def ensure_grid() -> int:
+    from crimes.boundaries import load_boundaries
+    from crimes.models import Area
+    from predictions.models import Cell
+    from predictions.services.grid import build_cells
+
+    if not Area.objects.filter(kind="city").exists():
+        load_boundaries(Area, settings.BOUNDARIES_DIR)
+    if not Cell.objects.exists():
+        build_cells()
+    return Cell.objects.count()
+
+
+@pytest.fixture
+def grid(db):
+    return ensure_grid()
+
+
+@pytest.fixture
+def tiny_artifacts(settings, tmp_path):
+    settings.ARTIFACTS_DIR = tmp_path / "artifacts"
+    return settings.ARTIFACTS_DIR
+
+
+def store_synthetic_week(start: datetime, hours: int = 168) -> tuple[int, int]:
+    """An active version with one finished forecast run of plausible values."""
+    from predictions.models import ForecastRun, ModelVersion, RunStatus
+    from predictions.services import forecast_store
+    from predictions.services.grid import grid_arrays
+
+    n = len(grid_arrays()["cell_ids"])
+    version = ModelVersion.objects.create(
+        kind="synthetic", checkpoint="none.pt", data_until=start
+    )
+    version.activate()
+    run = ForecastRun.objects.create(
+        model_version=version, start=start, hours=hours, status=RunStatus.SUCCEEDED
+    )
+    rng = np.random.default_rng(0)
+    base = rng.gamma(0.3, 0.01, n).astype(np.float32)
+    daily = 1 + 0.5 * np.sin(np.arange(hours) * 2 * np.pi / 24)[:, None]
+    person = (base * daily * 0.4).astype(np.float32)
+    prop = (base * daily * 0.6).astype(np.float32)
+    hour_starts = [start.astimezone(UTC) + timedelta(hours=h) for h in range(hours)]
+    forecast_store.write_forecast(
+        version.pk,
+        run.pk,
+        hour_starts,
+        {"all": person + prop, "person": person, "property": prop},
+    )
+    return version.pk, run.pk

@@ -1,0 +1,135 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+from django.urls import reverse
+
+from predictions.models import Cell, ForecastValues, ModelVersion
+from predictions.services import forecast_store
+from predictions.services.grid import build_cells, grid_arrays
+from tests.predictions.conftest import SEATTLE, store_synthetic_week
+
+START = datetime(2021, 12, 6, 0, 0, tzinfo=SEATTLE)
+
+
+def test_grid_matches_ml_grid_and_is_stable(grid):
+    from ml.grid import GridSpec
+
+    ids = grid_arrays()["cell_ids"]
+    spec = GridSpec.from_geojson(
+        str(
+            __import__("django.conf").conf.settings.BOUNDARIES_DIR
+            / "city_limits.geojson"
+        ),
+        150,
+    )
+    assert np.array_equal(ids, spec.cell_ids)
+    before = list(Cell.objects.values_list("id", "idx"))
+    build_cells()
+    assert list(Cell.objects.values_list("id", "idx")) == before
+    assert [i for _, i in before] == list(range(len(before)))
+
+
+def test_exactly_one_active_version(grid):
+    a = ModelVersion.objects.create(kind="a", checkpoint="a", data_until=START)
+    b = ModelVersion.objects.create(kind="b", checkpoint="b", data_until=START)
+    a.activate()
+    b.activate()
+    assert list(ModelVersion.objects.filter(is_active=True)) == [b]
+
+
+def test_rewrite_replaces_rows_not_duplicates(grid):
+    version_id, run_id = store_synthetic_week(START, hours=24)
+    assert ForecastValues.objects.count() == 72
+    n = len(grid_arrays()["cell_ids"])
+    hours = [START.astimezone(UTC)]
+    forecast_store.write_forecast(
+        version_id, run_id, hours, {"all": np.full((1, n), 0.5)}
+    )
+    assert ForecastValues.objects.count() == 72
+    week = forecast_store.load_forecast("all", START, 24)
+    assert week.values.shape == (24, n)
+    assert week.values.dtype == np.float32
+    assert float(week.values[0, 0]) == 0.5
+    assert week.hour_starts[0] == START
+    assert week.cell_ids.dtype == np.int64
+
+
+def test_default_start_is_newest_run_when_in_the_past(grid):
+    store_synthetic_week(START, hours=24)
+    week = forecast_store.load_forecast("person")
+    assert week.start == START
+    with pytest.raises(ValueError):
+        forecast_store.load_forecast("society")
+
+
+def test_api_compact_geojson_point_and_etag(client, grid):
+    version_id, run_id = store_synthetic_week(START, hours=24)
+    url = reverse("v1:forecasts")
+    resp = client.get(url, {"start": "2021-12-06T00:00", "hours": 24})
+    assert resp.status_code == 200
+    doc = resp.json()
+    assert doc["model_version"] == version_id and doc["forecast_run"] == run_id
+    assert len(doc["values"]) == 24 and len(doc["values"][0]) == len(doc["cell_ids"])
+    etag = resp["ETag"]
+    assert (
+        client.get(
+            url, {"start": "2021-12-06T00:00", "hours": 24}, HTTP_IF_NONE_MATCH=etag
+        ).status_code
+        == 304
+    )
+    q8 = client.get(url, {"hours": 24, "encoding": "q8", "category": "person"}).json()
+    assert len(q8["values"]) == 24 and q8["q8"]["levels"] == 255
+    geo = client.get(url, {"hours": 2, "format": "geojson"})
+    assert geo.status_code == 200 and geo["Content-Type"] == "application/geo+json"
+    gj = geo.json()
+    assert gj["type"] == "FeatureCollection" and len(gj["features"]) == len(
+        doc["cell_ids"]
+    )
+    point = client.get(
+        reverse("v1:forecast-point"), {"lat": 47.6097, "lon": -122.3331, "hours": 24}
+    )
+    assert point.status_code == 200
+    assert len(point.json()["expected"]) == 24
+    assert "drivers" in point.json()
+    models = client.get(reverse("v1:models")).json()
+    assert models["results"][0]["is_active"] is True
+
+
+@pytest.mark.parametrize(
+    "params, name",
+    [
+        ({"hours": "abc"}, "hours"),
+        ({"hours": 0}, "hours"),
+        ({"start": "yesterday"}, "start"),
+        ({"category": "society"}, "category"),
+        ({"encoding": "png"}, "encoding"),
+    ],
+)
+def test_api_bad_parameters_named(client, grid, params, name):
+    store_synthetic_week(START, hours=2)
+    resp = client.get(reverse("v1:forecasts"), params)
+    assert resp.status_code == 400
+    assert name in resp.json()
+
+
+def test_point_outside_seattle_is_400(client, grid):
+    store_synthetic_week(START, hours=2)
+    resp = client.get(reverse("v1:forecast-point"), {"lat": 47.0, "lon": -122.33})
+    assert resp.status_code == 400
+    assert "outside Seattle" in resp.json()["lat"]
+    assert (
+        client.get(reverse("v1:forecast-point"), {"lat": "x", "lon": 1}).status_code
+        == 400
+    )
+
+
+def test_pages_render_with_past_week_note(client, grid):
+    store_synthetic_week(START, hours=24)
+    page = client.get(reverse("predictions:forecast"))
+    assert page.status_code == 200
+    assert b"Forecast for the week of" in page.content
+    card = client.get(reverse("predictions:model-card"))
+    assert card.status_code == 200 and b"Known limits" in card.content
