@@ -35,7 +35,7 @@ FORECAST_HOURS = DEPARTURES + math.ceil(
 )
 BEST_COUNT = 3
 NOTE = (
-    "Figures are expected numbers of *reported* incidents (crimes against persons "
+    "Figures are expected numbers of reported incidents (crimes against persons "
     "and property) in the cells within about 100 m of the route while the trip "
     "lasts, from the active forecast model. They describe areas and hours, not "
     "people, and they are not a guarantee of anything: see the model card for how "

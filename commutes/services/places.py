@@ -114,6 +114,21 @@ class PlaceMatch:
     score: float
 
 
+# Only one- and two-letter words ("NE", "10"): nothing for trigrams to rank, so the
+# words' starts must match and the most frequent places come first.
+_SHORT = """
+SELECT name, kind, x, y, incidents, word_similarity(%(q)s, search_text)
+FROM (
+    SELECT name, kind, ST_X(location) AS x, ST_Y(location) AS y, incidents,
+        search_text
+    FROM commutes_place
+    WHERE search_text LIKE %(prefix)s OR search_text LIKE %(word)s
+    ORDER BY incidents DESC, name
+    LIMIT %(limit)s
+) best
+ORDER BY incidents DESC, name
+"""
+
 _RANKED = """
 SELECT name, kind, ST_X(location), ST_Y(location), incidents,
     word_similarity(%(q)s, search_text) AS score
@@ -135,13 +150,18 @@ def search_places(query: str, limit: int = 10) -> list[PlaceMatch]:
 
     First every word of the query must occur (LIKE '%word%' answered by the GIN
     trigram index: a few dozen candidates, ranked by word similarity). Only when that
-    finds too little, a fuzzy pass (``<%`` word similarity, for typos) fills up.
+    finds nothing, a fuzzy pass (``<%`` word similarity) catches typos.
     """
     q = normalise_query(query)
     if len(q.replace("/", "").strip()) < 2:
         return []
-    tokens = _tokens(q) or [q.replace("/", " ").strip()]
+    tokens = _tokens(q)
     params: dict[str, object] = {"q": q, "limit": int(limit)}
+    if not tokens:
+        params |= {"prefix": f"{q}%", "word": f"% {q}%"}
+        with connection.cursor() as cur:
+            cur.execute(_SHORT, params)
+            return [_match(r) for r in cur.fetchall()]
     likes = []
     for i, token in enumerate(tokens):
         params[f"t{i}"] = f"%{token}%"
@@ -149,7 +169,7 @@ def search_places(query: str, limit: int = 10) -> list[PlaceMatch]:
     with transaction.atomic(), connection.cursor() as cur:
         cur.execute(_RANKED.format(where=" AND ".join(likes)), params)
         rows = cur.fetchall()
-        if len(rows) < limit:
+        if not rows:
             # set_config(..., true) = SET LOCAL: both hold for this transaction
             # only. The planner prices word_similarity far too cheaply and picks a
             # sequential scan (90 ms on 15k places) over the GIN index (4 ms).
@@ -158,18 +178,17 @@ def search_places(query: str, limit: int = 10) -> list[PlaceMatch]:
                 " set_config('enable_seqscan', 'off', true)",
                 [str(FUZZY_THRESHOLD)],
             )
-            seen = {r[0] for r in rows}
             cur.execute(_RANKED.format(where="%(q)s <%% search_text"), params)
-            rows += [r for r in cur.fetchall() if r[0] not in seen]
-            rows = rows[:limit]
-    return [
-        PlaceMatch(
-            name=r[0],
-            kind=r[1],
-            lon=round(float(r[2]), 6),
-            lat=round(float(r[3]), 6),
-            incidents=int(r[4]),
-            score=round(float(r[5]), 3),
-        )
-        for r in rows
-    ]
+            rows = cur.fetchall()
+    return [_match(r) for r in rows]
+
+
+def _match(r) -> PlaceMatch:
+    return PlaceMatch(
+        name=r[0],
+        kind=r[1],
+        lon=round(float(r[2]), 6),
+        lat=round(float(r[3]), 6),
+        incidents=int(r[4]),
+        score=round(float(r[5]), 3),
+    )

@@ -346,8 +346,9 @@
       style: function () { return { color: "#b3261e", weight: 9, opacity: 0.85 }; },
       onEachFeature: function (f, layer) { layer.bindTooltip("Riskiest stretch: " + fmt(f.properties.relative_risk, 2) + "× an average stretch"); },
     }).addTo(layers.segments);
-    layers.segments.eachLayer(function (l) { if (l.getLayers) { l.getLayers().forEach(function (x) { x.getElement && x.getElement() && x.getElement().setAttribute("data-riskiest", "1"); }); } });
-    $("commute-map").dataset.riskiest = "1";
+    // The map draws on a canvas (preferCanvas): say what is highlighted in the DOM.
+    var riskiest = fc.features.filter(function (f) { return f.properties.riskiest; });
+    $("commute-map").dataset.riskiest = riskiest.length ? String(riskiest[0].properties.index) : "";
   }
 
   function viewRows() {
@@ -408,6 +409,7 @@
     syncInputs();
     CrimeMap.create("commute-map", { zoom: 12 }).then(function (m) {
       map = m.map;
+      window.commutePage = { map: map };
       layers.route = L.layerGroup().addTo(map);
       layers.segments = L.layerGroup().addTo(map);
       layers.pins = L.layerGroup().addTo(map);

@@ -35,10 +35,15 @@ def _when(text: str) -> str | None:
 def load_spd_csv(path: Path = SPD_2021, limit: int | None = None) -> int:
     """COPY the file's rows into crimes_incident; returns the number loaded."""
     now = datetime.now(UTC).isoformat()
-    with gzip.open(path, "rt", encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh)
-        rows = []
-        for i, row in enumerate(reader):
+    with (
+        gzip.open(path, "rt", encoding="utf-8-sig", newline="") as fh,
+        connection.cursor() as cur,
+        cur.cursor.copy(f"COPY crimes_incident ({_COLUMNS}) FROM STDIN") as copy,
+    ):
+        # Streamed row by row: the full 2012-2021 file does not fit comfortably
+        # in memory as Python tuples.
+        n = 0
+        for i, row in enumerate(csv.DictReader(fh)):
             if limit is not None and i >= limit:
                 break
             reported = _when(row["Report DateTime"])
@@ -51,7 +56,8 @@ def load_spd_csv(path: Path = SPD_2021, limit: int | None = None) -> int:
             location = (
                 f"SRID=4326;POINT({lon} {lat})" if lon and lat and lat > 0 else None
             )
-            rows.append(
+            n += 1
+            copy.write_row(
                 (
                     int(row["Offense ID"]),
                     row["Report Number"],
@@ -76,11 +82,7 @@ def load_spd_csv(path: Path = SPD_2021, limit: int | None = None) -> int:
                     now,
                 )
             )
-    with connection.cursor() as cur:
-        with cur.cursor.copy(f"COPY crimes_incident ({_COLUMNS}) FROM STDIN") as copy:
-            for r in rows:
-                copy.write_row(r)
-    return len(rows)
+    return n
 
 
 __all__ = ["SPD_2021", "load_spd_csv"]

@@ -1,0 +1,178 @@
+"""Benchmark: commute scoring (168 departure hours, 10 km route) and the typeahead.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/cp_full \\
+        .venv/bin/python benchmarks/bench_commute.py [--runs 60] [--queries 300]
+
+Needs incidents loaded, the grid built (predictions migration) and a forecast week
+stored for the active model (precompute_forecasts). Targets (issue 6): scoring p95
+under 200 ms, typeahead p95 under 50 ms. Prints each figure with its ratio to the
+target, and a breakdown measured in the same run (corridor query, forecast read,
+history query) as the reference for where the time goes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crimepredict_site.settings")
+os.environ.setdefault("SECRET_KEY", "benchmark-secret-key-0123456789-abcdefghijklmnop")
+os.environ.setdefault("HTTPS", "0")
+os.environ.setdefault("API_ANON_RATE", "1000000/minute")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.test import Client  # noqa: E402
+
+from commutes.models import Place  # noqa: E402
+from commutes.services.commute import score_commute  # noqa: E402
+from commutes.services.corridor import find_corridor  # noqa: E402
+from commutes.services.history import recent_history  # noqa: E402
+from commutes.services.places import ensure_fresh, search_places  # noqa: E402
+from commutes.services.routes import parse_route, parse_window  # noqa: E402
+from crimes.models import Incident  # noqa: E402
+
+SCORE_TARGET_MS = 200.0
+TYPEAHEAD_TARGET_MS = 50.0
+# Pioneer Square -> Capitol Hill -> University District -> Green Lake: ~10 km by bike.
+ROUTE = {
+    "start": [-122.3331, 47.6015],
+    "waypoints": [
+        [-122.3208, 47.6080],
+        [-122.3208, 47.6400],
+        [-122.3180, 47.6510],
+        [-122.3130, 47.6620],
+        [-122.3290, 47.6690],
+    ],
+    "end": [-122.3405, 47.6800],
+    "mode": "bike",
+    "window": {"start": "07:00", "end": "10:00", "days": "weekdays"},
+}
+
+
+def pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    k = min(len(values) - 1, max(0, round(q / 100 * (len(values) - 1))))
+    return values[k]
+
+
+def timed(fn, runs: int) -> list[float]:
+    out = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t) * 1000)
+    return out
+
+
+def line(name: str, ms: list[float], target: float | None = None) -> dict:
+    p50, p95 = pct(ms, 50), pct(ms, 95)
+    ratio = f"  p95/target {p95 / target:.2f}" if target else ""
+    print(f"{name:<44} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  max {max(ms):7.1f}{ratio}")
+    return {
+        "p50_ms": round(p50, 1),
+        "p95_ms": round(p95, 1),
+        "max_ms": round(max(ms), 1),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=60)
+    parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+
+    incidents = Incident.objects.count()
+    print(
+        f"database {os.environ.get('DATABASE_URL', '(default)')}: {incidents} incidents"
+    )
+    route = parse_route(ROUTE)
+    window = parse_window(ROUTE["window"])
+    first = score_commute(route, window)  # warms the forecast and grid caches
+    print(
+        f"route {route.length_m / 1000:.2f} km by {route.mode}, "
+        f"{first['route']['properties']['corridor_cells']} corridor cells, "
+        f"{len(first['segments']['features'])} stretches, "
+        f"{len(first['timeline'])} departure hours, "
+        f"forecast from {first['forecast']['start']}"
+    )
+    results: dict = {
+        "incidents": incidents,
+        "route_km": round(route.length_m / 1000, 2),
+    }
+    results["score_service"] = line(
+        "score_commute (service, 168 departures)",
+        timed(lambda: score_commute(route, window), args.runs),
+        SCORE_TARGET_MS,
+    )
+    client = Client(HTTP_HOST="localhost")
+    body = json.dumps(ROUTE)
+
+    def api_call():
+        r = client.post(
+            "/api/v1/commutes/score/", body, content_type="application/json"
+        )
+        assert r.status_code == 200, r.content[:300]
+
+    results["score_api"] = line(
+        "POST /api/v1/commutes/score/ (end to end)",
+        timed(api_call, args.runs),
+        SCORE_TARGET_MS,
+    )
+    corridor = find_corridor(route.line_utm)
+    riskiest = first["riskiest_segment"]["index"]
+    results["corridor_query"] = line(
+        "  of which: corridor cells (PostGIS)",
+        timed(lambda: find_corridor(route.line_utm), args.runs),
+    )
+    results["history_query"] = line(
+        "  of which: riskiest stretch history",
+        timed(lambda: recent_history(corridor.segments[riskiest]), args.runs),
+    )
+
+    ensure_fresh()
+    rng = random.Random(args.seed)
+    names = list(Place.objects.values_list("name", flat=True)[:20000])
+    queries = []
+    for _ in range(args.queries):
+        words = rng.choice(names).replace(" BLOCK OF", "").split()
+        k = rng.randint(1, len(words))
+        text = " ".join(words[:k]).lower()
+        queries.append(text[: rng.randint(2, len(text))] if len(text) > 2 else text)
+    queries += ["e pine", "westlake / lenora", "3rd ave pike", "westlke ave"]
+    it = iter(queries * 2)
+    print(f"{len(names)} places")
+    results["typeahead_service"] = line(
+        "search_places (service)",
+        timed(lambda: search_places(next(it), 8), len(queries)),
+        TYPEAHEAD_TARGET_MS,
+    )
+    it2 = iter(queries * 2)
+    results["typeahead_api"] = line(
+        "GET /api/v1/places/?q= (end to end)",
+        timed(
+            lambda: client.get("/api/v1/places/", {"q": next(it2), "limit": 8}),
+            len(queries),
+        ),
+        TYPEAHEAD_TARGET_MS,
+    )
+    ok = (
+        results["score_api"]["p95_ms"] < SCORE_TARGET_MS
+        and results["typeahead_api"]["p95_ms"] < TYPEAHEAD_TARGET_MS
+    )
+    print("RESULT " + json.dumps(results))
+    print("targets met" if ok else "TARGETS MISSED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
