@@ -11,6 +11,7 @@
   var COLORS = ["#fff3b0", "#fdd46a", "#fca547", "#f4733a", "#dc4232", "#b01f2e", "#74112a"];
   var DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
   var state = { map: null, layer: null, legend: null, charts: {}, boundaries: {}, request: 0 };
+  window.historyPage = state; // for the browser tests and for debugging in a console
 
   function fmt(n) { return Number(n).toLocaleString("en-US"); }
   function escapeHtml(s) {
