@@ -1,0 +1,306 @@
+"""POST /api/v1/commutes/score/ and GET /api/v1/places/: answers and every 400."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.commutes.test_scoring_db import BUSY, CAPITOL_HILL_TO_UW
+
+pytestmark = pytest.mark.django_db
+URL = "/api/v1/commutes/score/"
+
+
+def post(client, body, raw=False):
+    data = body if raw else json.dumps(body)
+    return client.post(URL, data=data, content_type="application/json")
+
+
+def test_score_answers_the_commute(client, commute_data):
+    body = CAPITOL_HILL_TO_UW | {
+        "mode": "bike",
+        "window": {"start": "07:00", "end": "10:00", "days": "weekdays"},
+    }
+    response = post(client, body)
+    assert response.status_code == 200, response.content
+    data = response.json()
+    assert len(data["timeline"]) == 168
+    assert data["route"]["properties"]["mode"] == "bike"
+    assert 4500 < data["route"]["properties"]["length_m"] < 5500
+    assert len(data["departures"]["best"]) == 3
+    assert data["segments"]["type"] == "FeatureCollection"
+    assert data["segments"]["features"][0]["geometry"]["type"] == "LineString"
+    assert data["riskiest_segment"]["recent_history"]["total"] > 0
+    assert "reported" in data["note"]
+    # The same route as a LineString (with agreeing start/end) scores the same.
+    coords = [body["start"], *body["waypoints"], body["end"]]
+    again = post(
+        client,
+        {
+            "route": {"type": "LineString", "coordinates": coords},
+            "start": body["start"],
+            "mode": "bike",
+            "window": body["window"],
+        },
+    ).json()
+    assert again["timeline"] == data["timeline"]
+
+
+LONG_ZIGZAG = [[-122.34, 47.60], [-122.30, 47.70]] * 5  # ~11.5 km each way, 10 legs
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "words"),
+    [
+        (
+            {
+                "route": {
+                    "type": "LineString",
+                    "coordinates": [[-122.33, 47.61], [-122.20, 47.61]],
+                }
+            },
+            "route",
+            "outside Seattle",
+        ),
+        (
+            {"route": {"type": "LineString", "coordinates": LONG_ZIGZAG}},
+            "route",
+            "at most 40 km",
+        ),
+        (
+            {
+                "route": {
+                    "type": "LineString",
+                    "coordinates": [[-122.33 + i * 1e-5, 47.61] for i in range(201)],
+                }
+            },
+            "route",
+            "at most 200",
+        ),
+        (
+            {
+                "start": [-122.33, 47.61],
+                "end": [-122.32, 47.62],
+                "waypoints": [[-122.33, 47.615]] * 199,
+            },
+            "waypoints",
+            "at most 200",
+        ),
+        (
+            {
+                "route": {"type": "LineString", "coordinates": BUSY},
+                "start": [-122.30, 47.65],
+            },
+            "start",
+            "contradicts",
+        ),
+        (
+            {
+                "route": {"type": "LineString", "coordinates": BUSY},
+                "end": [-122.30, 47.65],
+            },
+            "end",
+            "contradicts",
+        ),
+        (
+            {
+                "route": {"type": "LineString", "coordinates": BUSY},
+                "waypoints": [[-122.33, 47.61]],
+            },
+            "waypoints",
+            "not with a LineString",
+        ),
+        (
+            {"start": [-122.33, 47.61], "end": [-122.32, 47.62], "mode": "jetpack"},
+            "mode",
+            "unknown mode",
+        ),
+        (
+            {
+                "start": [-122.33, 47.61],
+                "end": [-122.32, 47.62],
+                "window": {"start": "10:00", "end": "07:00"},
+            },
+            "window",
+            "before its start",
+        ),
+        (
+            {
+                "start": [-122.33, 47.61],
+                "end": [-122.32, 47.62],
+                "window": {"start": "7am"},
+            },
+            "window",
+            "HH:MM",
+        ),
+        (
+            {
+                "start": [-122.33, 47.61],
+                "end": [-122.32, 47.62],
+                "window": {"days": ["funday"]},
+            },
+            "window",
+            "mon, tue",
+        ),
+        (
+            {
+                "start": [-122.33, 47.61],
+                "end": [-122.32, 47.62],
+                "window": {"start": "07:10", "end": "07:50"},
+            },
+            "window",
+            "no departure on the hour",
+        ),
+        ({"start": [-122.33, 47.61]}, "route", "both start and end"),
+        ({"start": [-122.33, 47.61], "end": [-122.33, 47.61]}, "route", "zero length"),
+        ({"start": [47.61, -122.33], "end": [47.62, -122.32]}, "start", "lon first"),
+        ({"start": ["a", "b"], "end": [-122.32, 47.62]}, "start", "numbers"),
+        (
+            {"route": {"type": "Point", "coordinates": [-122.3, 47.6]}},
+            "route",
+            "LineString",
+        ),
+        (
+            {"route": {"type": "LineString", "coordinates": [[-122.3, 47.6]]}},
+            "route",
+            "at least two",
+        ),
+        (
+            {"route": {"type": "LineString", "coordinates": [[[1, 2]], [3]]}},
+            "route",
+            "[longitude, latitude]",
+        ),
+        (
+            {"start": [-122.33, 47.61], "end": [-122.32, 47.62], "category": "cats"},
+            "category",
+            "category must be",
+        ),
+        (
+            {"start": [-122.33, 47.61], "end": [-122.32, 47.62], "waypoints": "x"},
+            "waypoints",
+            "list",
+        ),
+    ],
+)
+def test_each_bad_request_gets_a_400_naming_the_problem(
+    client, commute_data, body, field, words
+):
+    response = post(client, body)
+    assert response.status_code == 400, response.content
+    data = response.json()
+    assert field in data, data
+    assert words in " ".join(data[field]), data
+
+
+def test_malformed_json_and_non_objects_are_400(client, commute_data):
+    assert post(client, "{not json", raw=True).status_code == 400
+    response = post(client, [1, 2])
+    assert response.status_code == 400
+    assert "JSON object" in response.json()["non_field_errors"][0]
+
+
+def test_no_forecast_is_503_not_500(client, commute_data):
+    from predictions.models import ModelVersion
+
+    ModelVersion.objects.update(is_active=False)
+    response = post(client, {"start": [-122.33, 47.61], "end": [-122.32, 47.62]})
+    assert response.status_code == 503
+    assert "no forecast" in response.json()["detail"]
+
+
+def test_places_typeahead(client, commute_data):
+    names = [
+        f["properties"]["name"]
+        for f in client.get("/api/v1/places/", {"q": "e pine"}).json()["features"]
+    ]
+    assert "7XX BLOCK OF E PINE ST" in names
+    assert all("E PINE" in n for n in names)
+    fc = client.get("/api/v1/places/", {"q": "westlake / lenora"}).json()
+    assert fc["features"][0]["properties"]["name"] == "WESTLAKE AVE / LENORA ST"
+    assert fc["features"][0]["properties"]["kind"] == "intersection"
+    fc = client.get("/api/v1/places/", {"q": "712 E Pine St", "limit": 3}).json()
+    assert fc["features"][0]["properties"]["name"] == "7XX BLOCK OF E PINE ST"
+    assert len(fc["features"]) == 3
+    typo = client.get("/api/v1/places/", {"q": "westlke ave"}).json()
+    assert any("WESTLAKE" in f["properties"]["name"] for f in typo["features"])
+
+
+def test_a_place_sits_at_the_mean_location_of_its_incidents(commute_data):
+    from django.db.models import Avg, Count
+
+    from commutes.models import Place
+    from crimes.models import Incident
+
+    place = Place.objects.get(name="7XX BLOCK OF E PINE ST")
+    agg = Incident.objects.filter(
+        block_address=place.name, x_utm__isnull=False
+    ).aggregate(x=Avg("x_utm"), y=Avg("y_utm"), n=Count("id"))
+    utm = place.location.transform(32610, clone=True)
+    assert place.incidents == agg["n"]
+    assert utm.x == pytest.approx(agg["x"], abs=0.01)
+    assert utm.y == pytest.approx(agg["y"], abs=0.01)
+
+
+def test_places_refresh_after_an_import_bumps_the_data_version(client, commute_data):
+    from django.contrib.gis.geos import Point
+    from django.utils import timezone
+
+    from crimes.models import Incident
+    from crimes.services.summary import bump_data_version
+
+    client.get("/api/v1/places/", {"q": "pine"})  # builds for this version
+    Incident.objects.create(
+        offense_id=1,
+        report_number="X-1",
+        reported_at=timezone.now(),
+        block_address="99XX BLOCK OF ZYZZYVA LN",
+        location=Point(-122.33, 47.61, srid=4326),
+    )
+    assert client.get("/api/v1/places/", {"q": "zyzzyva"}).json()["features"] == []
+    bump_data_version()
+    fc = client.get("/api/v1/places/", {"q": "zyzzyva"}).json()
+    assert fc["features"][0]["properties"]["name"] == "99XX BLOCK OF ZYZZYVA LN"
+
+
+def test_refresh_places_command(commute_data):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("refresh_places", stdout=out)
+    assert int(out.getvalue().split()[0]) > 10_000
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({}, "q"),
+        ({"q": "pine", "limit": "x"}, "limit"),
+        ({"q": "pine", "limit": 500}, "limit"),
+    ],
+)
+def test_places_bad_parameters(client, params, field):
+    response = client.get("/api/v1/places/", params)
+    assert response.status_code == 400
+    assert field in response.json()
+
+
+def test_openapi_schema_documents_both_endpoints(client):
+    schema = client.get("/api/v1/schema/", HTTP_ACCEPT="application/json")
+    assert schema.status_code == 200
+    text = schema.content.decode()
+    assert "/api/v1/commutes/score/" in text
+    assert "/api/v1/places/" in text
+
+
+def test_short_words_match_word_starts_most_frequent_first(commute_data):
+    from commutes.services.places import search_places
+
+    matches = search_places("ne", 5)
+    assert len(matches) == 5
+    assert all(" NE" in f" {m.name}" for m in matches)
+    assert [m.incidents for m in matches] == sorted(
+        (m.incidents for m in matches), reverse=True
+    )
