@@ -92,56 +92,45 @@ def read_rows(path: Path = BUNDLED, limit: int | None = None, every: int = 1):
                 return
 
 
-def copy_rows(rows: list[dict] | Iterator[dict]) -> int:
+def _csv_line(row: dict, now: dt.datetime) -> list:
+    location = (
+        f"SRID=4326;POINT({row['lon']} {row['lat']})"
+        if row["lon"] is not None
+        else None
+    )
+    values = [
+        *(row[name] for name in COLUMNS[:15]),
+        "",
+        "",
+        location,
+        "test",
+        now,
+        now,
+    ]
+    return [
+        "\\N" if v is None else (v.isoformat() if hasattr(v, "isoformat") else v)
+        for v in values
+    ]
+
+
+def copy_rows(rows: list[dict] | Iterator[dict], chunk: int = 20000) -> int:
     """COPY rows into crimes_incident (generated columns fill themselves)."""
     now = dt.datetime.now(tz=dt.UTC)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
     n = 0
-    for row in rows:
-        location = (
-            f"SRID=4326;POINT({row['lon']} {row['lat']})"
-            if row["lon"] is not None
-            else None
-        )
-        values = [
-            row["offense_id"],
-            row["report_number"],
-            row["offense_start"],
-            row["offense_end"],
-            row["reported_at"],
-            row["group_a_b"],
-            row["crime_against"],
-            row["offense_parent_group"],
-            row["offense"],
-            row["offense_code"],
-            row["precinct"],
-            row["sector"],
-            row["beat"],
-            row["mcpp"],
-            row["block_address"],
-            "",
-            "",
-            location,
-            "test",
-            now,
-            now,
-        ]
-        writer.writerow(
-            [
-                "\\N"
-                if v is None
-                else (v.isoformat() if hasattr(v, "isoformat") else v)
-                for v in values
-            ]
-        )
-        n += 1
-    buffer.seek(0)
     with connection.cursor() as cursor:
         with cursor.copy(
             f"COPY crimes_incident ({', '.join(COLUMNS)}) FROM STDIN"
             " WITH (FORMAT csv, NULL '\\N')"
         ) as copy:
+            buffer = io.StringIO()
+            writer = csv.writer(buffer)
+            for row in rows:
+                writer.writerow(_csv_line(row, now))
+                n += 1
+                if n % chunk == 0:
+                    copy.write(buffer.getvalue())
+                    buffer = io.StringIO()
+                    writer = csv.writer(buffer)
             copy.write(buffer.getvalue())
         cursor.execute("ANALYZE crimes_incident")
     return n
