@@ -156,3 +156,53 @@ def write_plots(
     plot_example_maps(examples, grid, [k for k in order if k], paths[2])
     plot_imprecise_profile(out["imprecise"], paths[3])
     return paths
+
+
+def _ci(v: dict[str, float], fmt: str) -> str:
+    return f"{fmt.format(v['mean'])} [{fmt.format(v['lo'])}, {fmt.format(v['hi'])}]"
+
+
+def headline_markdown(out: dict[str, Any]) -> str:
+    """Tables for docs/backtest.md: every model's means [95% CI], then the reference
+    model minus each other model (paired, whole weeks resampled)."""
+    lines: list[str] = []
+    ref = out.get("reference")
+    cols = [
+        ("pai_1", "PAI@1%", "{:.2f}"),
+        ("pai_5", "PAI@5%", "{:.2f}"),
+        ("hit_1", "hit@1%", "{:.3f}"),
+        ("hit_5", "hit@5%", "{:.3f}"),
+        ("pei_5", "PEI@5%", "{:.3f}"),
+        ("deviance", "deviance/cell-h", "{:.5f}"),
+    ]
+    for scale, by_w in out["summary"].items():
+        for w, by_kind in by_w.items():
+            lines.append(f"\n### {scale} cells, {w} windows\n")
+            lines.append("| model | " + " | ".join(c[1] for c in cols) + " |")
+            lines.append("|---" * (len(cols) + 1) + "|")
+            for kind, m in by_kind.items():
+                name = f"**{kind}**" if kind == ref else kind
+                cells = [_ci(m[k], f) for k, _, f in cols]
+                lines.append(f"| {name} | " + " | ".join(cells) + " |")
+            paired = out.get("paired", {}).get(scale, {}).get(w, {})
+            if paired:
+                lines.append(
+                    f"\n{ref} minus baseline (paired bootstrap 95% CI; relative change "
+                    "in brackets):\n"
+                )
+                lines.append("| vs | ΔPAI@1% | ΔPAI@5% | Δdeviance |")
+                lines.append("|---|---|---|---|")
+                for kind, d in paired.items():
+                    cells = []
+                    for k, f in (
+                        ("pai_1", "{:+.2f}"),
+                        ("pai_5", "{:+.2f}"),
+                        ("deviance", "{:+.5f}"),
+                    ):
+                        v = d[k]
+                        cells.append(
+                            f"{f.format(v['diff'])} [{f.format(v['lo'])}, "
+                            f"{f.format(v['hi'])}] ({v['rel'] * 100:+.1f}%)"
+                        )
+                    lines.append(f"| {kind} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
