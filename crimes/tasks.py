@@ -1,0 +1,45 @@
+"""Celery tasks of the SPD domain. Thin: primitive arguments, re-fetch, call a service.
+
+Both are idempotent (an import run is claimed with a conditional UPDATE; a sync
+resumes from what is stored), which is what makes acks_late safe.
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.conf import settings
+
+from crimes.models import ImportRun
+from crimes.services import importing, soda_sync
+
+# An upload of the full 1.5M-row dataset takes a few minutes; an hour is generous.
+IMPORT_SOFT_LIMIT_S = 3600
+IMPORT_HARD_LIMIT_S = IMPORT_SOFT_LIMIT_S + 300
+
+
+@shared_task(
+    acks_late=True,
+    soft_time_limit=IMPORT_SOFT_LIMIT_S,
+    time_limit=IMPORT_HARD_LIMIT_S,
+)
+def import_upload(run_id: int) -> str:
+    """Import the file uploaded for ImportRun `run_id` (enqueued on commit)."""
+    if not importing.claim(run_id):
+        return "already claimed"
+    run = ImportRun.objects.get(pk=run_id)
+    try:
+        importing.run_import(run, run.upload.path)
+    except importing.ImportFailed as exc:
+        return f"failed: {exc}"
+    return "succeeded"
+
+
+@shared_task(
+    acks_late=True,
+    soft_time_limit=IMPORT_SOFT_LIMIT_S,
+    time_limit=IMPORT_HARD_LIMIT_S,
+)
+def sync_spd(since: str | None = None) -> str:
+    """Fetch what SODA has after the newest stored report time (daily beat entry)."""
+    run = soda_sync.sync(since=since, base_url=settings.SODA_BASE_URL)
+    return f"import run {run.pk}: {run.status}"
