@@ -12,7 +12,6 @@ from collections import OrderedDict
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 
 from commutes.services import scoring
@@ -141,17 +140,13 @@ def _segments_geojson(corridor, core: scoring.CoreScore, riskiest: int | None) -
     rank = np.empty_like(order)
     rank[order] = np.arange(1, order.size + 1)
     features = []
-    for i, seg in enumerate(corridor.segments):
-        geom = seg.transform(settings.API_SRID, clone=True)
+    for i, geometry in enumerate(corridor.segments_geojson):
         a, b = corridor.segment_bounds_m[i]
         features.append(
             {
                 "type": "Feature",
                 "id": i,
-                "geometry": {
-                    "type": "LineString",
-                    "coordinates": [[round(x, 6), round(y, 6)] for x, y in geom.coords],
-                },
+                "geometry": geometry,
                 "properties": {
                     "index": i,
                     "from_m": round(a, 1),

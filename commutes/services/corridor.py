@@ -7,6 +7,7 @@ whole corridor and every stretch's share come back together.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,7 +25,7 @@ segs AS (
         AS g
     FROM route, generate_series(0, %(n)s - 1) AS i
 )
-SELECT segs.i, ST_AsEWKB(segs.g),
+SELECT segs.i, ST_AsEWKB(segs.g), ST_AsGeoJSON(ST_Transform(segs.g, %(api_srid)s), 6),
     coalesce(array_agg(c.id ORDER BY c.id) FILTER (WHERE c.id IS NOT NULL), '{}')
 FROM segs LEFT JOIN predictions_cell c ON ST_DWithin(c.geom, segs.g, %(width)s)
 GROUP BY segs.i, segs.g
@@ -37,6 +38,7 @@ class Corridor:
     cell_ids: np.ndarray  # int64, sorted unique: every cell of the corridor
     segment_cell_ids: list[np.ndarray]  # per stretch, in route order
     segments: list[LineString]  # EPSG:32610, in route order
+    segments_geojson: list[dict]  # the same in EPSG:4326 (API SRID), GeoJSON
     segment_bounds_m: list[tuple[float, float]]  # (from, to) metres along the route
 
 
@@ -52,15 +54,27 @@ def find_corridor(
         raise ValueError("the corridor is computed in metres: pass an EPSG:32610 line")
     n = segment_count(line_utm.length)
     with connection.cursor() as cur:
-        cur.execute(_SQL, {"line": bytes(line_utm.ewkb), "n": n, "width": half_width_m})
+        cur.execute(
+            _SQL,
+            {
+                "line": bytes(line_utm.ewkb),
+                "n": n,
+                "width": half_width_m,
+                "api_srid": settings.API_SRID,
+            },
+        )
         rows = cur.fetchall()
-    per_segment = [np.asarray(ids, dtype=np.int64) for _, _, ids in rows]
-    segments = [GEOSGeometry(memoryview(bytes(blob))) for _, blob, _ in rows]
+    per_segment = [np.asarray(r[3], dtype=np.int64) for r in rows]
+    segments = [GEOSGeometry(memoryview(bytes(r[1]))) for r in rows]
+    # Projected back by PostGIS in the same query: 40 GDAL transforms in Python
+    # cost more than the whole corridor query.
+    segments_geojson = [json.loads(r[2]) for r in rows]
     step = line_utm.length / n
     every = np.concatenate(per_segment) if per_segment else np.empty(0, np.int64)
     return Corridor(
         cell_ids=np.unique(every),
         segment_cell_ids=per_segment,
         segments=segments,
+        segments_geojson=segments_geojson,
         segment_bounds_m=[(i * step, (i + 1) * step) for i in range(n)],
     )
