@@ -145,7 +145,7 @@ def parse_route(data: dict) -> Route:
     optional ``waypoints``) as [lon, lat]; both may be given only if they agree.
     """
     mode = data.get("mode", "walk")
-    if mode not in MODE_SPEED_KMH:
+    if not isinstance(mode, str) or mode not in MODE_SPEED_KMH:
         raise RouteError(
             "mode", f"unknown mode {mode!r}; use one of {', '.join(MODE_SPEED_KMH)}"
         )

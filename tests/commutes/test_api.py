@@ -177,6 +177,21 @@ LONG_ZIGZAG = [[-122.34, 47.60], [-122.30, 47.70]] * 5  # ~11.5 km each way, 10 
             "category must be",
         ),
         (
+            {"start": [-122.33, 47.61], "end": [-122.32, 47.62], "mode": ["bike"]},
+            "mode",
+            "unknown mode",
+        ),
+        (
+            {
+                "start": [-122.33, 47.61],
+                "end": [-122.32, 47.62],
+                "window": {"days": {"mon": 1}},
+            },
+            "window",
+            "window.days",
+        ),
+        ({"route": "LINESTRING(0 0, 1 1)"}, "route", "GeoJSON LineString"),
+        (
             {"start": [-122.33, 47.61], "end": [-122.32, 47.62], "waypoints": "x"},
             "waypoints",
             "list",
