@@ -129,6 +129,21 @@ def score_window_block(
     return out
 
 
+def _fit_progress(emit: Callable[[dict[str, Any]], None], kind: str) -> Callable:
+    """Adapt both callback styles: baselines call ``progress(dict)``, the neural
+    trainer calls ``progress(fraction, message)``."""
+
+    def cb(*args: Any, **kwargs: Any) -> None:
+        if len(args) == 1 and isinstance(args[0], dict):
+            emit({"kind": kind, **args[0]})
+        else:
+            emit(
+                {"kind": kind, "stage": "fit", "args": [str(a) for a in args], **kwargs}
+            )
+
+    return cb
+
+
 def _pooled_calibration(pred: list[np.ndarray], obs: list[np.ndarray]) -> dict:
     return calibration(np.concatenate(pred), np.concatenate(obs), 10)
 
@@ -170,12 +185,7 @@ def run_backtest(
             model = fitted[kind]
         else:
             model = forecasters.get(kind, **model_config.get(kind, {}))
-            model.fit(
-                events,
-                grid,
-                fit_until,
-                progress=lambda d, k=kind: emit({"kind": k, **d}),
-            )
+            model.fit(events, grid, fit_until, progress=_fit_progress(emit, kind))
         t_fit = time.perf_counter() - t0
         emit({"kind": kind, "stage": "fitted", "seconds": round(t_fit, 1)})
         acc = {s.name: {w: [] for w in cfg.windows} for s in scales}
