@@ -25,7 +25,7 @@ UNTIL = datetime(2021, 11, 1, 0, 0, tzinfo=SEATTLE)
 def extract(transactional_db):
     ensure_grid()
     return load_incidents(
-        reported_between(datetime(2021, 8, 15, tzinfo=SEATTLE), UNTIL)
+        reported_between(datetime(2021, 9, 15, tzinfo=SEATTLE), UNTIL)
     )
 
 

@@ -1,0 +1,53 @@
+"""The forecast page in the system Chromium: slider, category, cell click, no errors."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from tests.predictions.conftest import SEATTLE, ensure_grid, store_synthetic_week
+
+pytestmark = [pytest.mark.browser]
+START = datetime(2021, 12, 6, 0, 0, tzinfo=SEATTLE)
+
+
+def test_forecast_page_slider_category_and_cell(
+    live_server, transactional_db, page, artifacts_dir
+):
+    ensure_grid()
+    store_synthetic_week(START)
+    page.goto(live_server.url + "/forecast/")
+    page.wait_for_selector('#map[data-ready="1"]', timeout=30000)
+    assert "Forecast for the week of" in page.inner_text("#past-note")
+    first = page.inner_text("#hour-label")
+    assert "Dec" in first
+    # Slider: hour 30 shows another hour, instantly (no new request needed).
+    page.eval_on_selector(
+        "#hour-slider",
+        "el => { el.value = '30'; el.dispatchEvent(new Event('input')); }",
+    )
+    assert page.get_attribute("#map", "data-hour") == "30"
+    assert page.inner_text("#hour-label") != first
+    assert "city avg" in page.inner_text("#legend-ticks")
+    # Play advances the hour.
+    page.click("#play-button")
+    page.wait_for_function(
+        "document.getElementById('map').dataset.hour !== '30'", timeout=5000
+    )
+    page.click("#play-button")
+    # Category switch loads that week once.
+    page.select_option("#category-select", "person")
+    page.wait_for_selector(
+        '#map[data-category="person"][data-ready="1"]', timeout=20000
+    )
+    # Click the middle of the map (downtown-ish): the cell panel shows its week.
+    box = page.locator("#map").bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_selector('#cell-panel[data-ready="1"]', timeout=20000)
+    assert "long-run level" in page.inner_text("#cell-drivers")
+    page.screenshot(path=str(artifacts_dir / "forecast.png"))
+    assert page.errors == []
+    page.goto(live_server.url + "/model-card/")
+    assert "Known limits" in page.inner_text("#limits")
+    assert page.errors == []
