@@ -1,0 +1,416 @@
+"""Training loop and the ``NeuralForecaster`` (registered as kind "neural").
+
+Training samples are forecast origins, not hours: one origin per day at a random hour,
+each paired with a block of target hours at a random lead (0..6 days ahead), so one
+epoch over 2012-2021 is ~3,000 small samples. Features come from events reported
+before each origin (see ml/features.py); targets are every event eventually reported.
+The last ``val_days`` before the fit cut-off are held out for early stopping.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import inspect
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ml.device import autocast, no_grad_eval, resolve_device, set_seed, set_threads
+from ml.events import Events
+from ml.features import (
+    N_TARGETS,
+    FeatureBuilder,
+    FeatureConfig,
+    horizon_features,
+)
+from ml.forecasters import register, save_checkpoint
+from ml.grid import GridSpec
+from ml.model import IntensityNet, ModelArgs, poisson_nll
+from ml.timeutil import DAY, HOUR
+
+HF_KEYS = ("how", "hod", "month", "holiday", "lead")
+
+
+@dataclass
+class NeuralConfig:
+    device: str = "auto"
+    seed: int = 0
+    threads: int = 0  # torch intra-op threads; 0 = all cores
+    mixed_precision: bool = True  # bf16 autocast, CUDA only
+    # model
+    hidden: int = 24
+    rank: int = 4
+    n_recency: int = 2
+    pool_factors: tuple[int, ...] = (2, 4, 8)
+    # features
+    windows_h: tuple[int, ...] = (24, 168, 672, 2184, 8760)
+    base_window_h: int = 8760
+    profile_window_h: int = 3 * 8760
+    # sampling
+    min_history_days: int = 180  # first training origin this long after the data starts
+    origin_stride_h: int = 48  # one training origin per stride, at a random hour in it
+    block_hours: int = 24  # target hours per sample
+    max_lead_days: int = 7  # sample blocks starting 0..6 days after the origin
+    val_days: int = 56
+    # Events can be reported weeks late; targets end this long before the cut-off so
+    # they are nearly complete when we train on them.
+    target_lag_days: int = 7
+    profile_snapshot_days: int = 28  # training reuses profiles computed this often
+    # optimisation
+    batch_size: int = 16
+    lr: float = 3e-3
+    weight_decay: float = 1e-5
+    max_epochs: int = 12
+    patience: int = 2
+    max_minutes: float = 12.0  # wall-clock budget for the epoch loop
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> NeuralConfig:
+        names = {f.name for f in dataclasses.fields(cls)}
+        d = {k: v for k, v in d.items() if k in names}
+        for k in ("pool_factors", "windows_h"):
+            if k in d:
+                d[k] = tuple(d[k])
+        return cls(**d)
+
+
+ProgressCb = Callable[..., None]
+
+
+def _emit(progress: ProgressCb | None, fraction: float, message: str, **extra: Any):
+    """Report progress as ``cb(fraction, message)`` (what the Django task expects) or,
+    for a one-argument callback (ml.forecasters.Progress), as one dict."""
+    if progress is None:
+        return
+    try:
+        n_args = len(inspect.signature(progress).parameters)
+    except (TypeError, ValueError):
+        n_args = 2
+    if n_args >= 2:
+        progress(float(fraction), message)
+    else:
+        progress({"fraction": float(fraction), "message": message, **extra})
+
+
+@dataclass
+class _Sample:
+    origin: int
+    lead: int  # hours from origin to the first target hour
+
+
+@dataclass
+class _Batch:
+    maps: torch.Tensor
+    profile: torch.Tensor
+    hf: dict[str, torch.Tensor]
+    idx: torch.Tensor
+    w: torch.Tensor
+
+
+@register("neural")
+class NeuralForecaster:
+    kind = "neural"
+
+    def __init__(self, config: NeuralConfig | dict | None = None, **overrides: Any):
+        if isinstance(config, dict):
+            config = NeuralConfig.from_dict(config)
+        cfg = config or NeuralConfig()
+        self.config = dataclasses.replace(cfg, **overrides) if overrides else cfg
+        self.grid: GridSpec | None = None
+        self.net: IntensityNet | None = None
+        self.data_window: dict[str, Any] = {}
+        self.metrics: dict[str, Any] = {}
+        self.history: list[dict[str, float]] = []
+
+    # --------------------------------------------------------------------- helpers
+
+    def _feature_config(self) -> FeatureConfig:
+        c = self.config
+        return FeatureConfig(
+            windows_h=tuple(c.windows_h), profile_window_h=c.profile_window_h
+        )
+
+    def _model_args(self, grid: GridSpec) -> ModelArgs:
+        c = self.config
+        _, _, n_rows, n_cols = grid.bbox
+        return ModelArgs(
+            n_cells=grid.n_cells,
+            height=n_rows,
+            width=n_cols,
+            n_windows=len(c.windows_h),
+            base_window=list(c.windows_h).index(c.base_window_h),
+            hidden=c.hidden,
+            rank=c.rank,
+            n_recency=c.n_recency,
+            pool_factors=tuple(c.pool_factors),
+        )
+
+    @staticmethod
+    def _pixel_index(grid: GridSpec, width: int) -> torch.Tensor:
+        pr, pc = grid.raster_index()
+        return torch.from_numpy(pr * width + pc)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "config": dataclasses.asdict(self.config),
+            "model_args": self.net.args.to_dict() if self.net else None,
+            "n_parameters": (
+                sum(p.numel() for p in self.net.parameters()) if self.net else 0
+            ),
+            "data_window": dict(self.data_window),
+            "metrics": dict(self.metrics),
+        }
+
+    # ------------------------------------------------------------------- training
+
+    def _samples(
+        self, fb: FeatureBuilder, t0: int, t1: int, rng: np.random.Generator
+    ) -> list[_Sample]:
+        """Origins in [t0, t1) (one per stride, random hour) whose target block ends by
+        t1 and does not touch a gap in the source data."""
+        c = self.config
+        out = []
+        stride = c.origin_stride_h * HOUR
+        start = t0 - t0 % HOUR
+        for s in range(start, t1, stride):
+            origin = s + int(rng.integers(0, c.origin_stride_h)) * HOUR
+            # Half the blocks start at the origin (the shifts that matter most), the
+            # rest 1..6 days later so lead-time effects are learned for the whole week.
+            day = 0 if rng.random() < 0.5 else int(rng.integers(1, c.max_lead_days))
+            lead = day * 24
+            b0 = origin + lead * HOUR
+            b1 = b0 + c.block_hours * HOUR
+            if b1 > t1 or fb.covered_fraction(b0, b1) < 1.0:
+                continue
+            out.append(_Sample(origin, lead))
+        return out
+
+    def _profile_at(self, fb: FeatureBuilder, t: int, cache: dict[int, np.ndarray]):
+        """Training profiles are recomputed every few weeks, not per origin: a 3-year
+        profile barely moves in a month and this saves most of the feature time."""
+        step = self.config.profile_snapshot_days * DAY
+        snap = fb.start_s + (t - fb.start_s) // step * step
+        if snap not in cache:
+            cache[snap] = self._profile_lp(fb, snap).astype(np.float16)
+        return cache[snap]
+
+    def _profile_lp(self, fb: FeatureBuilder, t: int) -> np.ndarray:
+        """(2, 24, C, 2) profile log-ratios as of ``t`` (no parameters involved)."""
+        counts = torch.from_numpy(fb.profile_counts(t)[None])
+        dev = self.net.pixel_index.device
+        with torch.no_grad():
+            return self.net.profile_logratio(counts.to(dev))[0].cpu().numpy()
+
+    def _batch(
+        self,
+        fb: FeatureBuilder,
+        samples: list[_Sample],
+        cache: dict[int, np.ndarray],
+        device: torch.device,
+    ) -> _Batch:
+        h = self.config.block_hours
+        maps = np.stack([fb.rate_maps(s.origin) for s in samples])
+        prof = np.stack([self._profile_at(fb, s.origin, cache) for s in samples])
+        hfs = [horizon_features(s.origin, h, s.lead) for s in samples]
+        idx_parts, w_parts = [], []
+        for i, s in enumerate(samples):
+            idx, w = fb.targets(s.origin + s.lead * HOUR, h)
+            idx_parts.append(np.concatenate([np.full((len(idx), 1), i), idx], 1))
+            w_parts.append(w)
+        return _Batch(
+            maps=torch.from_numpy(maps).to(device),
+            profile=torch.from_numpy(prof.astype(np.float32)).to(device),
+            hf={
+                k: torch.from_numpy(np.stack([f[k] for f in hfs])).to(device)
+                for k in HF_KEYS
+            },
+            idx=torch.from_numpy(np.concatenate(idx_parts).astype(np.int64)).to(device),
+            w=torch.from_numpy(np.concatenate(w_parts)).to(device),
+        )
+
+    def _loss(self, batch: _Batch, device: torch.device) -> torch.Tensor:
+        with autocast(device, self.config.mixed_precision):
+            log_mu = self.net(batch.maps, batch.profile, batch.hf)
+        return poisson_nll(log_mu, batch.idx, batch.w)
+
+    def _evaluate(self, batches: list[_Batch], device: torch.device) -> float:
+        with no_grad_eval(self.net):
+            losses = [float(self._loss(b, device)) for b in batches]
+        return float(np.mean(losses)) if losses else float("nan")
+
+    def fit(
+        self,
+        events: Events,
+        grid: GridSpec,
+        until_s: int,
+        progress: ProgressCb | None = None,
+    ) -> NeuralForecaster:
+        c = self.config
+        started = time.perf_counter()
+        set_seed(c.seed)
+        threads = set_threads(c.threads)
+        device = resolve_device(c.device)
+        rng = np.random.default_rng(c.seed)
+        until_s = int(until_s)
+        known = events.reported_before(until_s)
+        _emit(progress, 0.0, f"indexing {len(known)} events")
+        fb = FeatureBuilder(known, grid, self._feature_config())
+        self.grid = grid
+        args = self._model_args(grid)
+        self.net = IntensityNet(args, self._pixel_index(grid, args.width)).to(device)
+
+        t_end = until_s - c.target_lag_days * DAY
+        val_start = t_end - c.val_days * DAY
+        train_start = fb.start_s + c.min_history_days * DAY
+        if val_start - train_start < 14 * DAY:
+            raise ValueError("not enough history before until_s to train the model")
+        train = self._samples(fb, train_start, val_start, rng)
+        val = self._samples(fb, val_start, t_end, np.random.default_rng(c.seed + 1))
+        cache: dict[int, np.ndarray] = {}
+        bs = c.batch_size
+        val_batches = [
+            self._batch(fb, val[i : i + bs], cache, device)
+            for i in range(0, len(val), bs)
+        ]
+        opt = torch.optim.AdamW(
+            self.net.parameters(), lr=c.lr, weight_decay=c.weight_decay
+        )
+        n_steps = c.max_epochs * ((len(train) + bs - 1) // bs)
+        sched = torch.optim.lr_scheduler.OneCycleLR(
+            opt, max_lr=c.lr, total_steps=max(n_steps, 1), pct_start=0.1
+        )
+        val0 = self._evaluate(val_batches, device)
+        best = (val0, copy.deepcopy(self.net.state_dict()), 0)
+        self.history = [{"epoch": 0, "train": float("nan"), "val": val0}]
+        _emit(progress, 0.02, f"{len(train)} training origins, val NLL {val0:.4f}")
+        budget_s = c.max_minutes * 60
+        step, stop_reason = 0, "max_epochs"
+        for epoch in range(1, c.max_epochs + 1):
+            order = rng.permutation(len(train))
+            losses = []
+            for i in range(0, len(order), bs):
+                batch = self._batch(
+                    fb, [train[j] for j in order[i : i + bs]], cache, device
+                )
+                loss = self._loss(batch, device)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(self.net.parameters(), 5.0)
+                opt.step()
+                sched.step()
+                step += 1
+                losses.append(loss.item())
+                if step % 20 == 0:
+                    _emit(
+                        progress,
+                        0.02 + 0.96 * step / n_steps,
+                        f"epoch {epoch} step {step}/{n_steps} "
+                        f"loss {np.mean(losses):.4f}",
+                    )
+                if time.perf_counter() - started > budget_s:
+                    break
+            val_loss = self._evaluate(val_batches, device)
+            self.history.append(
+                {"epoch": epoch, "train": float(np.mean(losses)), "val": val_loss}
+            )
+            _emit(
+                progress,
+                0.02 + 0.96 * step / n_steps,
+                f"epoch {epoch} val {val_loss:.4f}",
+            )
+            if val_loss < best[0]:
+                best = (val_loss, copy.deepcopy(self.net.state_dict()), epoch)
+            elif epoch - best[2] >= c.patience:
+                stop_reason = "early_stopping"
+                break
+            if time.perf_counter() - started > budget_s:
+                stop_reason = "time_budget"
+                break
+        self.net.load_state_dict(best[1])
+        self.net.eval()
+        elapsed = time.perf_counter() - started
+        self.data_window = {
+            "first_event_s": fb.start_s,
+            "fit_until_s": until_s,
+            "train_origins_from_s": int(train_start),
+            "val_from_s": int(val_start),
+            "val_until_s": int(t_end),
+            "n_events": len(known),
+        }
+        self.metrics = {
+            "train_seconds": round(elapsed, 1),
+            "device": str(device),
+            "torch_threads": threads,
+            "epochs": len(self.history) - 1,
+            "best_epoch": best[2],
+            "stop_reason": stop_reason,
+            "n_train_origins": len(train),
+            "n_val_origins": len(val),
+            "val_nll_untrained": val0,
+            "val_nll": best[0],
+            "history": self.history,
+        }
+        _emit(progress, 1.0, f"done in {elapsed:.0f}s, val NLL {best[0]:.4f}")
+        return self
+
+    # ------------------------------------------------------------------ prediction
+
+    def predict(self, events: Events, origin_s: int, hours: int) -> np.ndarray:
+        if self.net is None or self.grid is None:
+            raise RuntimeError("fit or load the model before predict")
+        origin_s = int(origin_s)
+        if origin_s % HOUR:
+            raise ValueError("origin_s must be hour aligned")
+        if self.config.threads:
+            set_threads(self.config.threads)
+        device = next(self.net.parameters()).device
+        fb = FeatureBuilder(
+            events.reported_before(origin_s), self.grid, self._feature_config()
+        )
+        maps = torch.from_numpy(fb.rate_maps(origin_s)[None]).to(device)
+        prof = torch.from_numpy(self._profile_lp(fb, origin_s)[None]).to(device)
+        hf = horizon_features(origin_s, hours)
+        hf_t = {k: torch.from_numpy(hf[k][None]).to(device) for k in HF_KEYS}
+        with no_grad_eval(self.net), autocast(device, self.config.mixed_precision):
+            log_mu = self.net(maps, prof, hf_t)
+        return torch.exp(log_mu.float())[0].cpu().numpy().astype(np.float32)
+
+    # ----------------------------------------------------------------- checkpoints
+
+    def save(self, path: str | Path) -> None:
+        if self.net is None or self.grid is None:
+            raise RuntimeError("fit before save")
+        save_checkpoint(
+            path,
+            kind=self.kind,
+            config=dataclasses.asdict(self.config),
+            state={k: v.detach().cpu() for k, v in self.net.state_dict().items()},
+            grid=self.grid,
+            data_window=self.data_window,
+            metrics=self.metrics,
+            model_args=self.net.args.to_dict(),
+        )
+
+    @classmethod
+    def from_checkpoint(cls, ckpt: dict[str, Any], device: str | None = None):
+        obj = cls(NeuralConfig.from_dict(ckpt["config"]))
+        obj.grid = ckpt["grid"]
+        args = ModelArgs.from_dict(ckpt["model_args"])
+        state = ckpt["state"]
+        net = IntensityNet(args, state["pixel_index"])
+        net.load_state_dict(state)
+        obj.net = net.to(resolve_device(device or obj.config.device)).eval()
+        obj.data_window = dict(ckpt["data_window"])
+        obj.metrics = dict(ckpt["metrics"])
+        obj.history = list(obj.metrics.get("history", []))
+        return obj
+
+
+__all__ = ["N_TARGETS", "NeuralConfig", "NeuralForecaster"]
