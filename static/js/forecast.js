@@ -135,14 +135,14 @@
 
   function setCategory(category) {
     state.category = category;
-    mapEl.dataset.ready = "0";
+    mapEl.dataset.forecastReady = "0";
     return loadWeek(category).then(function (week) {
       state.week = week;
       if (!palette) { buildPalette(week.q8); }
       slider.max = String(week.hours - 1);
       mapEl.dataset.category = category;
       showHour(Math.min(state.hour, week.hours - 1));
-      mapEl.dataset.ready = "1";
+      mapEl.dataset.forecastReady = "1";
       if (state.cell != null) { showCell(state.cell); }
     });
   }

@@ -18,7 +18,7 @@ def test_forecast_page_slider_category_and_cell(
     ensure_grid()
     store_synthetic_week(START)
     page.goto(live_server.url + "/forecast/")
-    page.wait_for_selector('#map[data-ready="1"]', timeout=30000)
+    page.wait_for_selector('#map[data-forecast-ready="1"]', timeout=30000)
     assert "Forecast for the week of" in page.inner_text("#past-note")
     first = page.inner_text("#hour-label")
     assert "Dec" in first
@@ -39,7 +39,7 @@ def test_forecast_page_slider_category_and_cell(
     # Category switch loads that week once.
     page.select_option("#category-select", "person")
     page.wait_for_selector(
-        '#map[data-category="person"][data-ready="1"]', timeout=20000
+        '#map[data-category="person"][data-forecast-ready="1"]', timeout=20000
     )
     # Click the middle of the map (downtown-ish): the cell panel shows its week.
     box = page.locator("#map").bounding_box()
