@@ -91,13 +91,14 @@ _memo: dict[int, HistoryState] = {}
 _memo_lock = threading.Lock()
 
 
-def history_state() -> HistoryState:
+def history_state(version: int | None = None) -> HistoryState:
     """Facts every request needs, computed once per data version.
 
     Kept in process memory as well as in Redis: the version check (one Redis GET) is
-    all a warm request pays for it.
+    all a warm request pays for it (callers that already read it pass it in).
     """
-    version = data_version()
+    if version is None:
+        version = data_version()
     state = _memo.get(version)
     if state is None:
         state = cached_value("state", "all", lambda: _compute_state(version), version)

@@ -15,7 +15,7 @@ from typing import Any
 from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
 
-from crimes.services.summary import data_version
+from crimes.services.summary import DATA_VERSION_KEY, data_version
 
 PREFIX = "hist"
 
@@ -62,3 +62,32 @@ def cached_value(
         value = producer()
         cache.set(cache_key, value)
     return value
+
+
+def request_key(items: list[tuple[str, str]]) -> str:
+    """A canonical key of a request's raw parameters (order does not matter)."""
+    return "&".join(f"{k}={v}" for k, v in sorted(items))
+
+
+def _body_key(kind: str, key: str) -> str:
+    return f"{PREFIX}:body:{kind}:{hashlib.sha1(key.encode()).hexdigest()}"
+
+
+def lookup(kind: str, key: str) -> tuple[int, bytes | None]:
+    """(current data version, cached body or None) in one Redis round trip.
+
+    The body is stored with the version it was computed at; a body from an older
+    version is a miss, so an import makes every answer stale at once.
+    """
+    values = cache.get_many([DATA_VERSION_KEY, _body_key(kind, key)])
+    version = values.get(DATA_VERSION_KEY)
+    if version is None:
+        version = data_version()
+    entry = values.get(_body_key(kind, key))
+    if entry is not None and entry[0] == version:
+        return int(version), entry[1]
+    return int(version), None
+
+
+def store(kind: str, key: str, version: int, body: bytes) -> None:
+    cache.set(_body_key(kind, key), (version, body))

@@ -220,6 +220,8 @@ def _import_in_transaction(
         # Never touch the run row on this connection: the lock would block the
         # progress writer's connection until commit.
         reporter.set(file_format=spd.format.name)
+        # Dropped explicitly too: inside an outer transaction ON COMMIT comes late.
+        cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{STAGING}")
         cursor.execute(_STAGING_DDL)
         rows_read = 0
         with cursor.copy(
@@ -268,6 +270,7 @@ def _import_in_transaction(
         else:
             inserted, updated = _upsert(cursor, run, valid)
         phase("upsert")
+        cursor.execute(f"DROP TABLE {STAGING}")
     return {
         # JSON refines its format (old or 2025 field names) once it sees a record.
         "file_format": spd.format.name,

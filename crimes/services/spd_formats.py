@@ -585,10 +585,12 @@ class SpdFile:
         text = head.removeprefix(codecs.BOM_UTF8).lstrip()
         if not text:
             raise UnreadableFile(f"{self.path.name} is empty; {EXPECTED}")
-        if b"\x00" in head:
+        # Judge only the first line: a bad byte further down is one bad row.
+        first_line = head.split(b"\n", 1)[0]
+        if b"\x00" in first_line:
             raise UnreadableFile(f"{self.path.name} is binary, not text; {EXPECTED}")
         try:
-            codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+            codecs.getincrementaldecoder("utf-8")().decode(first_line, final=False)
         except UnicodeDecodeError:
             raise UnreadableFile(
                 f"{self.path.name} does not start as UTF-8 text; {EXPECTED}"
