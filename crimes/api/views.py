@@ -7,7 +7,6 @@ requests (ETag / Last-Modified, 304) and the Redis cache keyed by the data versi
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -21,8 +20,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from crimes.api import serializers as s
+from crimes.api.throttling import AnonWindowThrottle
 from crimes.models import CrimeAgainst
-from crimes.services import history
+from crimes.services import history, history_cache
 from crimes.services.filters import (
     DAY_NAMES,
     FilterError,
@@ -32,7 +32,7 @@ from crimes.services.filters import (
     parse_filters,
     parse_int,
 )
-from crimes.services.history_cache import cached_body, etag_for
+from crimes.services.history_cache import etag_for
 from crimes.services.history_export import export_csv, export_geojson
 
 MAX_PAGE_SIZE = 500
@@ -151,6 +151,8 @@ class HistoryView(APIView):
     extra_params: ClassVar[tuple[str, ...]] = ()
     refused_params: ClassVar[tuple[str, ...]] = ()
     content_type: ClassVar[str] = "application/json"
+    cacheable: ClassVar[bool] = True
+    throttle_classes = [AnonWindowThrottle]
 
     def options_from(self, query, filters: HistoryFilters) -> dict[str, Any]:
         """Endpoint-specific parameters (raise FilterError on a bad one)."""
@@ -161,32 +163,38 @@ class HistoryView(APIView):
     ) -> Callable[[], Any]:
         raise NotImplementedError
 
-    def cache_key(
-        self, request, filters: HistoryFilters, options: dict[str, Any]
-    ) -> str:
-        extra = "&".join(f"{k}={v}" for k, v in sorted(options.items()))
-        return f"{filters.querystring()}|{extra}"
+    def request_key(self, request) -> str:
+        """What the answer depends on besides the data version: the raw query."""
+        return history_cache.request_key(
+            [(k, v) for k, values in request.query_params.lists() for v in values]
+        )
 
     def get(self, request, *args, **kwargs):
-        state = history.history_state()
-        query = request.query_params
-        try:
-            for name in self.refused_params:
-                if name in query:
-                    raise FilterError(name, f"not accepted by {request.path}")
-            filters = parse_filters(query, state.vocabulary, self.extra_params)
-            options = self.options_from(query, filters)
-        except FilterError as error:
-            return Response(error.as_dict(), status=400)
-        key = self.cache_key(request, filters, options)
-        etag = etag_for(self.kind, key, state.version)
+        key = self.request_key(request)
+        # Warm path: the data version and the cached answer in one Redis round trip.
+        # A body is only ever stored for a query that passed validation below.
+        version, body = history_cache.lookup(self.kind, key)
+        state = history.history_state(version)
+        etag = etag_for(self.kind, key, version)
         modified = int(state.last_modified.timestamp())
         not_modified = get_conditional_response(
             request, etag=etag, last_modified=modified
         )
         if not_modified is not None:
             return not_modified
-        response = self.respond(request, filters, options, key, state.version)
+        if body is not None and self.cacheable:
+            response = HttpResponse(body, content_type=self.content_type)
+        else:
+            query = request.query_params
+            try:
+                for name in self.refused_params:
+                    if name in query:
+                        raise FilterError(name, f"not accepted by {request.path}")
+                filters = parse_filters(query, state.vocabulary, self.extra_params)
+                options = self.options_from(query, filters)
+            except FilterError as error:
+                return Response(error.as_dict(), status=400)
+            response = self.respond(request, filters, options, key, version)
         response["ETag"] = etag
         response["Last-Modified"] = http_date(modified)
         # Shared caches may keep an answer briefly; clients revalidate with the ETag.
@@ -194,13 +202,9 @@ class HistoryView(APIView):
         return response
 
     def respond(self, request, filters, options, key, version) -> HttpResponse:
-        digest = _digest(key)
-        body = cached_body(self.kind, digest, self.producer(filters, options), version)
+        body = history_cache.dumps(self.producer(filters, options)())
+        history_cache.store(self.kind, key, version, body)
         return HttpResponse(body, content_type=self.content_type)
-
-
-def _digest(key: str) -> str:
-    return hashlib.sha1(key.encode()).hexdigest()
 
 
 COMMON_DOC = (
@@ -242,9 +246,9 @@ class IncidentList(HistoryView):
         page = parse_int(query, "page", 1, max_page, 1)
         return {"page": page, "page_size": page_size}
 
-    def cache_key(self, request, filters, options):
+    def request_key(self, request):
         # Page links are absolute URLs, so the host is part of the answer.
-        return f"{request.get_host()}|{super().cache_key(request, filters, options)}"
+        return f"{request.get_host()}|{super().request_key(request)}"
 
     def producer(self, filters, options):
         request = self.request
@@ -379,9 +383,6 @@ class MetaView(HistoryView):
             return Response(error.as_dict(), status=400)
         return super().get(request, *args, **kwargs)
 
-    def cache_key(self, request, filters, options):
-        return "meta"
-
     def producer(self, filters, options):
         return history.meta
 
@@ -390,6 +391,7 @@ class _ExportView(HistoryView):
     """Exports are not cached (they are large) but are conditional like the rest."""
 
     fmt: ClassVar[str] = ""
+    cacheable = False
 
     def respond(self, request, filters, options, key, version):
         make = export_csv if self.fmt == "csv" else export_geojson
