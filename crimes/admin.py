@@ -12,7 +12,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import JsonResponse, StreamingHttpResponse
+from django.http import HttpResponseRedirect, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.defaultfilters import filesizeformat
 from django.urls import path, reverse
@@ -165,8 +165,11 @@ class ImportRunAdmin(admin.ModelAdmin):
 
     def response_add(self, request, obj, post_url_continue=None):
         # Straight to the run's page, where the progress shows.
-        return super().response_add(
-            request, obj, reverse("admin:crimes_importrun_change", args=[obj.pk])
+        self.message_user(
+            request, f"Import #{obj.pk} of {obj.file_name} is queued; progress below."
+        )
+        return HttpResponseRedirect(
+            reverse("admin:crimes_importrun_change", args=[obj.pk])
         )
 
     @admin.display(description="progress")
