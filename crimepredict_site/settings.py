@@ -174,6 +174,9 @@ SODA_BASE_URL = env_str(
 )
 SODA_APP_TOKEN = env_str("SODA_APP_TOKEN", "")
 SODA_PAGE_SIZE = env_int("SODA_PAGE_SIZE", 5000, minimum=1)
+# The report-time field used to order and resume a sync: report_datetime in the
+# pre-2025 schema, report_date_time in the 2025 republish.
+SODA_REPORT_TIME_FIELD = env_str("SODA_REPORT_TIME_FIELD", "report_datetime")
 
 # --- Map ---------------------------------------------------------------------------
 # Tiles come from the internet; every page also draws the city limits from PostGIS so it

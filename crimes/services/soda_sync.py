@@ -35,8 +35,8 @@ class SyncFailed(importing.ImportFailed):
 
 
 def report_time_field() -> str:
-    # The 2025 republish renamed it report_date_time; a setting can switch.
-    return getattr(settings, "SODA_REPORT_TIME_FIELD", "report_datetime")
+    # The 2025 republish renamed it report_date_time; the setting switches.
+    return settings.SODA_REPORT_TIME_FIELD
 
 
 def floating_local(moment: dt.datetime) -> str:
