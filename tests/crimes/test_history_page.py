@@ -31,9 +31,12 @@ def loaded(transactional_db, django_db_blocker):
     Incident.objects.all().delete()
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(autouse=True, scope="module")
 def _restore_boundaries(django_db_blocker):
-    # transactional_db flushes every table afterwards, the migration's boundaries too.
+    # The live server's transactional_db flushes every table after each test, the
+    # migration's boundaries too; put them back for the tests that run after these.
+    # Module scope: torn down after the last flush (a function-scoped fixture would
+    # run before pytest-django's own teardown).
     yield
     from django.conf import settings
 
