@@ -69,16 +69,18 @@ def active_version() -> ModelVersion | None:
     return ModelVersion.objects.filter(is_active=True).first()
 
 
-def resolve_version(model_version_id: int | None) -> ModelVersion:
+def resolve_version(model_version_id: int | None) -> int:
+    """The id of the requested (or the active) version. Only the id is read: the
+    metrics JSON is large and parsing it would dominate a warm forecast read."""
+    qs = ModelVersion.objects.all()
     if model_version_id is None:
-        version = active_version()
-        if version is None:
+        found = qs.filter(is_active=True).values_list("id", flat=True).first()
+        if found is None:
             raise NoForecast("no model version is active yet")
-        return version
-    try:
-        return ModelVersion.objects.get(pk=model_version_id)
-    except ModelVersion.DoesNotExist:
-        raise NoForecast(f"model version {model_version_id} does not exist") from None
+        return found
+    if not qs.filter(pk=model_version_id).exists():
+        raise NoForecast(f"model version {model_version_id} does not exist")
+    return model_version_id
 
 
 def newest_run(version_id: int) -> ForecastRun | None:
@@ -138,29 +140,29 @@ def load_forecast(
     if not 1 <= int(hours) <= MAX_HOURS:
         raise ValueError(f"hours must be between 1 and {MAX_HOURS}")
     hours = int(hours)
-    version = resolve_version(model_version_id)
-    start = default_start(version.pk) if start is None else floor_hour(as_aware(start))
+    version_id = resolve_version(model_version_id)
+    start = default_start(version_id) if start is None else floor_hour(as_aware(start))
     end = start + timedelta(hours=hours)
     with connection.cursor() as cur:
         cur.execute(
             "SELECT count(*), max(forecast_run_id) FROM predictions_forecastvalues"
             " WHERE model_version_id = %s AND category = %s"
             " AND hour_start >= %s AND hour_start < %s",
-            [version.pk, category, start, end],
+            [version_id, category, start, end],
         )
         count, run_id = cur.fetchone()
     if not count:
         raise NoForecast(
             f"no {category} forecast for {start.astimezone(SEATTLE):%Y-%m-%d %H:%M}"
-            f" (model version {version.pk}); run precompute_forecasts first"
+            f" (model version {version_id}); run precompute_forecasts first"
         )
-    key = (version.pk, category, start, hours, int(count), int(run_id or 0))
+    key = (version_id, category, start, hours, int(count), int(run_id or 0))
     with _cache_lock:
         hit = _cache.get(key)
         if hit is not None:
             _cache.move_to_end(key)
             return hit
-    week = _read(version.pk, category, start, end, int(run_id or 0))
+    week = _read(version_id, category, start, end, int(run_id or 0))
     with _cache_lock:
         _cache[key] = week
         while len(_cache) > _PROCESS_CACHE_SIZE:
