@@ -29,6 +29,28 @@ def _clean_cache():
     yield
 
 
+_DB_FIXTURES = {
+    "db",
+    "transactional_db",
+    "live_server",
+    "django_db_reset_sequences",
+    "django_db_serialized_rollback",
+}
+
+
+@pytest.fixture(autouse=True)
+def _reference_data(request):
+    """Boundaries and grid present for every database test, even after a flush."""
+    if request.node.get_closest_marker("django_db") or _DB_FIXTURES & set(
+        request.fixturenames
+    ):
+        request.getfixturevalue("_django_db_helper")
+        from tests.reference_data import ensure_reference_data
+
+        ensure_reference_data()
+    yield
+
+
 @pytest.fixture
 def shared_data() -> Path:
     assert SHARED_DATA.is_dir(), f"the shared SPD data folder is missing: {SHARED_DATA}"
