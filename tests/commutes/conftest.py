@@ -51,10 +51,24 @@ def _load() -> CommuteData:
     return CommuteData(vid, values, hours)
 
 
-@pytest.fixture(scope="session")
+def _unload() -> None:
+    from commutes.models import Place
+    from crimes.models import Incident
+    from predictions.models import ForecastRun, ForecastValues, ModelVersion
+
+    for model in (ForecastValues, ForecastRun, ModelVersion, Place, Incident):
+        model.objects.all().delete()
+
+
+@pytest.fixture(scope="package")
 def _commute_session_data(django_db_setup, django_db_blocker) -> CommuteData:
+    # Committed outside any test transaction, so it must be wiped when this folder is
+    # done: tests elsewhere count rows and expect to see only their own.
     with django_db_blocker.unblock():
-        return _load()
+        data = _load()
+    yield data
+    with django_db_blocker.unblock():
+        _unload()
 
 
 @pytest.fixture
