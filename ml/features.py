@@ -27,10 +27,13 @@ import numpy as np
 from ml.counts import spread_over_local_day
 from ml.events import Events
 from ml.grid import GridSpec
-from ml.timeutil import DAY, HOUR, local_hour_of_day, to_local_naive
+from ml.timeutil import DAY, HOUR, to_local_naive
 
 N_GROUPS = 3  # rate-map channels: PERSON, PROPERTY, everything else
 N_TARGETS = 2  # forecast channels: PERSON, PROPERTY
+# Profile bins: local clock hour x (Monday-Friday, weekend). Nightlife and commuting
+# differ between the two; a full hour-of-week profile is too sparse per cell.
+N_PROFILE_BINS = 48
 _MONDAY_SHIFT = 3 * DAY  # 1970-01-01 was a Thursday
 
 
@@ -129,6 +132,7 @@ class HourFeatures:
 
     hour_of_week: np.ndarray  # local, Monday 00:00 = 0
     hour_of_day: np.ndarray  # local clock hour
+    profile_bin: np.ndarray  # hour_of_day + 24 on Saturday/Sunday
     month: np.ndarray  # 0..11, local
     holiday: np.ndarray  # 0 = none, else index in HOLIDAY_NAMES
 
@@ -139,7 +143,8 @@ def hour_features(hour_starts_s: np.ndarray) -> HourFeatures:
     how = ((local + _MONDAY_SHIFT) // HOUR) % 168
     days = local // DAY
     month = days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) % 12
-    return HourFeatures(how, hod, month, holiday_ids(days))
+    weekend = how >= 5 * 24
+    return HourFeatures(how, hod, hod + 24 * weekend, month, holiday_ids(days))
 
 
 # ------------------------------------------------------------------------ event tables
@@ -148,7 +153,7 @@ def hour_features(hour_starts_s: np.ndarray) -> HourFeatures:
 @dataclass
 class FeatureConfig:
     # Trailing windows of the rate maps, in hours: day, week, 4 weeks, quarter, year.
-    windows_h: tuple[int, ...] = (24, 168, 672, 2184, 8760)
+    windows_h: tuple[int, ...] = (24, 168, 672, 2184, 8760, 26280)
     # Window of the hour-of-day profile: long, as per-cell hourly counts are sparse.
     profile_window_h: int = 3 * 8760
     # A local day with fewer events than this fraction of the median day is a data gap
@@ -208,7 +213,7 @@ class FeatureBuilder:
         self.h_k = np.concatenate(ks)[order]
         self.h_w = np.concatenate(ws)[order]
         self.h_rep = np.concatenate(reps)[order]
-        self.h_hod = local_hour_of_day(self.h_hour)
+        self.h_bin = hour_features(self.h_hour).profile_bin
 
     def _build_coverage(self) -> None:
         """Per local day: True when the data covers it (not a gap in the source file).
@@ -264,7 +269,7 @@ class FeatureBuilder:
         return out.reshape(n * N_GROUPS, c)
 
     def profile_counts(self, t: int) -> np.ndarray:
-        """float32 (n_cells, 24, 2): PERSON/PROPERTY counts by local clock hour over the
+        """float32 (n_cells, 48, 2): PERSON/PROPERTY counts by profile bin over the
         profile window before ``t`` (reported before ``t``; placeholders spread)."""
         c = self.n_cells
         lo = np.searchsorted(
@@ -273,14 +278,14 @@ class FeatureBuilder:
         hi = np.searchsorted(self.h_hour, t, side="left")
         sl = slice(lo, hi)
         known = self.h_rep[sl] < t
-        idx = (self.h_cell[sl][known] * 24 + self.h_hod[sl][known]) * 2 + self.h_k[sl][
-            known
-        ]
+        idx = (
+            self.h_cell[sl][known] * N_PROFILE_BINS + self.h_bin[sl][known]
+        ) * 2 + self.h_k[sl][known]
         w = self.h_w[sl][known]
         return (
-            np.bincount(idx, weights=w, minlength=c * 48)
+            np.bincount(idx, weights=w, minlength=c * N_PROFILE_BINS * 2)
             .astype(np.float32)
-            .reshape(c, 24, 2)
+            .reshape(c, N_PROFILE_BINS, 2)
         )
 
     def targets(self, t0: int, hours: int) -> tuple[np.ndarray, np.ndarray]:
@@ -311,6 +316,7 @@ def horizon_features(
     return {
         "how": hf.hour_of_week,
         "hod": hf.hour_of_day,
+        "pbin": hf.profile_bin,
         "month": hf.month,
         "holiday": hf.holiday,
         "lead": leads,

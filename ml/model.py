@@ -8,7 +8,8 @@ For forecast hour h, cell c and channel k (0 PERSON, 1 PROPERTY):
                     + sum_m L[lead_h, m, k] R[c, m, k]   recency terms fading with lead
                     + T[h, k]                        city hour-of-week, month, holiday
                     + sum_j U[c, j, k] V[how_h, j, k]    low-rank cell x hour-of-week
-                    + a_k . lp[c, hod_h, k]          cell's own hour-of-day profile
+                    + a_k . lp[c, bin_h, k]          cell's own hour-of-day profile
+                                                     (weekdays / weekends)
 
 Starting from baselines and learning corrections is deliberate: with zero-initialised
 heads the untrained model *is* a seasonal baseline (cell rate x citywide profile x cell
@@ -25,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ml.features import N_GROUPS, N_HOLIDAYS, N_TARGETS
+from ml.features import N_GROUPS, N_HOLIDAYS, N_PROFILE_BINS, N_TARGETS
 
 RATE_FLOOR = 1e-5  # events per cell-hour (~0.09 a year): keeps log finite off-hotspot
 
@@ -164,7 +165,7 @@ class IntensityNet(nn.Module):
     ) -> dict[str, torch.Tensor]:
         """Everything that depends on the origin but not on the forecast hour.
 
-        maps: (B, n_windows * N_GROUPS, C) rates per hour; lp: (B, 2, 24, C, 2) from
+        maps: (B, n_windows * N_GROUPS, C) rates per hour; lp: (B, 2, 48, C, 2) from
         :meth:`profile_logratio`.
         """
         a = self.args
@@ -185,35 +186,39 @@ class IntensityNet(nn.Module):
         g = out[..., :N_TARGETS]
         rec = out[..., N_TARGETS : N_TARGETS * (1 + a.n_recency)]
         u = out[..., N_TARGETS * (1 + a.n_recency) :]
-        # Base: the 1-year cell rate, half its own, half its 300 m neighbourhood's.
+        # Base: the 1-year cell rate, a quarter of it from its 300 m neighbourhood.
         base_ch = [a.base_window * N_GROUPS + k for k in range(N_TARGETS)]
-        base = self.to_cells(0.5 * (scales[0] + scales[1])[:, base_ch])  # (B, C, 2)
+        base = self.to_cells((0.75 * scales[0] + 0.25 * scales[1])[:, base_ch])
         log_base = torch.log(base + RATE_FLOOR)
         return {
             "level": log_base + g,
             "rec": rec.reshape(b, c, a.n_recency, N_TARGETS),
             "u": u.reshape(b, c, a.rank, N_TARGETS),
-            # Raw and smoothed profile log-ratios, weighted: (B, 24, C, 2).
+            # Raw and smoothed profile log-ratios, weighted: (B, 48, C, 2).
             "prof": lp[:, 0] * self.profile_w[0] + lp[:, 1] * self.profile_w[1],
         }
 
     def profile_logratio(self, profile: torch.Tensor) -> torch.Tensor:
-        """log(cell hour-of-day share / city share), shrunk to 0 for sparse cells; raw
-        and smoothed over neighbours. (B, C, 24, 2) -> (B, 2, 24, C, 2).
+        """log(cell share of a profile bin / city share), shrunk to 0 for sparse cells;
+        raw and smoothed over neighbouring cells. (B, C, 48, 2) -> (B, 2, 48, C, 2).
 
+        Counts are first blended with the neighbouring clock hours (within weekdays or
+        weekends): hourly shapes are smooth and per-cell counts are sparse.
         Parameter-free, so training computes it once per profile snapshot."""
         b, c = profile.shape[:2]
-        raw = profile.reshape(b, c, 48).transpose(1, 2)  # (B, 48, C)
+        n = profile.reshape(b, c, 2, 24, N_TARGETS)
+        n = 0.5 * n + 0.25 * (n.roll(1, 3) + n.roll(-1, 3))
+        raw = n.reshape(b, c, N_PROFILE_BINS * N_TARGETS).transpose(1, 2)  # (B, 96, C)
         smooth = self.to_cells(self.blur(self.to_raster(raw))).transpose(1, 2)
         out = []
-        for n in (raw, smooth):
-            n = n.reshape(b, 24, 2, c).permute(0, 1, 3, 2)  # (B, 24, C, 2)
-            city = n.sum(2, keepdim=True)
-            share = city / city.sum(1, keepdim=True).clamp_min(1e-6)  # (B, 24, 1, 2)
-            total = n.sum(1, keepdim=True)
+        for x in (raw, smooth):
+            x = x.reshape(b, N_PROFILE_BINS, N_TARGETS, c).permute(0, 1, 3, 2)
+            city = x.sum(2, keepdim=True)
+            share = city / city.sum(1, keepdim=True).clamp_min(1e-6)  # (B, 48, 1, 2)
+            total = x.sum(1, keepdim=True)
             prior = self.args.profile_prior
-            cell_share = (n + prior * share) / (total + prior)
-            out.append(torch.log(cell_share + 1e-6) - torch.log(share + 1e-6))
+            cell_share = (x + prior * share) / (total + prior)
+            out.append(torch.log(cell_share + 1e-7) - torch.log(share + 1e-7))
         return torch.stack(out, 1)
 
     def log_rate(self, terms: dict[str, torch.Tensor], hf: dict[str, torch.Tensor]):
@@ -253,7 +258,7 @@ class IntensityNet(nn.Module):
         rhs = cell_coef.permute(0, 3, 1, 2).reshape(b * N_TARGETS, n_f, c)
         out = torch.bmm(lhs, rhs).view(b, N_TARGETS, n_h, c).permute(0, 2, 3, 1)
         bidx = torch.arange(b, device=out.device)[:, None]
-        return out + terms["prof"][bidx, hf["hod"]]
+        return out + terms["prof"][bidx, hf["pbin"]]
 
     def forward(
         self, maps: torch.Tensor, lp: torch.Tensor, hf: dict[str, torch.Tensor]

@@ -38,7 +38,9 @@ TINY = {
     "max_epochs": 6,
     "patience": 2,
     "lr": 1e-2,
-    "threads": 2,
+    # One thread: on a shared 2-core machine, two OpenMP threads oversubscribe the CPU
+    # and run several times slower than one.
+    "threads": 1,
 }
 
 
