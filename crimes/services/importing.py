@@ -30,68 +30,35 @@ from django.utils import timezone
 
 from crimes.models import ImportRun, Incident, RejectedRow
 from crimes.services import summary
-from crimes.services.spd_formats import SpdFile, UnreadableFile
+from crimes.services.spd_formats import (
+    DATA_COLUMNS,
+    TIME_COLUMNS,
+    SpdFile,
+    UnreadableFile,
+)
 
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[int, int], None]
 
-# Incident columns the import writes, in staging order. The generated columns
-# (x_utm, y_utm, local_hour, local_dow) are never written: PostgreSQL derives them.
-DATA_COLUMNS = (
-    "report_number",
-    "offense_start",
-    "offense_end",
-    "reported_at",
-    "group_a_b",
-    "crime_against",
-    "offense_parent_group",
-    "offense",
-    "offense_code",
-    "precinct",
-    "sector",
-    "beat",
-    "mcpp",
-    "block_address",
-    "shooting_type_group",
-    "reporting_area",
-)
 STAGING = "spd_import_staging"
-STAGING_COLUMNS = (
-    "line_no",
-    "reason",
-    "raw",
-    "offense_id",
-    *DATA_COLUMNS,
-    "lon",
-    "lat",
+# One staging row per record: where it was, why it was rejected (or NULL), then the
+# values spd_formats.normalise produces, in TARGET_FIELDS order.
+_STAGING_TYPES = {
+    "line_no": "integer NOT NULL",
+    "reason": "text",
+    "raw": "text",
+    "offense_id": "bigint",
+    **{c: "timestamptz" if c in TIME_COLUMNS else "text" for c in DATA_COLUMNS},
+    "lon": "double precision",
+    "lat": "double precision",
+}
+STAGING_COLUMNS = tuple(_STAGING_TYPES)
+_STAGING_DDL = (
+    f"CREATE TEMPORARY TABLE {STAGING} ("
+    + ", ".join(f"{name} {kind}" for name, kind in _STAGING_TYPES.items())
+    + ") ON COMMIT DROP"
 )
-_STAGING_DDL = f"""
-    CREATE TEMPORARY TABLE {STAGING} (
-        line_no integer NOT NULL,
-        reason text,
-        raw text,
-        offense_id bigint,
-        report_number text,
-        offense_start timestamptz,
-        offense_end timestamptz,
-        reported_at timestamptz,
-        group_a_b text,
-        crime_against text,
-        offense_parent_group text,
-        offense text,
-        offense_code text,
-        precinct text,
-        sector text,
-        beat text,
-        mcpp text,
-        block_address text,
-        shooting_type_group text,
-        reporting_area text,
-        lon double precision,
-        lat double precision
-    ) ON COMMIT DROP
-"""
 _POINT = (
     "CASE WHEN s.lon IS NULL THEN NULL "
     "ELSE ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326) END"

@@ -39,9 +39,10 @@ RAW_MAX_CHARS = 2000
 LON_MIN, LON_MAX = -122.56, -122.12
 LAT_MIN, LAT_MAX = 47.41, 47.81
 
-# The target columns, in staging-table order (see importing.STAGING_COLUMNS).
-TARGET_FIELDS = (
-    "offense_id",
+# The Incident columns every format maps to, in staging-table order. The import
+# writes exactly these (importing.STAGING_COLUMNS); the generated columns (x_utm,
+# y_utm, local_hour, local_dow) are never written: PostgreSQL derives them.
+DATA_COLUMNS = (
     "report_number",
     "offense_start",
     "offense_end",
@@ -58,9 +59,10 @@ TARGET_FIELDS = (
     "block_address",
     "shooting_type_group",
     "reporting_area",
-    "longitude",
-    "latitude",
 )
+TIME_COLUMNS = ("offense_start", "offense_end", "reported_at")
+# What a format's source columns map to: the key, the data columns, the location.
+TARGET_FIELDS = ("offense_id", *DATA_COLUMNS, "longitude", "latitude")
 # Column widths of crimes.Incident: a longer value is rejected here, because one
 # over-long value would make the whole COPY fail.
 MAX_LENGTHS = {
@@ -406,79 +408,52 @@ def _aware_iso(s: str) -> str:
 # --- One record ---------------------------------------------------------------------
 def normalise(values: list[str]) -> tuple:
     """Source strings in TARGET_FIELDS order -> staging values (or RowError)."""
-    (
-        offense_id,
-        report_number,
-        start,
-        end,
-        reported,
-        group_a_b,
-        crime_against,
-        parent_group,
-        offense,
-        offense_code,
-        precinct,
-        sector,
-        beat,
-        mcpp,
-        block,
-        shooting,
-        reporting_area,
-        lon,
-        lat,
-    ) = [v.strip() for v in values]
+    row = [v.strip() for v in values]
+    offense_id = row[0]
     if not offense_id:
         raise RowError("missing offense id")
     if not offense_id.isdigit() or len(offense_id) > 18:
         raise RowError(f"invalid offense id {offense_id[:40]!r}")
-    if not report_number:
+    row[0] = int(offense_id)
+    if not row[_REPORT_NUMBER]:
         raise RowError("missing report number")
-    if not reported:
+    if not row[_REPORTED]:
         raise RowError("missing report time")
-    try:
-        reported = parse_local_time(reported)
-    except RowError as exc:
-        raise RowError(f"bad report time {reported[:40]!r}: {exc}") from None
-    try:
-        start = parse_local_time(start) if start else None
-    except RowError as exc:
-        raise RowError(f"bad offense start time {start[:40]!r}: {exc}") from None
-    try:
-        end = parse_local_time(end) if end else None
-    except RowError as exc:
-        raise RowError(f"bad offense end time {end[:40]!r}: {exc}") from None
-    crime_against = crime_against.upper()
-    if crime_against not in CRIME_AGAINST:
-        crime_against = "OTHER"
-    precinct = PRECINCT_CODES.get(precinct.upper(), precinct)
-    if mcpp == "-":  # the 2025 republish's placeholder for "no neighborhood"
-        mcpp = ""
-    row = (
-        int(offense_id),
-        report_number,
-        start,
-        end,
-        reported,
-        group_a_b,
-        crime_against,
-        parent_group,
-        offense,
-        offense_code,
-        precinct,
-        sector,
-        beat,
-        mcpp,
-        block,
-        shooting,
-        reporting_area,
-        *parse_location(lon, lat),
-    )
+    for index, label in _TIMES:
+        text = row[index]
+        if not text:
+            row[index] = None
+            continue
+        try:
+            row[index] = parse_local_time(text)
+        except RowError as exc:
+            raise RowError(f"bad {label} {text[:40]!r}: {exc}") from None
+    crime_against = row[_CRIME_AGAINST].upper()
+    row[_CRIME_AGAINST] = crime_against if crime_against in CRIME_AGAINST else "OTHER"
+    row[_PRECINCT] = PRECINCT_CODES.get(row[_PRECINCT].upper(), row[_PRECINCT])
+    if row[_MCPP] == "-":  # the 2025 republish's placeholder for "no neighborhood"
+        row[_MCPP] = ""
+    row[-2:] = parse_location(row[-2], row[-1])
     for index, limit in _LENGTH_CHECKS:
         if len(row[index]) > limit:
             raise RowError(f"{TARGET_FIELDS[index]} longer than {limit} characters")
-    return row
+    return tuple(row)
 
 
+_REPORT_NUMBER = TARGET_FIELDS.index("report_number")
+_REPORTED = TARGET_FIELDS.index("reported_at")
+_CRIME_AGAINST = TARGET_FIELDS.index("crime_against")
+_PRECINCT = TARGET_FIELDS.index("precinct")
+_MCPP = TARGET_FIELDS.index("mcpp")
+# Checked in this order, so a row with several bad times reports the report time.
+_TIMES = tuple(
+    (TARGET_FIELDS.index(name), label)
+    for name, label in (
+        ("reported_at", "report time"),
+        ("offense_start", "offense start time"),
+        ("offense_end", "offense end time"),
+    )
+)
 _LENGTH_CHECKS = tuple(
     (TARGET_FIELDS.index(name), limit) for name, limit in MAX_LENGTHS.items()
 )
