@@ -121,6 +121,9 @@ class ModelVersion(models.Model):
             ModelVersion.objects.filter(pk=self.pk).update(
                 is_active=True, activated_at=now
             )
+            from predictions.services.forecast_store import bump_forecast_version
+
+            bump_forecast_version()  # forecast reads now answer from this version
         self.is_active = True
         self.activated_at = now
 

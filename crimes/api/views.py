@@ -19,6 +19,7 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from crimepredict_site.api_fast_path import Cacheable
 from crimes.api import serializers as s
 from crimes.api.throttling import AnonWindowThrottle
 from crimes.models import CrimeAgainst
@@ -34,6 +35,7 @@ from crimes.services.filters import (
 )
 from crimes.services.history_cache import etag_for
 from crimes.services.history_export import export_csv, export_geojson
+from crimes.services.summary import DATA_VERSION_KEY, data_version
 
 MAX_PAGE_SIZE = 500
 # Deep pages are slow OFFSET scans and nobody reads them: past this, use the export.
@@ -153,6 +155,8 @@ class HistoryView(APIView):
     content_type: ClassVar[str] = "application/json"
     cacheable: ClassVar[bool] = True
     throttle_classes = [AnonWindowThrottle]
+    # Warm anonymous reads are answered before the view: crimepredict_site.api_fast_path
+    fast_path: ClassVar[Cacheable | None] = Cacheable(DATA_VERSION_KEY, data_version)
 
     def options_from(self, query, filters: HistoryFilters) -> dict[str, Any]:
         """Endpoint-specific parameters (raise FilterError on a bad one)."""
@@ -180,9 +184,11 @@ class HistoryView(APIView):
         not_modified = get_conditional_response(
             request, etag=etag, last_modified=modified
         )
+        if not_modified is not None and not_modified.status_code != 304:
+            return not_modified  # 412: a failed If-Match / If-Unmodified-Since
         if not_modified is not None:
-            return not_modified
-        if body is not None and self.cacheable:
+            response = not_modified
+        elif body is not None and self.cacheable:
             response = HttpResponse(body, content_type=self.content_type)
         else:
             query = request.query_params
@@ -195,6 +201,7 @@ class HistoryView(APIView):
             except FilterError as error:
                 return Response(error.as_dict(), status=400)
             response = self.respond(request, filters, options, key, version)
+        # A 304 carries the validators and caching headers its 200 would (RFC 9110).
         response["ETag"] = etag
         response["Last-Modified"] = http_date(modified)
         # Shared caches may keep an answer briefly; clients revalidate with the ETag.
@@ -392,6 +399,7 @@ class _ExportView(HistoryView):
 
     fmt: ClassVar[str] = ""
     cacheable = False
+    fast_path = None
 
     def respond(self, request, filters, options, key, version):
         make = export_csv if self.fmt == "csv" else export_geojson

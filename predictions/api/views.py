@@ -16,12 +16,16 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from crimepredict_site.api_fast_path import Cacheable
+from crimes.api.throttling import AnonWindowThrottle
 from predictions.models import Category, ModelVersion
 from predictions.services import payloads
 from predictions.services.forecast_store import (
+    FORECAST_VERSION_KEY,
     MAX_HOURS,
     NoForecast,
     as_aware,
+    forecast_version,
     load_forecast,
 )
 from predictions.services.grid import cell_at, in_city
@@ -124,6 +128,15 @@ class ForecastView(APIView):
     """
 
     renderer_classes = [JSONRenderer, GeoJSONRenderer]
+    throttle_classes = [AnonWindowThrottle]
+    # Warm anonymous reads: crimepredict_site.api_fast_path answers before the view;
+    # hourly: without `start` the answer starts at the current hour.
+    fast_path = Cacheable(
+        FORECAST_VERSION_KEY,
+        forecast_version,
+        vary=("Accept", "Accept-Encoding"),
+        hourly=True,
+    )
 
     @extend_schema(
         parameters=[
@@ -153,7 +166,11 @@ class ForecastView(APIView):
         except NoForecast as exc:
             raise NotFound(str(exc)) from None
         if request.headers.get("If-None-Match") == etag:
-            return HttpResponseNotModified(headers={"ETag": etag})
+            # The caching headers its 200 would carry (RFC 9110 15.4.5).
+            resp = HttpResponseNotModified(headers={"ETag": etag})
+            resp["Cache-Control"] = "public, max-age=300"
+            patch_vary_headers(resp, ["Accept", "Accept-Encoding"])
+            return resp
         use_gzip = "gzip" in request.headers.get("Accept-Encoding", "")
         resp = HttpResponse(
             gz if use_gzip else body,
