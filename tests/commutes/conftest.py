@@ -13,10 +13,10 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
-from django.conf import settings
 
 from tests.commutes.known_forecast import store_known_forecast
-from tests.commutes.spd_rows import load_spd_csv
+from tests.reference_data import ensure_reference_data
+from tests.spd_rows import delete_imported, load_spd
 
 SEATTLE = ZoneInfo("America/Los_Angeles")
 # A Monday, so the week runs Monday..Sunday in Seattle time.
@@ -32,20 +32,14 @@ class CommuteData:
 
 def _load() -> CommuteData:
     from commutes.services.places import refresh_places
-    from crimes.boundaries import load_boundaries
-    from crimes.models import Area, Incident
-    from predictions.models import Cell, ForecastRun, ForecastValues, ModelVersion
-    from predictions.services.grid import build_cells
+    from predictions.models import ForecastRun, ForecastValues, ModelVersion
 
-    if not Area.objects.filter(kind="city").exists():
-        load_boundaries(Area, settings.BOUNDARIES_DIR)
-    if not Cell.objects.exists():
-        build_cells()
-    Incident.objects.all().delete()
+    ensure_reference_data()
+    delete_imported()
     ForecastValues.objects.all().delete()
     ForecastRun.objects.all().delete()
     ModelVersion.objects.all().delete()
-    load_spd_csv()
+    load_spd()
     refresh_places()
     vid, values, hours = store_known_forecast(FORECAST_START, hours=176)
     return CommuteData(vid, values, hours)
@@ -53,11 +47,11 @@ def _load() -> CommuteData:
 
 def _unload() -> None:
     from commutes.models import Place
-    from crimes.models import Incident
     from predictions.models import ForecastRun, ForecastValues, ModelVersion
 
-    for model in (ForecastValues, ForecastRun, ModelVersion, Place, Incident):
+    for model in (ForecastValues, ForecastRun, ModelVersion, Place):
         model.objects.all().delete()
+    delete_imported()
 
 
 @pytest.fixture(scope="package")

@@ -19,9 +19,14 @@ from django.test import override_settings
 from pyproj import Transformer
 from rest_framework.throttling import AnonRateThrottle
 
-from crimes.models import Incident
 from crimes.services.summary import bump_data_version
-from tests.crimes.history_data import copy_rows, read_rows
+from tests.spd_rows import (
+    delete_imported,
+    import_rows,
+    incident_rows,
+    load_spd,
+    read_portal_rows,
+)
 
 SEATTLE = ZoneInfo("America/Los_Angeles")
 TO_UTM = Transformer.from_crs(4326, 32610, always_xy=True)
@@ -32,14 +37,14 @@ BASE = "start=2021-01-01&end=2021-12-31"
 
 @pytest.fixture(scope="module")
 def rows(django_db_setup, django_db_blocker):
-    """Every 20th row reported in 2021: ~3,500 real incidents, committed once."""
-    data = list(read_rows(every=20))
+    """Every 20th row reported in 2021: ~3,500 real incidents, imported once
+    (committed) through the import service; the stored values, read back."""
     with django_db_blocker.unblock():
-        Incident.objects.all().delete()
-        copy_rows(data)
+        delete_imported()
+        data = incident_rows(load_spd(every=20))
     yield data
     with django_db_blocker.unblock():
-        Incident.objects.all().delete()
+        delete_imported()
 
 
 @pytest.fixture
@@ -288,13 +293,17 @@ def test_etag_and_last_modified_answer_304(api):
 def test_an_import_is_visible_at_once(api, rows):
     q = BASE + "&category=person&cell_size=1200"
     before = api("history/grid/", q)
-    new = dict(rows[0], offense_id=99_000_000_001, crime_against="PERSON")
+    new = next(read_portal_rows(limit=1))
     new.update(
-        offense_start=dt.datetime(2021, 6, 1, 12, tzinfo=SEATTLE),
-        lon=-122.3331,
-        lat=47.6097,
+        {
+            "Offense ID": "99000000001",
+            "Crime Against Category": "PERSON",
+            "Offense Start DateTime": "06/01/2021 12:00:00 PM",
+            "Longitude": "-122.3331",
+            "Latitude": "47.6097",
+        }
     )
-    copy_rows([new])
+    import_rows([new])  # inside the test's transaction: its on-commit bump waits
     # Without an import the cached answer stands (that is the point of the cache) ...
     assert api("history/grid/", q).json()["total"] == before.json()["total"]
     bump_data_version()  # ... and every import bumps the version.

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from crimes.models import Area, Incident
-from tests.crimes.history_data import copy_rows, read_rows
+from crimes.models import Area
+from tests.spd_rows import delete_imported, incident_rows, load_spd
 
 pytestmark = pytest.mark.browser
 SEATTLE = ZoneInfo("America/Los_Angeles")
@@ -25,10 +25,8 @@ def loaded(transactional_db, django_db_blocker):
 
     if not Area.objects.exists():
         load_boundaries(Area, settings.BOUNDARIES_DIR)
-    rows = list(read_rows(every=20))
-    copy_rows(rows)
-    yield rows
-    Incident.objects.all().delete()
+    yield incident_rows(load_spd(every=20))
+    delete_imported()
 
 
 @pytest.fixture(autouse=True, scope="module")

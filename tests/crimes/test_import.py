@@ -15,7 +15,7 @@ from crimes.models import ImportRun, Incident, RejectedRow
 from crimes.services import summary
 from crimes.services.importing import ImportFailed, import_file
 from crimes.services.spd_formats import RowError, local_to_utc, parse_local_time
-from tests.crimes.spd_helpers import (
+from tests.spd_rows import (
     FIXTURES,
     PORTAL_HEADER,
     portal_row,

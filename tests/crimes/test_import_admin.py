@@ -14,7 +14,7 @@ from django.urls import reverse
 from crimes.models import ImportRun, Incident
 from crimes.services.importing import import_file
 from tests.conftest import wait_for
-from tests.crimes.spd_helpers import portal_row, slice_lines
+from tests.spd_rows import portal_row, slice_lines
 
 ADD = "admin:crimes_importrun_add"
 

@@ -8,32 +8,16 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
-from django.conf import settings
+
+from tests.reference_data import ensure_reference_data
 
 SEATTLE = ZoneInfo("America/Los_Angeles")
 
 
-def reported_between(start: datetime, end: datetime):
-    """Row filter for spd_rows.load_incidents: Report DateTime in [start, end)."""
-    fmt = "%m/%d/%Y %I:%M:%S %p"
-
-    def keep(row: dict[str, str]) -> bool:
-        moment = datetime.strptime(row["Report DateTime"], fmt).replace(tzinfo=SEATTLE)
-        return start <= moment < end
-
-    return keep
-
-
 def ensure_grid() -> int:
-    from crimes.boundaries import load_boundaries
-    from crimes.models import Area
     from predictions.models import Cell
-    from predictions.services.grid import build_cells
 
-    if not Area.objects.filter(kind="city").exists():
-        load_boundaries(Area, settings.BOUNDARIES_DIR)
-    if not Cell.objects.exists():
-        build_cells()
+    ensure_reference_data()
     return Cell.objects.count()
 
 

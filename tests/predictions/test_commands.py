@@ -10,8 +10,8 @@ from django.core.management import CommandError, call_command
 
 from crimes.models import Incident
 from predictions.models import ModelVersion
-from tests.predictions.conftest import SEATTLE, reported_between
-from tests.predictions.spd_rows import load_incidents
+from tests.predictions.conftest import SEATTLE
+from tests.spd_rows import load_spd, reported_between
 
 T = datetime(2021, 10, 25, 0, 0, tzinfo=SEATTLE)
 
@@ -24,7 +24,7 @@ def _export(path, **extra) -> str:
 
 
 def test_forecast_as_of_t_ignores_later_incidents(grid, tmp_path, tiny_artifacts):
-    load_incidents(reported_between(datetime(2021, 9, 1, tzinfo=SEATTLE), T))
+    load_spd(keep=reported_between(datetime(2021, 9, 1, tzinfo=SEATTLE), T))
     # No backtest here: this test is about what precompute reads, not model quality.
     call_command(
         "train_model",
@@ -38,7 +38,7 @@ def test_forecast_as_of_t_ignores_later_incidents(grid, tmp_path, tiny_artifacts
     before = _export(tmp_path / "before.csv")
     n_before = Incident.objects.count()
     # Later reports, including offenses that started before T but were reported after.
-    load_incidents(reported_between(T, datetime(2021, 11, 15, tzinfo=SEATTLE)))
+    load_spd(keep=reported_between(T, datetime(2021, 11, 15, tzinfo=SEATTLE)))
     assert Incident.objects.count() > n_before + 1000
     assert Incident.objects.filter(reported_at__gte=T, offense_start__lt=T).exists()
     call_command("precompute_forecasts", start="2021-10-25T00:00", hours=24)

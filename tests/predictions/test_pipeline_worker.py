@@ -14,8 +14,8 @@ from predictions.models import ForecastValues, ModelVersion, RunStatus, Training
 from predictions.services import forecasting, training
 from predictions.tasks import precompute_forecasts, train_model
 from tests.conftest import wait_for
-from tests.predictions.conftest import SEATTLE, ensure_grid, reported_between
-from tests.predictions.spd_rows import load_incidents
+from tests.predictions.conftest import SEATTLE, ensure_grid
+from tests.spd_rows import load_spd, reported_between
 
 pytestmark = [pytest.mark.worker]
 UNTIL = datetime(2021, 11, 1, 0, 0, tzinfo=SEATTLE)
@@ -24,9 +24,8 @@ UNTIL = datetime(2021, 11, 1, 0, 0, tzinfo=SEATTLE)
 @pytest.fixture
 def extract(transactional_db):
     ensure_grid()
-    return load_incidents(
-        reported_between(datetime(2021, 9, 15, tzinfo=SEATTLE), UNTIL)
-    )
+    keep = reported_between(datetime(2021, 9, 15, tzinfo=SEATTLE), UNTIL)
+    return load_spd(keep=keep).inserted
 
 
 def _status(model, pk):
