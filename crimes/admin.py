@@ -19,6 +19,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from crimes.models import Area, ImportRun, Incident
+from crimes.services.importing import reclaim_stale_runs
 from crimes.tasks import import_upload
 
 
@@ -137,6 +138,15 @@ class ImportRunAdmin(admin.ModelAdmin):
         "duration_seconds",
     )
 
+    def changelist_view(self, request, extra_context=None):
+        reclaim_stale_runs()  # never show a run "running" whose worker died
+        return super().changelist_view(request, extra_context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if str(object_id).isdigit():
+            reclaim_stale_runs([int(object_id)])
+        return super().change_view(request, object_id, form_url, extra_context)
+
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:
             kwargs["form"] = ImportUploadForm
@@ -213,6 +223,8 @@ class ImportRunAdmin(admin.ModelAdmin):
 
     def status_view(self, request, run_id: int) -> JsonResponse:
         run = self._run_for(request, run_id)
+        if run.status == ImportRun.Status.RUNNING and reclaim_stale_runs([run.pk]):
+            run.refresh_from_db()
         data = {
             "id": run.pk,
             "status": run.status,

@@ -16,6 +16,14 @@ The command line, the admin upload (via a Celery task) and the SODA sync all end
   the ImportRun row records the failure.
 * Progress (bytes read of the file on disk) is written to the ImportRun row through a
   second database connection, so it is visible while the data transaction is open.
+* After a committed import that wrote rows, ``ANALYZE crimes_incident`` refreshes the
+  planner's statistics (the history API's covering indexes depend on them). It runs
+  on commit, outside the import's transaction (VACUUM could not run in one at all).
+* A run is RUNNING only while its owner holds a session-level PostgreSQL advisory
+  lock on it (taken in `claim`, released when the run ends). PostgreSQL drops the
+  lock with the owner's connection, however the process died, so a RUNNING run whose
+  lock is free is dead: `reclaim_stale_runs` (called when a run is claimed and when
+  the admin shows runs) marks it failed instead of leaving it "running" forever.
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from django.db import connection, connections, transaction
+from django.db import DatabaseError, connection, connections, transaction
 from django.utils import timezone
 
 from crimes.models import ImportRun, Incident, RejectedRow
@@ -75,6 +83,13 @@ _SAME = (
     f"({_STAGED_DATA}, {_POINT})"
 )
 PROGRESS_INTERVAL_S = 0.5
+# Advisory lock key of a run: (RUN_LOCK_CLASS, run id), two int4 halves. "SPDi".
+RUN_LOCK_CLASS = 0x53504469
+STALE_RUN_ERROR = (
+    "The import stopped without finishing: the process running it died or was "
+    "killed (its database session ended). Marked failed by the next check; the "
+    "database holds none of its rows. Run it again."
+)
 
 
 class ImportFailed(Exception):
@@ -94,11 +109,103 @@ def new_run(
 
 
 def claim(run_id: int) -> bool:
-    """Mark a pending run running; False when someone else already has it."""
-    return bool(
-        ImportRun.objects.filter(pk=run_id, status=ImportRun.Status.PENDING).update(
-            status=ImportRun.Status.RUNNING, started_at=timezone.now()
+    """Mark a pending run running; False when someone else already has it.
+
+    The claimer takes the run's advisory lock first, so a RUNNING run always has a
+    live owner or none at all (then `reclaim_stale_runs` fails it). Runs whose
+    owner died are reclaimed here, when a new import starts.
+    """
+    reclaim_stale_runs()
+    if not _lock_run(run_id):
+        return False  # another live process holds it
+    claimed = ImportRun.objects.filter(
+        pk=run_id, status=ImportRun.Status.PENDING
+    ).update(status=ImportRun.Status.RUNNING, started_at=timezone.now())
+    if not claimed:
+        _unlock_run(run_id)
+    return bool(claimed)
+
+
+def reclaim_stale_runs(run_ids: list[int] | None = None) -> int:
+    """Mark RUNNING runs whose owner is gone as failed; returns how many.
+
+    Owner gone = nobody holds the run's advisory lock. The lock is taken here while
+    the row is updated, so a run can never be failed under a live import.
+    """
+    running = ImportRun.objects.filter(status=ImportRun.Status.RUNNING)
+    if run_ids is not None:
+        running = running.filter(pk__in=run_ids)
+    reclaimed = 0
+    for run_id in running.values_list("pk", flat=True):
+        if _holds_run_lock(run_id) or not _try_lock_run(run_id):
+            continue  # ours, or alive elsewhere
+        try:
+            n = ImportRun.objects.filter(
+                pk=run_id, status=ImportRun.Status.RUNNING
+            ).update(
+                status=ImportRun.Status.FAILED,
+                finished_at=timezone.now(),
+                error=STALE_RUN_ERROR,
+            )
+        finally:
+            _unlock_run(run_id)
+        if n:
+            log.warning("import run %s: owner gone, marked failed", run_id)
+            reclaimed += n
+    return reclaimed
+
+
+def _lock_run(run_id: int) -> bool:
+    """Hold the run's lock on this session (once); False when another session has
+    it. Never waits: a second worker handed the same run must not block."""
+    return _holds_run_lock(run_id) or _try_lock_run(run_id)
+
+
+def _try_lock_run(run_id: int) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [RUN_LOCK_CLASS, run_id])
+        return cursor.fetchone()[0]
+
+
+def _unlock_run(run_id: int) -> None:
+    """Release every hold this session has on the run's lock."""
+    with connection.cursor() as cursor:
+        while _holds_run_lock(run_id):
+            cursor.execute(
+                "SELECT pg_advisory_unlock(%s, %s)", [RUN_LOCK_CLASS, run_id]
+            )
+
+
+def _holds_run_lock(run_id: int) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT EXISTS (
+                SELECT 1 FROM pg_locks
+                 WHERE locktype = 'advisory' AND classid::bigint = %s
+                   AND objid::bigint = %s AND objsubid = 2
+                   AND pid = pg_backend_pid() AND granted)
+            """,
+            [RUN_LOCK_CLASS, run_id],
         )
+        return cursor.fetchone()[0]
+
+
+def analyze_incidents() -> None:
+    """Refresh the planner's statistics of crimes_incident after an import.
+
+    Called on commit, so outside the import's transaction. Best effort: stale
+    statistics make queries slower, never wrong, so a failure is only logged.
+    """
+    started = time.monotonic()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {Incident._meta.db_table}")
+    except DatabaseError:
+        log.warning("ANALYZE %s failed", Incident._meta.db_table, exc_info=True)
+        return
+    log.info(
+        "ANALYZE %s took %.2fs", Incident._meta.db_table, time.monotonic() - started
     )
 
 
@@ -126,7 +233,17 @@ def run_import(
     Raises ImportFailed (after recording the failure on the run) when the file cannot
     be imported at all; the database is then unchanged apart from that ImportRun row.
     """
-    path = Path(path)
+    if not _lock_run(run.pk):
+        raise ImportFailed(f"import run {run.pk} is being run by another process")
+    try:
+        return _run_import(run, Path(path), progress)
+    finally:
+        _unlock_run(run.pk)
+
+
+def _run_import(
+    run: ImportRun, path: Path, progress: ProgressCallback | None
+) -> ImportRun:
     started = time.monotonic()
     fields = {"status": ImportRun.Status.RUNNING}
     if run.started_at is None:
@@ -142,6 +259,8 @@ def run_import(
         with transaction.atomic():
             counts = _import_in_transaction(run, path, reporter)
             if not run.dry_run:
+                if counts["inserted"] or counts["updated"]:
+                    transaction.on_commit(analyze_incidents)
                 transaction.on_commit(summary.bump_data_version)
     except UnreadableFile as exc:
         reporter.close()
@@ -173,6 +292,7 @@ def fail_run(run: ImportRun, error: str, raise_: bool = True) -> ImportRun:
     ImportRun.objects.filter(pk=run.pk).update(
         status=ImportRun.Status.FAILED, finished_at=timezone.now(), error=error
     )
+    _unlock_run(run.pk)  # claimed, then failed before run_import (SODA fetch)
     run.refresh_from_db()
     if raise_:
         raise ImportFailed(error)
