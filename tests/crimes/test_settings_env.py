@@ -76,11 +76,16 @@ def _setup_with(**overrides: str) -> subprocess.CompletedProcess:
         if k not in {"DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "HTTPS"}
     }
     environ.update(
-        DJANGO_SETTINGS_MODULE="crimepredict_site.settings",
         SECRET_KEY="s" * 50,
         DATABASE_URL="postgis://postgres@127.0.0.1:5432/x",
     )
     environ.update(overrides)
+    return _django_setup(environ)
+
+
+def _django_setup(environ: dict[str, str]) -> subprocess.CompletedProcess:
+    """`django.setup()` in a fresh interpreter with exactly `environ`."""
+    environ = {**environ, "DJANGO_SETTINGS_MODULE": "crimepredict_site.settings"}
     return subprocess.run(
         [sys.executable, "-c", "import django; django.setup()"],
         cwd=REPO,
@@ -114,13 +119,5 @@ def test_django_refuses_to_start_with_bad_settings(overrides, message):
 
 def test_missing_secret_key_in_production_is_refused():
     environ = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG"}}
-    environ["DJANGO_SETTINGS_MODULE"] = "crimepredict_site.settings"
-    result = subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"],
-        cwd=REPO,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = _django_setup(environ)
     assert result.returncode != 0 and "SECRET_KEY must be set" in result.stderr
