@@ -193,6 +193,8 @@ class ApiFastPathMiddleware:
         try:
             host = request.get_host()
         except DisallowedHost:
+            host = None
+        if host is None:
             return self.get_response(request)  # the normal stack answers the 400
 
         throttle = AnonWindowThrottle()
