@@ -9,6 +9,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, Max, Min, Q
 
+from crimepredict_site.cache_versions import bump_version, read_version
 from crimes.models import ImportRun, Incident
 
 DATA_VERSION_KEY = "crimes:data-version"
@@ -16,19 +17,11 @@ DATA_VERSION_KEY = "crimes:data-version"
 
 def data_version() -> int:
     """A number that every import bumps; caches of derived data key on it."""
-    version = cache.get(DATA_VERSION_KEY)
-    if version is None:
-        version = 1
-        cache.add(DATA_VERSION_KEY, version, timeout=None)
-    return int(version)
+    return read_version(DATA_VERSION_KEY)
 
 
 def bump_data_version() -> int:
-    try:
-        return cache.incr(DATA_VERSION_KEY)
-    except ValueError:
-        cache.set(DATA_VERSION_KEY, 2, timeout=None)
-        return 2
+    return bump_version(DATA_VERSION_KEY)
 
 
 @dataclass(frozen=True)

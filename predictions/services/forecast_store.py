@@ -8,17 +8,16 @@ scorer. A request never runs the model: it only reads these rows.
 from __future__ import annotations
 
 import threading
-import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
+from crimepredict_site.cache_versions import bump_version, read_version
 from predictions.models import (
     Category,
     ForecastRun,
@@ -39,27 +38,15 @@ FORECAST_VERSION_KEY = "predictions:forecast-version"
 
 def forecast_version() -> int:
     """A number bumped whenever a forecast read can answer differently (rows written,
-    another version activated); the API's response cache keys on it. When Redis lost
-    it, it restarts from the clock, so it never repeats a value entries were made at."""
-    version = cache.get(FORECAST_VERSION_KEY)
-    if version is None:
-        cache.add(FORECAST_VERSION_KEY, int(time.time() * 1000), timeout=None)
-        version = cache.get(FORECAST_VERSION_KEY)
-    return int(version)
+    another version activated); the API's response cache keys on it."""
+    return read_version(FORECAST_VERSION_KEY)
 
 
 def bump_forecast_version() -> None:
     """Bump now and again after the current transaction commits: a read between the
     two may see the old rows, and the second bump retires what it cached."""
-
-    def bump() -> None:
-        try:
-            cache.incr(FORECAST_VERSION_KEY)
-        except ValueError:
-            forecast_version()
-
-    bump()
-    transaction.on_commit(bump)
+    bump_version(FORECAST_VERSION_KEY)
+    transaction.on_commit(lambda: bump_version(FORECAST_VERSION_KEY))
 
 
 class NoForecast(LookupError):
