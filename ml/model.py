@@ -263,7 +263,12 @@ class IntensityNet(nn.Module):
     def forward(
         self, maps: torch.Tensor, lp: torch.Tensor, hf: dict[str, torch.Tensor]
     ) -> torch.Tensor:
-        return self.log_rate(self.cell_terms(maps, lp), hf)
+        terms = self.cell_terms(maps, lp)  # bf16 under CUDA autocast: the conv net
+        # The log-intensity is assembled in fp32: bf16 keeps ~3 significant digits,
+        # i.e. a few percent of noise on exp(log mu) at log mu ~ -8.
+        with torch.autocast(device_type=maps.device.type, enabled=False):
+            terms = {k: v.float() for k, v in terms.items()}
+            return self.log_rate(terms, hf)
 
 
 def poisson_nll(
