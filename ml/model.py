@@ -45,6 +45,7 @@ class ModelArgs:
     # 1200 m at 150 m cells, the project's history scales), lightly smoothed.
     pool_factors: tuple[int, ...] = (2, 4, 8)
     profile_sigma: float = 1.0  # cells; Gaussian smoothing of hour-of-day profiles
+    base_own: float = 0.75  # base rate = base_own x own cell + rest x 300 m block
     profile_prior: float = 24.0  # pseudo-counts pulling a cell's profile to the city's
     max_lead: int = 168
 
@@ -186,9 +187,10 @@ class IntensityNet(nn.Module):
         g = out[..., :N_TARGETS]
         rec = out[..., N_TARGETS : N_TARGETS * (1 + a.n_recency)]
         u = out[..., N_TARGETS * (1 + a.n_recency) :]
-        # Base: the 1-year cell rate, a quarter of it from its 300 m neighbourhood.
+        # Base: the 1-year cell rate, partly from its 300 m neighbourhood.
         base_ch = [a.base_window * N_GROUPS + k for k in range(N_TARGETS)]
-        base = self.to_cells((0.75 * scales[0] + 0.25 * scales[1])[:, base_ch])
+        own = a.base_own
+        base = self.to_cells((own * scales[0] + (1 - own) * scales[1])[:, base_ch])
         log_base = torch.log(base + RATE_FLOOR)
         return {
             "level": log_base + g,

@@ -48,6 +48,7 @@ class NeuralConfig:
     rank: int = 4
     n_recency: int = 2
     pool_factors: tuple[int, ...] = (2, 4, 8)
+    base_own: float = 0.75  # weight of a cell's own 1-year rate in the base (vs 300 m)
     # features
     windows_h: tuple[int, ...] = (24, 168, 672, 2184, 8760, 26280)
     base_window_h: int = 8760
@@ -152,6 +153,7 @@ class NeuralForecaster:
             rank=c.rank,
             n_recency=c.n_recency,
             pool_factors=tuple(c.pool_factors),
+            base_own=c.base_own,
         )
 
     @staticmethod
