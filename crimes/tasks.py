@@ -26,11 +26,15 @@ def import_upload(run_id: int) -> str:
     """Import the file uploaded for ImportRun `run_id` (enqueued on commit)."""
     if not importing.claim(run_id):
         return "already claimed"
-    run = ImportRun.objects.get(pk=run_id)
     try:
+        run = ImportRun.objects.get(pk=run_id)
         importing.run_import(run, run.upload.path)
     except importing.ImportFailed as exc:
         return f"failed: {exc}"
+    finally:
+        # run_import releases the run itself; this covers a failure before it (the
+        # worker's connection persists, the lock must not outlive the task).
+        importing.release(run_id)
     return "succeeded"
 
 

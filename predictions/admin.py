@@ -120,6 +120,16 @@ class ModelVersionAdmin(admin.ModelAdmin):
 class _RunAdmin(admin.ModelAdmin):
     list_filter = ("status",)
     date_hierarchy = "created_at"
+    ownership = None  # the model's run_ownership.RunOwnership
+
+    def changelist_view(self, request, extra_context=None):
+        self.ownership.reclaim_dead()  # never show a run "running" whose worker died
+        return super().changelist_view(request, extra_context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if str(object_id).isdigit():
+            self.ownership.reclaim_dead([int(object_id)])
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description="progress")
     def progress_bar(self, obj):
@@ -133,6 +143,7 @@ class _RunAdmin(admin.ModelAdmin):
 
 @admin.register(TrainingRun)
 class TrainingRunAdmin(_RunAdmin):
+    ownership = training.RUNS
     list_display = (
         "id",
         "status",
@@ -180,6 +191,7 @@ class TrainingRunAdmin(_RunAdmin):
 
 @admin.register(ForecastRun)
 class ForecastRunAdmin(_RunAdmin):
+    ownership = forecasting.RUNS
     list_display = (
         "id",
         "status",

@@ -128,16 +128,6 @@ class ModelVersion(models.Model):
         self.activated_at = now
 
 
-class RunQuerySet(models.QuerySet):
-    def claim(self, pk: int, **extra) -> bool:
-        """PENDING -> RUNNING in one conditional UPDATE: only one worker wins."""
-        return bool(
-            self.filter(pk=pk, status=RunStatus.PENDING).update(
-                status=RunStatus.RUNNING, started_at=timezone.now(), **extra
-            )
-        )
-
-
 class _Run(models.Model):
     status = models.CharField(
         max_length=16, choices=RunStatus.choices, default=RunStatus.PENDING
@@ -160,7 +150,8 @@ class _Run(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
-    objects = RunQuerySet.as_manager()
+    # Claimed, released and reclaimed through crimes.services.run_ownership
+    # (training.RUNS, forecasting.RUNS); heartbeat_at is the last progress write.
 
     class Meta:
         abstract = True

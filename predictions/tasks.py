@@ -20,6 +20,9 @@ from predictions.services import forecasting, training
 log = logging.getLogger(__name__)
 
 
+_OWNERSHIP = {TrainingRun: training.RUNS, ForecastRun: forecasting.RUNS}
+
+
 def _redelivered_after_death(model, run_id: int) -> bool:
     """acks_late + reject_on_worker_lost redeliver a task whose worker died. The run
     is then RUNNING under a dead process: mark it failed, do not retry blindly."""
@@ -27,8 +30,9 @@ def _redelivered_after_death(model, run_id: int) -> bool:
     if run is None:
         log.warning("%s %s does not exist", model.__name__, run_id)
         return True
-    if run.status == RunStatus.RUNNING and training.is_abandoned(run):
-        training.fail_stale_runs(model)
+    if run.status == RunStatus.RUNNING:
+        if not _OWNERSHIP[model].reclaim_dead([run_id]):
+            log.info("%s %s is running elsewhere", model.__name__, run_id)
         return True
     if run.status != RunStatus.PENDING:
         log.info("%s %s is already %s", model.__name__, run_id, run.status)

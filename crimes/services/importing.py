@@ -24,6 +24,7 @@ The command line, the admin upload (via a Celery task) and the SODA sync all end
   lock with the owner's connection, however the process died, so a RUNNING run whose
   lock is free is dead: `reclaim_stale_runs` (called when a run is claimed and when
   the admin shows runs) marks it failed instead of leaving it "running" forever.
+  The mechanism is shared with training and forecast runs: run_ownership.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from django.utils import timezone
 
 from crimes.models import ImportRun, Incident, RejectedRow
 from crimes.services import summary
+from crimes.services.run_ownership import RunOwnership
 from crimes.services.spd_formats import (
     DATA_COLUMNS,
     TIME_COLUMNS,
@@ -90,6 +92,7 @@ STALE_RUN_ERROR = (
     "killed (its database session ended). Marked failed by the next check; the "
     "database holds none of its rows. Run it again."
 )
+RUNS = RunOwnership(ImportRun, RUN_LOCK_CLASS, lambda run: {"error": STALE_RUN_ERROR})
 
 
 class ImportFailed(Exception):
@@ -115,80 +118,22 @@ def claim(run_id: int) -> bool:
     live owner or none at all (then `reclaim_stale_runs` fails it). Runs whose
     owner died are reclaimed here, when a new import starts.
     """
-    reclaim_stale_runs()
-    if not _lock_run(run_id):
-        return False  # another live process holds it
-    claimed = ImportRun.objects.filter(
-        pk=run_id, status=ImportRun.Status.PENDING
-    ).update(status=ImportRun.Status.RUNNING, started_at=timezone.now())
-    if not claimed:
-        _unlock_run(run_id)
-    return bool(claimed)
+    return RUNS.claim(run_id)
+
+
+def release(run_id: int) -> None:
+    """Drop this connection's hold on the run (idempotent; see run_ownership)."""
+    RUNS.release(run_id)
 
 
 def reclaim_stale_runs(run_ids: list[int] | None = None) -> int:
-    """Mark RUNNING runs whose owner is gone as failed; returns how many.
-
-    Owner gone = nobody holds the run's advisory lock. The lock is taken here while
-    the row is updated, so a run can never be failed under a live import.
-    """
-    running = ImportRun.objects.filter(status=ImportRun.Status.RUNNING)
-    if run_ids is not None:
-        running = running.filter(pk__in=run_ids)
-    reclaimed = 0
-    for run_id in running.values_list("pk", flat=True):
-        if _holds_run_lock(run_id) or not _try_lock_run(run_id):
-            continue  # ours, or alive elsewhere
-        try:
-            n = ImportRun.objects.filter(
-                pk=run_id, status=ImportRun.Status.RUNNING
-            ).update(
-                status=ImportRun.Status.FAILED,
-                finished_at=timezone.now(),
-                error=STALE_RUN_ERROR,
-            )
-        finally:
-            _unlock_run(run_id)
-        if n:
-            log.warning("import run %s: owner gone, marked failed", run_id)
-            reclaimed += n
-    return reclaimed
+    """Mark RUNNING runs whose owner is gone as failed; returns how many."""
+    return RUNS.reclaim_dead(run_ids)
 
 
-def _lock_run(run_id: int) -> bool:
-    """Hold the run's lock on this session (once); False when another session has
-    it. Never waits: a second worker handed the same run must not block."""
-    return _holds_run_lock(run_id) or _try_lock_run(run_id)
-
-
-def _try_lock_run(run_id: int) -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [RUN_LOCK_CLASS, run_id])
-        return cursor.fetchone()[0]
-
-
-def _unlock_run(run_id: int) -> None:
-    """Release every hold this session has on the run's lock."""
-    with connection.cursor() as cursor:
-        while _holds_run_lock(run_id):
-            cursor.execute(
-                "SELECT pg_advisory_unlock(%s, %s)", [RUN_LOCK_CLASS, run_id]
-            )
-
-
-def _holds_run_lock(run_id: int) -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT EXISTS (
-                SELECT 1 FROM pg_locks
-                 WHERE locktype = 'advisory' AND classid::bigint = %s
-                   AND objid::bigint = %s AND objsubid = 2
-                   AND pid = pg_backend_pid() AND granted)
-            """,
-            [RUN_LOCK_CLASS, run_id],
-        )
-        return cursor.fetchone()[0]
+# The lock helpers under their historical names.
+_lock_run = RUNS.lock
+_holds_run_lock = RUNS.holds
 
 
 def analyze_incidents() -> None:
@@ -233,12 +178,12 @@ def run_import(
     Raises ImportFailed (after recording the failure on the run) when the file cannot
     be imported at all; the database is then unchanged apart from that ImportRun row.
     """
-    if not _lock_run(run.pk):
+    if not RUNS.lock(run.pk):
         raise ImportFailed(f"import run {run.pk} is being run by another process")
     try:
         return _run_import(run, Path(path), progress)
     finally:
-        _unlock_run(run.pk)
+        RUNS.release(run.pk)
 
 
 def _run_import(
@@ -292,7 +237,7 @@ def fail_run(run: ImportRun, error: str, raise_: bool = True) -> ImportRun:
     ImportRun.objects.filter(pk=run.pk).update(
         status=ImportRun.Status.FAILED, finished_at=timezone.now(), error=error
     )
-    _unlock_run(run.pk)  # claimed, then failed before run_import (SODA fetch)
+    RUNS.release(run.pk)  # claimed, then failed before run_import (SODA fetch)
     run.refresh_from_db()
     if raise_:
         raise ImportFailed(error)

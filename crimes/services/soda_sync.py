@@ -113,6 +113,9 @@ def sync(
         except SyncFailed as exc:
             importing.fail_run(run, str(exc), raise_=False)
             raise
+        except BaseException as exc:  # never leave the claimed run locked
+            importing.fail_run(run, f"{type(exc).__name__}: {exc}", raise_=False)
+            raise
         finally:
             session.close()
         log.info("SODA sync run %s: %s records fetched (%s)", run.pk, fetched, where)

@@ -17,15 +17,18 @@ import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
+from crimes.services.run_ownership import RunOwnership, worker_label
 from predictions.models import Category, ForecastRun, ModelVersion, RunStatus
-from predictions.services import forecast_store
+from predictions.services import forecast_store, training
 from predictions.services.events import load_events
 from predictions.services.forecast_store import as_aware, floor_hour
 from predictions.services.grid import grid_arrays
-from predictions.services.training import fail_stale_runs, worker_id
 
 log = logging.getLogger(__name__)
 MAX_HOURS = forecast_store.MAX_HOURS
+# Owned like every run (crimes.services.run_ownership); "SPDf".
+RUN_LOCK_CLASS = 0x53504466
+RUNS = RunOwnership(ForecastRun, RUN_LOCK_CLASS, training.worker_lost_fields)
 
 _models: dict[tuple[int, str], object] = {}
 _models_lock = threading.Lock()
@@ -75,21 +78,22 @@ def create_run(
 
 def execute(run_id: int) -> ForecastRun:
     """Claim and perform one forecast run; marks it failed on any error."""
-    fail_stale_runs(ForecastRun)
-    if not ForecastRun.objects.claim(run_id, worker=worker_id()):
+    if not RUNS.claim(run_id, worker=worker_label()):
         status = ForecastRun.objects.get(pk=run_id).status
         raise RuntimeError(f"forecast run {run_id} is {status}, not pending")
-    run = ForecastRun.objects.select_related("model_version").get(pk=run_id)
     try:
+        run = ForecastRun.objects.select_related("model_version").get(pk=run_id)
         _precompute(run)
     except BaseException as exc:
-        ForecastRun.objects.filter(pk=run.pk).update(
+        ForecastRun.objects.filter(pk=run_id).update(
             status=RunStatus.FAILED,
             finished_at=timezone.now(),
             error="".join(traceback.format_exception(exc))[-8000:],
             message=f"failed: {type(exc).__name__}: {exc}"[:255],
         )
         raise
+    finally:
+        RUNS.release(run_id)  # after the final status; see training.execute
     run.refresh_from_db()
     return run
 

@@ -8,11 +8,9 @@ disk; a run that fails (or whose worker dies) leaves the active version untouche
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import time
 import traceback
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -20,6 +18,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from crimes.services.run_ownership import RunOwnership, worker_label
 from predictions.models import ModelVersion, RunStatus, TrainingRun
 from predictions.services.backtest import HEADLINE_SCALE, jsonable, short_backtest
 from predictions.services.events import load_events
@@ -76,55 +75,26 @@ PRESETS: dict[str, dict[str, Any]] = {
         "_backtest_baselines": ["uniform", "longrun", "recent"],
     },
 }
-# How long a RUNNING row may go without a heartbeat before it counts as abandoned
-# when its worker is on another host (same-host workers are checked by pid).
-STALE_AFTER = timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 300)
 
 
 class TrainingFailed(RuntimeError):
     pass
 
 
-def worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+# A RUNNING run is owned through an advisory lock (crimes.services.run_ownership):
+# a run whose worker died, on any host, is failed by the next check. "SPDt".
+RUN_LOCK_CLASS = 0x53504474
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def worker_lost_fields(run) -> dict[str, str]:
+    """What a training or forecast run whose worker died says."""
+    return {
+        "error": f"worker {run.worker or '?'} died or was killed mid-run",
+        "message": "failed: worker lost",
+    }
 
 
-def is_abandoned(run, now: datetime | None = None) -> bool:
-    """A RUNNING row whose process is gone (same host: pid check; elsewhere: no
-    heartbeat for longer than the hard time limit allows)."""
-    if run.status != RunStatus.RUNNING:
-        return False
-    host, _, pid = run.worker.rpartition(":")
-    if host == socket.gethostname() and pid.isdigit():
-        if int(pid) == os.getpid():
-            return False
-        return not _pid_alive(int(pid))
-    beat = run.heartbeat_at or run.started_at
-    return beat is None or beat < (now or timezone.now()) - STALE_AFTER
-
-
-def fail_stale_runs(model=TrainingRun) -> int:
-    """Mark RUNNING rows whose worker died as failed (called when a run starts)."""
-    n = 0
-    for run in model.objects.filter(status=RunStatus.RUNNING):
-        if is_abandoned(run):
-            n += model.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
-                status=RunStatus.FAILED,
-                finished_at=timezone.now(),
-                error=f"worker {run.worker or '?'} died or was killed mid-run",
-                message="failed: worker lost",
-            )
-    return n
+RUNS = RunOwnership(TrainingRun, RUN_LOCK_CLASS, worker_lost_fields)
 
 
 def create_run(
@@ -187,7 +157,8 @@ def choose_kind(requested: str) -> tuple[str, str]:
 
 
 class _Reporter:
-    """Progress into the TrainingRun row: throttled writes, doubling as heartbeat."""
+    """Progress into the TrainingRun row: throttled writes (with heartbeat_at, the
+    time of the last progress, for display)."""
 
     def __init__(self, run: TrainingRun, sleep_s: float = 0.0):
         self.run = run
@@ -235,24 +206,26 @@ class _Reporter:
 
 def execute(run_id: int) -> ModelVersion:
     """Claim and perform one training run; marks it failed on any error."""
-    fail_stale_runs()
-    if not TrainingRun.objects.claim(run_id, worker=worker_id()):
+    if not RUNS.claim(run_id, worker=worker_label()):
         run = TrainingRun.objects.get(pk=run_id)
         raise TrainingFailed(f"training run {run_id} is {run.status}, not pending")
-    run = TrainingRun.objects.get(pk=run_id)
     try:
-        version = _train(run)
+        run = TrainingRun.objects.get(pk=run_id)
+        return _train(run)
     except BaseException as exc:
         # BaseException: a soft time limit or a KeyboardInterrupt must still leave a
         # failed row behind, never a RUNNING one.
-        TrainingRun.objects.filter(pk=run.pk).update(
+        TrainingRun.objects.filter(pk=run_id).update(
             status=RunStatus.FAILED,
             finished_at=timezone.now(),
             error="".join(traceback.format_exception(exc))[-8000:],
             message=f"failed: {type(exc).__name__}: {exc}"[:255],
         )
         raise
-    return version
+    finally:
+        # After the final status is written; the worker's connection outlives the
+        # task (CONN_MAX_AGE), so the lock must not.
+        RUNS.release(run_id)
 
 
 def _train(run: TrainingRun) -> ModelVersion:
@@ -340,7 +313,8 @@ def _train(run: TrainingRun) -> ModelVersion:
             model_version=version,
         )
         if not updated:
-            # Someone marked us failed (e.g. thought we were dead): do not activate.
+            # Marked failed meanwhile (our connection, and so our lock, was lost and
+            # the run reclaimed as dead): do not activate.
             raise TrainingFailed("run was no longer RUNNING when it finished")
         if run.activate:
             version.activate()
