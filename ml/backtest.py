@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +26,7 @@ import numpy as np
 from ml import TARGET_CATEGORIES, forecasters
 from ml.counts import build_counts, channel_of
 from ml.events import Events, load_spd_csv
+from ml.forecasters import Progress
 from ml.grid import GridSpec
 from ml.metrics import (
     CURVE_FRACTIONS,
@@ -129,17 +129,11 @@ def score_window_block(
     return out
 
 
-def _fit_progress(emit: Callable[[dict[str, Any]], None], kind: str) -> Callable:
-    """Adapt both callback styles: baselines call ``progress(dict)``, the neural
-    trainer calls ``progress(fraction, message)``."""
+def _scaled(progress: Progress, lo: float, hi: float, prefix: str) -> Progress:
+    """A progress callback for one part of the run, mapped onto [lo, hi]."""
 
-    def cb(*args: Any, **kwargs: Any) -> None:
-        if len(args) == 1 and isinstance(args[0], dict):
-            emit({"kind": kind, **args[0]})
-        else:
-            emit(
-                {"kind": kind, "stage": "fit", "args": [str(a) for a in args], **kwargs}
-            )
+    def cb(fraction: float, message: str) -> None:
+        progress(lo + (hi - lo) * float(fraction), prefix + message)
 
     return cb
 
@@ -155,14 +149,17 @@ def run_backtest(
     cfg: BacktestConfig | None = None,
     model_config: dict[str, dict[str, Any]] | None = None,
     fitted: dict[str, Any] | None = None,
-    progress: Callable[[dict[str, Any]], None] | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Fit (unless given in ``fitted``) and score each kind; return a JSON-able dict
-    plus ``_examples`` (arrays for the report's example map, not JSON)."""
+    plus ``_examples`` (arrays for the report's example map, not JSON).
+
+    ``progress(fraction, message)`` covers the whole run: each kind gets an equal
+    share, the first half for its fit and the second for its origins."""
     cfg = cfg or BacktestConfig()
     model_config = model_config or {}
     fitted = dict(fitted or {})
-    emit = progress or (lambda _: None)
+    emit = progress or (lambda fraction, message: None)
     origins = weekly_origins(cfg.first_origin, cfg.n_origins)
     scales = _scales(grid, cfg.cell_sizes)
     fit_until = int(origins[0])
@@ -179,15 +176,20 @@ def run_backtest(
     timings: dict = {}
     examples: dict = {}
     ex_origin = len(origins) // 2
-    for kind in kinds:
+    n_kinds, n_origins = len(kinds), len(origins)
+    stride = max(1, n_origins // 4)  # origin progress four times per kind
+    for ki, kind in enumerate(kinds):
+        share = (ki / n_kinds, (ki + 0.5) / n_kinds, (ki + 1) / n_kinds)
         t0 = time.perf_counter()
         if kind in fitted:
             model = fitted[kind]
         else:
             model = forecasters.get(kind, **model_config.get(kind, {}))
-            model.fit(events, grid, fit_until, progress=_fit_progress(emit, kind))
+            fit_cb = _scaled(emit, share[0], share[1], f"{kind} fit: ")
+            model.fit(events, grid, fit_until, progress=fit_cb)
         t_fit = time.perf_counter() - t0
-        emit({"kind": kind, "stage": "fitted", "seconds": round(t_fit, 1)})
+        emit(share[1], f"{kind}: fitted in {t_fit:.1f} s")
+        origins_cb = _scaled(emit, share[1], share[2], f"{kind}: ")
         acc = {s.name: {w: [] for w in cfg.windows} for s in scales}
         cal_p = {s.name: {w: [] for w in cfg.windows} for s in scales}
         cal_o = {s.name: {w: [] for w in cfg.windows} for s in scales}
@@ -213,7 +215,8 @@ def run_backtest(
                     cal_o[s.name][w].append(
                         window_sums(oh, wh).ravel().astype(np.float32)
                     )
-            emit({"kind": kind, "stage": "origin", "done": i + 1, "of": len(origins)})
+            if (i + 1) % stride == 0 or i + 1 == n_origins:
+                origins_cb((i + 1) / n_origins, f"origin {i + 1}/{n_origins}")
         timings[kind] = {
             "fit_s": round(t_fit, 2),
             "predict_s_per_origin": round(t_pred / len(origins), 3),
@@ -393,17 +396,9 @@ def main(argv: list[str] | None = None) -> int:
         f"models: {', '.join(kinds)}"
     )
 
-    def progress(d: dict[str, Any]) -> None:
-        if d.get("stage") in ("fitted",) or (
-            d.get("stage") == "origin" and d["done"] % 13 == 0
-        ):
-            print(f"  [{time.perf_counter() - t_start:7.1f}s] {d}", flush=True)
-        elif (
-            d.get("stage") not in ("origin",)
-            and "kind" in d
-            and d.get("kind") == "neural"
-        ):
-            print(f"  [{time.perf_counter() - t_start:7.1f}s] {d}", flush=True)
+    def progress(fraction: float, message: str) -> None:
+        t = time.perf_counter() - t_start
+        print(f"  [{t:7.1f}s {fraction:6.1%}] {message}", flush=True)
 
     raw = run_backtest(
         events, grid, kinds, cfg, json.loads(args.model_config), progress=progress
@@ -433,40 +428,13 @@ def main(argv: list[str] | None = None) -> int:
     }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "metrics.json").write_text(json.dumps(_jsonable(out), indent=1))
-    if not args.no_plots:
-        from ml.report import write_plots
+    from ml.report import headline_markdown, write_plots
 
+    if not args.no_plots:
         write_plots(out, examples, grid, args.out)
-    print(format_table(out))
+    print(headline_markdown(out))
     print(f"wrote {args.out}/metrics.json in {out['elapsed_s']} s")
     return 0
-
-
-def format_table(out: dict[str, Any]) -> str:
-    """Markdown headline table: mean [95% CI] per model, scale and window."""
-    lines = []
-    for scale, by_w in out["summary"].items():
-        for w, by_kind in by_w.items():
-            lines.append(f"\n**{scale}, {w} windows**\n")
-            lines.append(
-                "| model | PAI@1% | PAI@5% | hit@1% | hit@5% | PEI@5% | deviance |"
-            )
-            lines.append("|---|---|---|---|---|---|---|")
-            for kind, m in by_kind.items():
-                cells = []
-                for k in ("pai_1", "pai_5", "hit_1", "hit_5", "pei_5", "deviance"):
-                    v = m[k]
-                    fmt = (
-                        "{:.4f}"
-                        if k == "deviance"
-                        else ("{:.3f}" if k.startswith(("hit", "pei")) else "{:.2f}")
-                    )
-                    cells.append(
-                        f"{fmt.format(v['mean'])} "
-                        f"[{fmt.format(v['lo'])}, {fmt.format(v['hi'])}]"
-                    )
-                lines.append(f"| {kind} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":

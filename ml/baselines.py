@@ -81,6 +81,14 @@ class _Baseline(BaseForecaster):
     def data_start_s(self) -> int:
         return int(self.state["data_start_s"])
 
+    def _lookback_totals(
+        self, known: Events, origin_s: int, days: float
+    ) -> tuple[np.ndarray, float]:
+        """Per-cell counts of ``known`` events over the ``days`` before ``origin_s``
+        and the hours of data that window covers."""
+        tot = _cell_totals(known, self.grid, origin_s - int(days * DAY), origin_s)
+        return tot, _exposure_h(origin_s, days, self.data_start_s)
+
 
 @dataclass
 class UniformConfig:
@@ -95,9 +103,10 @@ class Uniform(_Baseline):
 
     def predict(self, events: Events, origin_s: int, hours: int) -> np.ndarray:
         known = events.reported_before(origin_s)
-        lb = self.config.lookback_days
-        tot = _cell_totals(known, self.grid, origin_s - int(lb * DAY), origin_s)
-        rate = tot.sum(0) / _exposure_h(origin_s, lb, self.data_start_s)
+        tot, exposure_h = self._lookback_totals(
+            known, origin_s, self.config.lookback_days
+        )
+        rate = tot.sum(0) / exposure_h
         rate = np.tile(rate / self.grid.n_cells, (self.grid.n_cells, 1))
         return _constant(rate, hours)
 
@@ -115,9 +124,10 @@ class LongRun(_Baseline):
 
     def predict(self, events: Events, origin_s: int, hours: int) -> np.ndarray:
         known = events.reported_before(origin_s)
-        lb = self.config.lookback_days
-        tot = _cell_totals(known, self.grid, origin_s - int(lb * DAY), origin_s)
-        return _constant(tot / _exposure_h(origin_s, lb, self.data_start_s), hours)
+        tot, exposure_h = self._lookback_totals(
+            known, origin_s, self.config.lookback_days
+        )
+        return _constant(tot / exposure_h, hours)
 
 
 @dataclass
@@ -194,10 +204,11 @@ class KDE(_Baseline):
 
     def predict(self, events: Events, origin_s: int, hours: int) -> np.ndarray:
         known = events.reported_before(origin_s)
-        lb = self.config.lookback_days
-        tot = _cell_totals(known, self.grid, origin_s - int(lb * DAY), origin_s)
+        tot, exposure_h = self._lookback_totals(
+            known, origin_s, self.config.lookback_days
+        )
         dens = kde_map(self.grid, tot, float(self.state["bandwidth_m"]))
-        return _constant(dens / _exposure_h(origin_s, lb, self.data_start_s), hours)
+        return _constant(dens / exposure_h, hours)
 
 
 # --- seasonal -------------------------------------------------------------------
@@ -216,9 +227,8 @@ class Seasonal(_Baseline):
     Config = SeasonalConfig
 
     def _level(self, known: Events, origin_s: int) -> np.ndarray:
-        lb = self.config.level_days
-        tot = _cell_totals(known, self.grid, origin_s - int(lb * DAY), origin_s)
-        return tot / _exposure_h(origin_s, lb, self.data_start_s)
+        tot, exposure_h = self._lookback_totals(known, origin_s, self.config.level_days)
+        return tot / exposure_h
 
     def predict(self, events: Events, origin_s: int, hours: int) -> np.ndarray:
         known = events.reported_before(origin_s)
@@ -272,12 +282,13 @@ class SeasonalSmooth(Seasonal):
         level = self._level(before, cut)
         how = local_hour_of_week(_hours_of(cut, hours))
         scores = []
-        for shrink in self.config.shrinkages:
+        n = len(self.config.shrinkages)
+        for i, shrink in enumerate(self.config.shrinkages):
             shape = self._shape(before, cut, shrink)
             mu = level[None] * np.transpose(shape, (1, 0, 2))[how]
             scores.append(float(poisson_deviance(mu, y).mean()))
             if progress is not None:
-                progress({"stage": "tune", "shrink": shrink, "deviance": scores[-1]})
+                progress((i + 1) / n, f"shrink {shrink:g}: deviance {scores[-1]:.6g}")
         best = self.config.shrinkages[int(np.argmin(scores))]
         self.state["shrink"] = np.float64(best)
         self.metrics["shrink_deviance"] = dict(

@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -201,9 +200,7 @@ def _open_text(path: Path) -> io.TextIOBase:
     return open(path, encoding="utf-8-sig", newline="")
 
 
-def load_spd_csv(
-    path: str | Path, progress: Callable[[int], None] | None = None
-) -> tuple[Events, dict[str, int]]:
+def load_spd_csv(path: str | Path) -> tuple[Events, dict[str, int]]:
     """Read a pre-2025 portal CSV export (.csv or .csv.gz) into Events.
 
     Rows without a location (0,0 or blank) or without a usable event time are dropped;
@@ -216,11 +213,9 @@ def load_spd_csv(
         header = next(reader)
         pos = {k: header.index(v) for k, v in _COLUMNS.items()}
         getters = [(cols[k], pos[k]) for k in _COLUMNS]
-        for i, row in enumerate(reader):
+        for row in reader:
             for lst, j in getters:
                 lst.append(row[j])
-            if progress is not None and i % 100_000 == 0:
-                progress(i)
     n = len(cols["start"])
     start = parse_portal_datetimes(np.asarray(cols["start"]))
     end = parse_portal_datetimes(np.asarray(cols["end"]))

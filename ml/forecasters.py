@@ -4,6 +4,7 @@ Every forecaster (baselines in ml/baselines.py, the hackathon net in ml/hackatho
 the neural model in ml/train.py) implements::
 
     fit(events, grid, until_s, progress=None) -> self   # only events reported < until_s
+        # progress: None or progress(fraction: float in [0, 1], message: str)
     predict(events, origin_s, hours) -> float32 (hours, n_cells, 2)
         # expected counts per cell-hour, channel 0 PERSON, 1 PROPERTY; only events
         # reported < origin_s may be used (origin_s is hour aligned, UTC)
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-import random
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
@@ -24,12 +24,15 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 import numpy as np
 import torch
 
+# set_seed / resolve_device live in ml.device; re-exported here for existing callers.
+from ml.device import resolve_device, set_seed  # noqa: F401
 from ml.events import Events
 from ml.grid import GridSpec
 
 CHECKPOINT_FORMAT = 1
 N_CHANNELS = 2  # PERSON, PROPERTY
-Progress = Callable[[dict[str, Any]], None]
+# The one progress form, for every fit() in ml/: progress(fraction in [0, 1], message).
+Progress = Callable[[float, str], None]
 
 # Modules that register forecaster kinds; imported lazily by get()/load() so that
 # importing ml.forecasters stays light and a missing optional module (ml.train) is not
@@ -89,20 +92,6 @@ def get(kind: str, **config: Any) -> Forecaster:
     if kind not in _REGISTRY:
         raise KeyError(f"unknown forecaster kind {kind!r}; known: {sorted(_REGISTRY)}")
     return _REGISTRY[kind](**config)
-
-
-def set_seed(seed: int) -> None:
-    """One place to seed Python, NumPy and torch (CPU and CUDA)."""
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
-def resolve_device(device: str = "auto") -> torch.device:
-    """ "auto": CUDA when present, else CPU. Never touches CUDA at import time."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 # --- checkpoints ---------------------------------------------------------------------

@@ -16,8 +16,9 @@ import torch
 from torch import nn
 
 from ml.counts import channel_of
+from ml.device import set_seed
 from ml.events import Events, lonlat_to_utm, utm_to_lonlat
-from ml.forecasters import BaseForecaster, register, set_seed
+from ml.forecasters import BaseForecaster, register
 from ml.grid import GridSpec
 from ml.timeutil import DAY, HOUR, to_local_naive
 
@@ -60,7 +61,8 @@ class Hackathon(BaseForecaster):
 
     def _fit(self, events, grid, until_s, progress) -> None:
         cfg = self.config
-        set_seed(cfg.seed)
+        # Seeded, without switching torch to deterministic kernels (as the original).
+        set_seed(cfg.seed, deterministic=False)
         prev_threads = torch.get_num_threads()
         torch.set_num_threads(cfg.threads)
         ch = channel_of(events.category)
@@ -89,7 +91,10 @@ class Hackathon(BaseForecaster):
                     total += loss.item() * len(idx)
                 losses.append(total / max(n, 1))
                 if progress is not None:
-                    progress({"stage": "epoch", "epoch": epoch + 1, "loss": losses[-1]})
+                    progress(
+                        (epoch + 1) / cfg.epochs,
+                        f"epoch {epoch + 1}/{cfg.epochs} loss {losses[-1]:.6g}",
+                    )
         finally:
             torch.set_num_threads(prev_threads)
         # Intensity scale: mean hourly count per channel over the training period.

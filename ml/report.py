@@ -27,65 +27,65 @@ def _style(kind: str) -> dict[str, Any]:
     return {"lw": 1.2}
 
 
-def plot_hit_rate_curves(out: dict[str, Any], path: Path) -> None:
+def _panels(by_scale: dict[str, dict[str, Any]]) -> tuple[Any, Any, list]:
+    """A figure with one panel per (scale, window) of a {scale: {window: ...}} dict:
+    returns (fig, axes, [(ax, scale, window), ...])."""
     plt = _plt()
-    curves = out["curves"]
-    x = np.asarray(out["curve_fractions"]) * 100
-    scales = list(curves)
-    windows = list(curves[scales[0]])
+    scales = list(by_scale)
+    windows = list(by_scale[scales[0]])
     fig, axes = plt.subplots(
         len(scales),
         len(windows),
         figsize=(4.2 * len(windows), 3.6 * len(scales)),
         squeeze=False,
     )
-    for i, s in enumerate(scales):
-        for j, w in enumerate(windows):
-            ax = axes[i, j]
-            for kind, y in curves[s][w].items():
-                ax.plot(x, np.asarray(y, dtype=float) * 100, label=kind, **_style(kind))
-            ax.plot(x, x, color="grey", lw=0.6, ls="--")
-            ax.set_title(f"{s} cells, {w} windows")
-            ax.set_xlabel("% of city area (top-ranked cells)")
-            ax.set_ylabel("% of events captured")
-            ax.grid(alpha=0.3)
-    axes[0, -1].legend(fontsize=7, loc="lower right")
+    panels = [
+        (axes[i, j], s, w) for i, s in enumerate(scales) for j, w in enumerate(windows)
+    ]
+    return fig, axes, panels
+
+
+def _save(fig: Any, path: Path, dpi: int = 90) -> None:
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    fig.savefig(path, dpi=dpi)
+    _plt().close(fig)
+
+
+def plot_hit_rate_curves(out: dict[str, Any], path: Path) -> None:
+    curves = out["curves"]
+    x = np.asarray(out["curve_fractions"]) * 100
+    fig, axes, panels = _panels(curves)
+    for ax, s, w in panels:
+        for kind, y in curves[s][w].items():
+            ax.plot(x, np.asarray(y, dtype=float) * 100, label=kind, **_style(kind))
+        ax.plot(x, x, color="grey", lw=0.6, ls="--")
+        ax.set_title(f"{s} cells, {w} windows")
+        ax.set_xlabel("% of city area (top-ranked cells)")
+        ax.set_ylabel("% of events captured")
+        ax.grid(alpha=0.3)
+    axes[0, -1].legend(fontsize=7, loc="lower right")
+    _save(fig, path)
 
 
 def plot_calibration(out: dict[str, Any], path: Path) -> None:
-    plt = _plt()
     cal = out["calibration"]
-    scales = list(cal)
-    windows = list(cal[scales[0]])
-    fig, axes = plt.subplots(
-        len(scales),
-        len(windows),
-        figsize=(4.2 * len(windows), 3.6 * len(scales)),
-        squeeze=False,
-    )
-    for i, s in enumerate(scales):
-        for j, w in enumerate(windows):
-            ax = axes[i, j]
-            lo, hi = np.inf, 0.0
-            for kind, c in cal[s][w].items():
-                p = np.maximum(np.asarray(c["mean_pred"]), 1e-5)
-                o = np.maximum(np.asarray(c["mean_obs"]), 1e-5)
-                ax.plot(p, o, marker="o", ms=3, label=kind, **_style(kind))
-                lo, hi = min(lo, p.min(), o.min()), max(hi, p.max(), o.max())
-            ax.plot([lo, hi], [lo, hi], color="grey", lw=0.6, ls="--")
-            ax.set_xscale("log")
-            ax.set_yscale("log")
-            ax.set_title(f"{s}, {w}: deciles of forecast")
-            ax.set_xlabel("mean forecast count")
-            ax.set_ylabel("mean observed count")
-            ax.grid(alpha=0.3)
+    fig, axes, panels = _panels(cal)
+    for ax, s, w in panels:
+        lo, hi = np.inf, 0.0
+        for kind, c in cal[s][w].items():
+            p = np.maximum(np.asarray(c["mean_pred"]), 1e-5)
+            o = np.maximum(np.asarray(c["mean_obs"]), 1e-5)
+            ax.plot(p, o, marker="o", ms=3, label=kind, **_style(kind))
+            lo, hi = min(lo, p.min(), o.min()), max(hi, p.max(), o.max())
+        ax.plot([lo, hi], [lo, hi], color="grey", lw=0.6, ls="--")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title(f"{s}, {w}: deciles of forecast")
+        ax.set_xlabel("mean forecast count")
+        ax.set_ylabel("mean observed count")
+        ax.grid(alpha=0.3)
     axes[0, -1].legend(fontsize=7, loc="upper left")
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def plot_example_maps(
@@ -111,9 +111,7 @@ def plot_example_maps(
     fig.suptitle(
         f"24 h from {day} (local midnight), counts per 150 m cell", fontsize=10
     )
-    fig.tight_layout()
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
+    _save(fig, path, dpi=80)
 
 
 def plot_imprecise_profile(imp: dict[str, Any], path: Path) -> None:
@@ -134,9 +132,7 @@ def plot_imprecise_profile(imp: dict[str, Any], path: Path) -> None:
     ax.set_title(f"Event hour profile; {frac:.1f}% of events have placeholder times")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def write_plots(

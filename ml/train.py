@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import inspect
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +27,7 @@ from ml.features import (
     FeatureConfig,
     horizon_features,
 )
-from ml.forecasters import register, save_checkpoint
+from ml.forecasters import Progress, register, save_checkpoint
 from ml.grid import GridSpec
 from ml.model import IntensityNet, ModelArgs, poisson_nll
 from ml.timeutil import DAY, HOUR
@@ -84,22 +82,9 @@ class NeuralConfig:
         return cls(**d)
 
 
-ProgressCb = Callable[..., None]
-
-
-def _emit(progress: ProgressCb | None, fraction: float, message: str, **extra: Any):
-    """Report progress as ``cb(fraction, message)`` (what the Django task expects) or,
-    for a one-argument callback (ml.forecasters.Progress), as one dict."""
-    if progress is None:
-        return
-    try:
-        n_args = len(inspect.signature(progress).parameters)
-    except (TypeError, ValueError):
-        n_args = 2
-    if n_args >= 2:
+def _emit(progress: Progress | None, fraction: float, message: str) -> None:
+    if progress is not None:
         progress(float(fraction), message)
-    else:
-        progress({"fraction": float(fraction), "message": message, **extra})
 
 
 @dataclass
@@ -260,7 +245,7 @@ class NeuralForecaster:
         events: Events,
         grid: GridSpec,
         until_s: int,
-        progress: ProgressCb | None = None,
+        progress: Progress | None = None,
     ) -> NeuralForecaster:
         c = self.config
         started = time.perf_counter()

@@ -58,9 +58,8 @@ def short_backtest(
         n_boot=200,
     )
     fit_until = int(weekly_origins(cfg.first_origin, cfg.n_origins)[0])
-    # We fit the copies here and hand them over as ``fitted``: run_backtest's own fit
-    # wraps progress in a two-argument lambda, which ml.train's progress dispatch
-    # mistakes for the (fraction, message) form (reported to ml/).
+    # We fit the copies here and hand them over as ``fitted`` so each fit reports
+    # through our dict-style ``emit``; ml/ fits call progress(fraction, message).
     fitted = {}
     for kind in kinds:
         model = forecasters.get(kind, **model_config.get(kind, {}))

@@ -42,7 +42,18 @@ def test_run_backtest_scores_and_compares():
     cfg = BacktestConfig(
         first_origin="2021-03-01", n_origins=3, cell_sizes=(150, 300), n_boot=50
     )
-    raw = run_backtest(ev, GRID, ["uniform", "longrun"], cfg)
+    seen: list[tuple[float, str]] = []
+    raw = run_backtest(
+        ev,
+        GRID,
+        ["uniform", "longrun", "seasonal_smooth"],
+        cfg,
+        progress=lambda f, m: seen.append((f, m)),
+    )
+    fractions = [f for f, _ in seen]
+    assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(1.0)
+    assert ("longrun: origin 3/3") in [m for _, m in seen]
+    assert any(m.startswith("seasonal_smooth fit: shrink") for _, m in seen)
     pw = raw["per_window"]["150m"]
     assert len(pw["8h"]["uniform"]["pai_1"]) == 3 * 21
     assert len(pw["7d"]["longrun"]["pai_1"]) == 3

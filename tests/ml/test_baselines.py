@@ -180,3 +180,24 @@ def test_hackathon_map_is_60_points_scaled_to_the_mean_hourly_count():
     assert np.allclose(hourly, m.state["mean_hourly"].sum(), rtol=1e-5)
     assert ((p.sum(2) > 0).sum(1) <= 60).all()
     assert isinstance(m.metrics["train_mse"], list) and len(m.metrics["train_mse"]) == 1
+
+
+@pytest.mark.parametrize("kind", ["seasonal_smooth", "hackathon"])
+def test_fit_progress_is_fraction_and_message(kind):
+    # The one progress form in ml/: progress(fraction in [0, 1], message).
+    seen: list[tuple[float, str]] = []
+    cfg = {"epochs": 2} if kind == "hackathon" else {}
+    ev = _hotspot_events(n=3000, days=400)
+    forecasters.get(kind, **cfg).fit(
+        ev, GRID, ORIGIN, progress=lambda f, m: seen.append((f, m))
+    )
+    fractions = [f for f, _ in seen]
+    assert seen and fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert all(isinstance(m, str) and m for _, m in seen)
+
+
+def test_seed_and_device_helpers_are_the_ml_device_ones():
+    from ml import device
+
+    assert forecasters.set_seed is device.set_seed
+    assert forecasters.resolve_device is device.resolve_device
