@@ -42,14 +42,12 @@ def short_backtest(
     kinds: list[str],
     model_config: dict[str, dict[str, Any]],
     reference: str,
-    progress: Callable[[dict[str, Any]], None] | None = None,
+    progress: Callable[[float, str], None] | None = None,
 ) -> dict[str, Any]:
     """Means with bootstrap intervals per (scale, window, kind, metric), paired
     comparisons of ``reference`` against every other kind, calibration by decile."""
-    from ml import forecasters
-    from ml.backtest import BacktestConfig, run_backtest, summarise, weekly_origins
+    from ml.backtest import BacktestConfig, run_backtest, summarise
 
-    emit = progress or (lambda info: None)
     known = events.reported_before(until_s)
     cfg = BacktestConfig(
         first_origin=first_origin_day(until_s, weeks),
@@ -57,21 +55,9 @@ def short_backtest(
         cell_sizes=(150, 300),
         n_boot=200,
     )
-    fit_until = int(weekly_origins(cfg.first_origin, cfg.n_origins)[0])
-    # We fit the copies here and hand them over as ``fitted`` so each fit reports
-    # through our dict-style ``emit``; ml/ fits call progress(fraction, message).
-    fitted = {}
-    for kind in kinds:
-        model = forecasters.get(kind, **model_config.get(kind, {}))
-        model.fit(
-            known.reported_before(fit_until),
-            grid,
-            fit_until,
-            progress=lambda *args, k=kind: emit({"kind": k, "args": str(args)[:80]}),
-        )
-        emit({"kind": kind, "stage": "fitted"})
-        fitted[kind] = model
-    raw = run_backtest(known, grid, kinds, cfg, fitted=fitted)
+    raw = run_backtest(
+        known, grid, kinds, cfg, model_config=model_config, progress=progress
+    )
     raw.pop("_examples", None)
     summary = summarise(raw, cfg, reference=reference)
     return jsonable(

@@ -185,23 +185,9 @@ class _Reporter:
             # worker while a run is provably in the middle of training.
             time.sleep(self.sleep_s)
 
-    def __call__(self, *args: Any) -> None:
-        # ml/ forecasters call progress(dict) (contract) or progress(fraction, msg).
-        if len(args) == 1 and isinstance(args[0], dict):
-            info = args[0]
-            fraction = info.get("fraction")
-            text = info.get("message") or ", ".join(
-                f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                for k, v in info.items()
-                if k != "fraction"
-            )
-            if fraction is None:
-                self.report(0.0, f"fit: {text}")
-            else:
-                self.report(float(fraction), f"fit: {text}")
-        elif args:
-            message = str(args[1]) if len(args) > 1 else ""
-            self.report(float(args[0]), f"fit: {message}")
+    def __call__(self, fraction: float, message: str) -> None:
+        """The ml/ progress contract: progress(fraction, message)."""
+        self.report(float(fraction), f"fit: {message}")
 
 
 def execute(run_id: int) -> ModelVersion:
@@ -270,14 +256,9 @@ def _train(run: TrainingRun) -> ModelVersion:
         ]
         kinds = [kind, *names]
         model_config = {kind: _build_config(kind, model_cfg, device)}
-        done = {"n": 0}
 
-        def bt_progress(info: dict[str, Any]) -> None:
-            if info.get("stage") == "fitted":
-                done["n"] += 1
-            progress.report(
-                done["n"] / len(kinds), f"backtest: {info.get('kind')} {info}"
-            )
+        def bt_progress(fraction: float, message: str) -> None:
+            progress.report(fraction, f"backtest: {message}")
 
         backtest = short_backtest(
             events, grid, until_s, weeks, kinds, model_config, kind, bt_progress
