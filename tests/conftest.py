@@ -51,6 +51,33 @@ def _reference_data(request):
     yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _end_stray_sessions(request):
+    """Close what the live server's keep-alive threads leave open at the end.
+
+    Django's live server handles each browser connection in a daemon thread with its
+    own database session; one still parked on a keep-alive socket when the run ends
+    would stop pytest-django from dropping the test database.
+    """
+    uses_db = request.config.pluginmanager.hasplugin("django") and any(
+        item.get_closest_marker("django_db") or _DB_FIXTURES & set(item.fixturenames)
+        for item in request.session.items
+    )
+    if not uses_db:
+        yield
+        return
+    request.getfixturevalue("django_db_setup")
+    yield
+    from django.db import connection
+
+    with request.getfixturevalue("django_db_blocker").unblock():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+
+
 @pytest.fixture
 def shared_data() -> Path:
     assert SHARED_DATA.is_dir(), f"the shared SPD data folder is missing: {SHARED_DATA}"
