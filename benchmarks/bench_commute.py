@@ -21,6 +21,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks.common import percentile  # noqa: E402
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crimepredict_site.settings")
 os.environ.setdefault("SECRET_KEY", "benchmark-secret-key-0123456789-abcdefghijklmnop")
 os.environ.setdefault("HTTPS", "0")
@@ -58,12 +60,6 @@ ROUTE = {
 }
 
 
-def pct(values: list[float], q: float) -> float:
-    values = sorted(values)
-    k = min(len(values) - 1, max(0, round(q / 100 * (len(values) - 1))))
-    return values[k]
-
-
 def timed(fn, runs: int) -> list[float]:
     out = []
     for _ in range(runs):
@@ -74,7 +70,7 @@ def timed(fn, runs: int) -> list[float]:
 
 
 def line(name: str, ms: list[float], target: float | None = None) -> dict:
-    p50, p95 = pct(ms, 50), pct(ms, 95)
+    p50, p95 = percentile(ms, 50), percentile(ms, 95)
     ratio = f"  p95/target {p95 / target:.2f}" if target else ""
     print(f"{name:<44} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  max {max(ms):7.1f}{ratio}")
     return {

@@ -14,7 +14,6 @@ throughput ratio endpoint/static (goal >= 0.5).
 from __future__ import annotations
 
 import argparse
-import http.client
 import os
 import socket
 import statistics
@@ -26,6 +25,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+from benchmarks.common import percentile, timed_get  # noqa: E402
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crimepredict_site.settings")
 os.environ.setdefault("SECRET_KEY", "bench-" + "x" * 40)
 os.environ.setdefault("HTTPS", "0")
@@ -40,20 +41,8 @@ def free_port() -> int:
 
 
 def get(port: int, path: str) -> tuple[float, int]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    t0 = time.perf_counter()
-    conn.request("GET", path, headers={"Host": "localhost"})
-    resp = conn.getresponse()
-    body = resp.read()
-    dt = time.perf_counter() - t0
-    conn.close()
-    if resp.status != 200:
-        raise RuntimeError(f"{path} -> {resp.status}: {body[:200]!r}")
-    return dt, len(body)
-
-
-def pct(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100)[int(q) - 1] if len(values) > 2 else 0.0
+    elapsed, body = timed_get(port, path, {"Host": "localhost"})
+    return elapsed, len(body)
 
 
 def main() -> int:
@@ -153,12 +142,13 @@ def main() -> int:
                 dt, _ = get(port, static)
                 stat.append(dt)
             ratio = statistics.mean(stat) / statistics.mean(api)
+            api_p95, stat_p95 = percentile(api, 95) * 1000, percentile(stat, 95) * 1000
             print(
                 f"endpoint [{name}] {size / 1e6:.2f} MB: p50 "
-                f"{statistics.median(api) * 1000:.1f} ms, p95 {pct(api, 95) * 1000:.1f}"
+                f"{statistics.median(api) * 1000:.1f} ms, p95 {api_p95:.1f}"
                 f" ms, {1 / statistics.mean(api):.1f} req/s | static same bytes: p50 "
                 f"{statistics.median(stat) * 1000:.1f} ms, p95 "
-                f"{pct(stat, 95) * 1000:.1f} ms, {1 / statistics.mean(stat):.1f} req/s"
+                f"{stat_p95:.1f} ms, {1 / statistics.mean(stat):.1f} req/s"
                 f" | throughput ratio endpoint/static {ratio:.2f} (goal >= 0.5)"
             )
     finally:

@@ -20,7 +20,6 @@ HTTP and gunicorn overhead: an upper bound on server time.
 from __future__ import annotations
 
 import argparse
-import http.client
 import os
 import shutil
 import subprocess
@@ -32,6 +31,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+from benchmarks.common import percentile, timed_get  # noqa: E402
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crimepredict_site.settings")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/cp_full")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/3")
@@ -71,22 +72,13 @@ PAGE_CALLS = [
 
 
 def request(port: int, path: str) -> tuple[float, int, bytes]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    t0 = time.perf_counter()
-    conn.request("GET", path, headers={"Accept-Encoding": "identity"})
-    response = conn.getresponse()
-    body = response.read()
-    elapsed = time.perf_counter() - t0
-    conn.close()
-    if response.status != 200:
-        raise RuntimeError(f"{path}: HTTP {response.status} {body[:200]!r}")
-    return elapsed, response.status, body
+    elapsed, body = timed_get(port, path, {"Accept-Encoding": "identity"})
+    return elapsed, 200, body
 
 
 def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
-    return ordered[index] * 1000
+    """Percentile in milliseconds (the tables print ms)."""
+    return percentile(values, p) * 1000
 
 
 def flush_cache() -> None:

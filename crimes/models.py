@@ -164,6 +164,15 @@ class Incident(models.Model):
         return f"{self.report_number} {self.offense} ({self.offense_id})"
 
 
+class RunStatus(models.TextChoices):
+    """Life of every run (import, training, forecast): see services/run_ownership."""
+
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
 class ImportRun(models.Model):
     """One import of one file or one SODA sync, with everything it did."""
 
@@ -172,11 +181,7 @@ class ImportRun(models.Model):
         UPLOAD = "upload", "Admin upload"
         SODA = "soda", "SODA API sync"
 
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
+    Status = RunStatus
 
     source = models.CharField(max_length=16, choices=Source.choices)
     file_name = models.CharField(max_length=255, blank=True)

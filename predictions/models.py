@@ -13,19 +13,14 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from crimes.models import RunStatus  # one status vocabulary for every kind of run
+
 
 class Category(models.TextChoices):
     # "all" = the default targets (PERSON + PROPERTY, DESIGN "Targets").
     ALL = "all", "All default targets (person + property)"
     PERSON = "person", "Crimes against persons"
     PROPERTY = "property", "Crimes against property"
-
-
-class RunStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
 
 
 class Cell(models.Model):
