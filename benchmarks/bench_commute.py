@@ -37,9 +37,9 @@ from django.test import Client  # noqa: E402
 from commutes.models import Place  # noqa: E402
 from commutes.services.commute import score_commute  # noqa: E402
 from commutes.services.corridor import find_corridor  # noqa: E402
-from commutes.services.history import recent_history  # noqa: E402
 from commutes.services.places import ensure_fresh, search_places  # noqa: E402
 from commutes.services.routes import parse_route, parse_window  # noqa: E402
+from commutes.services.stretch_history import recent_history  # noqa: E402
 from crimes.models import Incident  # noqa: E402
 
 SCORE_TARGET_MS = 200.0

@@ -58,12 +58,9 @@ def main() -> int:
 
     from django.db import connection
 
+    from core.local_time import as_aware
     from predictions.services import forecasting
-    from predictions.services.forecast_store import (
-        active_version,
-        as_aware,
-        clear_process_cache,
-    )
+    from predictions.services.forecast_store import active_version, clear_process_cache
 
     version = active_version()
     if version is None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from crimepredict_site.env import (
+from core.env import (
     check_redis_url,
     env_bool,
     env_int,
@@ -19,6 +19,8 @@ from crimepredict_site.env import (
     env_str,
     parse_database_url,
 )
+from ml import grid as ml_grid
+from ml.timeutil import TZ_NAME
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -63,6 +65,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "leaflet",
+    "core",
     "crimes",
     "predictions",
     "commutes",
@@ -71,7 +74,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "crimepredict_site.api_fast_path.ApiFastPathMiddleware",
+    "core.fast_path.ApiFastPathMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.http.ConditionalGetMiddleware",
@@ -95,7 +98,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "crimepredict_site.context_processors.site",
+                "core.context_processors.site",
             ],
         },
     },
@@ -131,7 +134,7 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # Fixed point: store aware UTC, show and accept Seattle local time.
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = "America/Los_Angeles"
+TIME_ZONE = TZ_NAME
 USE_I18N = False
 USE_TZ = True
 
@@ -156,8 +159,9 @@ STORAGE_SRID = 4326  # incidents and areas are stored in WGS84
 ANALYSIS_SRID = 32610  # UTM 10N: every distance and grid computation is metric
 API_SRID = 4326  # the API speaks WGS84 GeoJSON
 GRID_CELL_SIZE = env_int("GRID_CELL_SIZE", 150, minimum=25)
-# The grid origin is fixed so a cell id never changes while GRID_CELL_SIZE does not.
-GRID_ORIGIN = (540000.0, 5255000.0)
+# The grid origin is fixed (ml.grid) so a cell id never changes while GRID_CELL_SIZE
+# does not.
+GRID_ORIGIN = ml_grid.GRID_ORIGIN
 HISTORY_CELL_SIZES = (150, 300, 600, 1200)
 # History exports (CSV / GeoJSON) stop after this many rows and say so.
 HISTORY_EXPORT_MAX_ROWS = env_int("HISTORY_EXPORT_MAX_ROWS", 20000, minimum=1)

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from crimes.models import Area, CrimeAgainst
-from crimes.services import history
+from crimes.services import history_queries
 from crimes.services.filters import DAY_NAMES, FilterError, parse_filters
 
 VIEW_MODES = (("heat", "Heat grid"), ("beat", "SPD beats"), ("mcpp", "MCPP areas"))
@@ -21,7 +21,7 @@ PAGE_ONLY = ("view",)
 
 
 def _context(request, fixed: dict[str, str] | None = None) -> tuple[dict, int]:
-    state = history.history_state()
+    state = history_queries.history_state()
     query = request.GET.copy()
     for key, value in (fixed or {}).items():
         query.setlist(key, [value])
@@ -35,7 +35,7 @@ def _context(request, fixed: dict[str, str] | None = None) -> tuple[dict, int]:
     view = request.GET.get("view", "heat")
     if view not in dict(VIEW_MODES):
         view = "heat"
-    meta = history.meta()
+    meta = history_queries.meta()
     config = {
         "api": {
             name: reverse(f"v1:{name}")
@@ -89,7 +89,7 @@ def history_page(request):
 
 @require_GET
 def area_page(request, kind: str, code: str):
-    if kind not in history.AREA_KINDS:
+    if kind not in history_queries.AREA_KINDS:
         raise Http404(f"No area pages for {kind!r}")
     area = get_object_or_404(Area, kind=kind, code=code)
     context, status = _context(request, fixed={kind: area.code})

@@ -6,7 +6,8 @@ from django.conf import settings
 from django.contrib.gis.db import models
 from django.db.models import Func
 
-SEATTLE_TZ = "America/Los_Angeles"
+from core.models import Run
+from ml.timeutil import TZ_NAME
 
 
 class CrimeAgainst(models.TextChoices):
@@ -23,7 +24,7 @@ DEFAULT_TARGET_CATEGORIES = (CrimeAgainst.PERSON, CrimeAgainst.PROPERTY)
 
 
 class _LocalPart(Func):
-    """EXTRACT(<part> FROM ts AT TIME ZONE 'America/Los_Angeles') as a smallint.
+    """EXTRACT(<part> FROM ts AT TIME ZONE <Seattle>) as a smallint.
 
     Written as SQL so it can be a stored generated column: every row gets the same
     Seattle-clock hour and weekday whether it came from the importer or the ORM.
@@ -39,7 +40,7 @@ class _LocalPart(Func):
     def as_sql(self, compiler, connection, **extra):
         inner, params = compiler.compile(self.source_expressions[0])
         sql = (
-            f"(EXTRACT({self.part} FROM ({inner}) AT TIME ZONE '{SEATTLE_TZ}')"
+            f"(EXTRACT({self.part} FROM ({inner}) AT TIME ZONE '{TZ_NAME}')"
             f" + {self.offset})::smallint"
         )
         return sql, params
@@ -164,33 +165,22 @@ class Incident(models.Model):
         return f"{self.report_number} {self.offense} ({self.offense_id})"
 
 
-class RunStatus(models.TextChoices):
-    """Life of every run (import, training, forecast): see services/run_ownership."""
+class ImportRun(Run):
+    """One import of one file or one SODA sync, with everything it did.
 
-    PENDING = "pending", "Pending"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
-
-
-class ImportRun(models.Model):
-    """One import of one file or one SODA sync, with everything it did."""
+    ``progress`` is the fraction of the file's bytes read (1.0 once it succeeded).
+    """
 
     class Source(models.TextChoices):
         COMMAND = "command", "Command line"
         UPLOAD = "upload", "Admin upload"
         SODA = "soda", "SODA API sync"
 
-    Status = RunStatus
-
     source = models.CharField(max_length=16, choices=Source.choices)
     file_name = models.CharField(max_length=255, blank=True)
     upload = models.FileField(upload_to="imports/%Y/%m/", blank=True)
     file_format = models.CharField(max_length=32, blank=True)
     dry_run = models.BooleanField(default=False)
-    status = models.CharField(
-        max_length=16, choices=Status.choices, default=Status.PENDING
-    )
     bytes_total = models.BigIntegerField(default=0)
     bytes_done = models.BigIntegerField(default=0)
     rows_read = models.IntegerField(default=0)
@@ -199,33 +189,12 @@ class ImportRun(models.Model):
     unchanged = models.IntegerField(default=0)
     rejected = models.IntegerField(default=0)
     without_location = models.IntegerField(default=0)
-    error = models.TextField(blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at"]
+    class Meta(Run.Meta):
+        pass
 
     def __str__(self) -> str:
         return f"Import #{self.pk} {self.file_name or self.source} ({self.status})"
-
-    @property
-    def progress(self) -> float:
-        if self.status == self.Status.SUCCEEDED:
-            return 1.0
-        if not self.bytes_total:
-            return 0.0
-        return min(1.0, self.bytes_done / self.bytes_total)
-
-    @property
-    def duration_seconds(self) -> float | None:
-        if self.started_at and self.finished_at:
-            return (self.finished_at - self.started_at).total_seconds()
-        return None
 
 
 class RejectedRow(models.Model):

@@ -1,4 +1,4 @@
-"""Square analysis grid in EPSG:32610 (same cell ids as crimes/grid.py).
+"""Square analysis grid in EPSG:32610 (same cell ids as core/grid_sql.py).
 
 col = floor((x - X0) / size), row = floor((y - Y0) / size), cell_id = row * 10000 + col.
 """

@@ -9,7 +9,7 @@ from django.utils.html import format_html
 
 from predictions.models import ForecastRun, ModelVersion, TrainingRun
 from predictions.services import forecasting, training
-from predictions.services.backtest import METRICS
+from predictions.services.training_backtest import METRICS
 
 
 def _progress(obj) -> str:

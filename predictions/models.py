@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from crimes.models import RunStatus  # one status vocabulary for every kind of run
+from core.models import Run
 
 
 class Category(models.TextChoices):
@@ -26,7 +26,7 @@ class Category(models.TextChoices):
 class Cell(models.Model):
     """One analysis-grid cell that touches the city limits.
 
-    ``id`` is the grid formula's cell id (crimes/grid.py), so it never changes while
+    ``id`` is the grid formula's cell id (ml/grid.py), so it never changes while
     GRID_CELL_SIZE does not. ``idx`` is the dense position 0..n-1 (cells ordered by
     id) used by every forecast array.
     """
@@ -123,47 +123,7 @@ class ModelVersion(models.Model):
         self.activated_at = now
 
 
-class _Run(models.Model):
-    status = models.CharField(
-        max_length=16, choices=RunStatus.choices, default=RunStatus.PENDING
-    )
-    progress = models.FloatField(default=0.0)
-    message = models.CharField(max_length=255, blank=True)
-    error = models.TextField(blank=True)
-    worker = models.CharField(
-        max_length=128, blank=True, help_text="host:pid of the process running it."
-    )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    # Claimed, released and reclaimed through crimes.services.run_ownership
-    # (training.RUNS, forecasting.RUNS); heartbeat_at is the last progress write.
-
-    class Meta:
-        abstract = True
-        ordering = ["-created_at"]
-
-    @property
-    def duration_seconds(self) -> float | None:
-        if self.started_at and self.finished_at:
-            return (self.finished_at - self.started_at).total_seconds()
-        return None
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in (RunStatus.SUCCEEDED, RunStatus.FAILED)
-
-
-class TrainingRun(_Run):
+class TrainingRun(Run):
     """One training request: trains, backtests and registers a ModelVersion."""
 
     kind = models.CharField(max_length=32, default="neural")
@@ -183,14 +143,14 @@ class TrainingRun(_Run):
         related_name="training_runs",
     )
 
-    class Meta(_Run.Meta):
+    class Meta(Run.Meta):
         pass
 
     def __str__(self) -> str:
         return f"Training #{self.pk} until {self.until:%Y-%m-%d %H:%M} ({self.status})"
 
 
-class ForecastRun(_Run):
+class ForecastRun(Run):
     """One precompute of [start, start + hours) for one model version."""
 
     model_version = models.ForeignKey(
@@ -202,7 +162,7 @@ class ForecastRun(_Run):
     n_cells = models.IntegerField(default=0)
     seconds = models.FloatField(default=0.0)
 
-    class Meta(_Run.Meta):
+    class Meta(Run.Meta):
         indexes = [
             models.Index(fields=["model_version", "status", "-start"], name="frun_mv")
         ]

@@ -14,7 +14,8 @@ from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 
-from predictions.models import ForecastRun, RunStatus, TrainingRun
+from core.models import RunStatus
+from predictions.models import ForecastRun, TrainingRun
 from predictions.services import forecasting, training
 
 log = logging.getLogger(__name__)

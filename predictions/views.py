@@ -10,11 +10,12 @@ from django.utils import timezone
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
+from core.models import RunStatus
 from crimes.services.summary import data_summary
-from predictions.models import Category, ForecastRun, ModelVersion, RunStatus
+from predictions.models import Category, ForecastRun, ModelVersion
 from predictions.services import forecast_store
-from predictions.services.backtest import table
 from predictions.services.training import headline
+from predictions.services.training_backtest import table
 
 REPORT_DIR = settings.BASE_DIR / "reports" / "backtest"
 

@@ -14,7 +14,7 @@ def ensure_reference_data() -> None:
     from crimes.boundaries import load_boundaries
     from crimes.models import Area
     from predictions.models import Cell
-    from predictions.services.grid import build_cells
+    from predictions.services.cells import build_cells
 
     if not Area.objects.filter(kind="city").exists():
         load_boundaries(Area, settings.BOUNDARIES_DIR)

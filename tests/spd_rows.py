@@ -129,7 +129,7 @@ def incident_rows(run=None) -> list[dict]:
     order, with `lon` / `lat` (None without a location): what tests compute their
     expected numbers from, in Python, independently of the SQL under test."""
     from crimes.models import Incident
-    from crimes.services.history import INCIDENT_FIELDS
+    from crimes.services.history_queries import INCIDENT_FIELDS
 
     incidents = Incident.objects.order_by("offense_id")
     if run is not None:

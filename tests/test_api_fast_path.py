@@ -1,4 +1,4 @@
-"""The API fast path (crimepredict_site.api_fast_path) on real PostGIS + Redis.
+"""The API fast path (core.fast_path) on real PostGIS + Redis.
 
 Every answer must be the one the normal stack gives: each request is made once through
 the site's middleware and once through the same list without the fast path, and
@@ -21,17 +21,18 @@ from django.test import Client, override_settings
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from crimepredict_site import api_fast_path
+from core import fast_path
+from core.models import RunStatus
 from crimes.models import Incident
-from crimes.services import history
+from crimes.services import history_queries
 from crimes.services.summary import bump_data_version
-from predictions.models import ForecastRun, ModelVersion, RunStatus
+from predictions.models import ForecastRun, ModelVersion
 from predictions.services import forecast_store, payloads
-from predictions.services.grid import grid_arrays
+from predictions.services.cells import grid_arrays
 from tests.reference_data import ensure_reference_data
 
 SEATTLE = ZoneInfo("America/Los_Angeles")
-FAST = "crimepredict_site.api_fast_path.ApiFastPathMiddleware"
+FAST = "core.fast_path.ApiFastPathMiddleware"
 GRID = "/api/v1/history/grid/?start=2021-01-01&end=2021-12-31&cell_size=600"
 WEEK = dt.datetime(2021, 12, 6, 0, tzinfo=SEATTLE)
 FORECAST = "/api/v1/forecasts/?start=2021-12-06T00:00&hours=24"
@@ -98,8 +99,8 @@ def data(db):
     make_incidents(200)
     version = new_version()
     run_id = write_week(version, 1.0)
-    history._memo.clear()
-    api_fast_path.clear_memo()
+    history_queries._memo.clear()
+    fast_path.clear_memo()
     forecast_store.clear_process_cache()
     payloads._bodies.clear()
     return version, run_id

@@ -9,14 +9,12 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
-from zoneinfo import ZoneInfo
 
 import numpy as np
 from django.urls import NoReverseMatch, reverse
 
 from commutes.services import scoring
 from commutes.services.corridor import CORRIDOR_HALF_WIDTH_M, find_corridor
-from commutes.services.history import recent_history
 from commutes.services.routes import (
     MAX_LENGTH_M,
     MODE_SPEED_KMH,
@@ -24,8 +22,9 @@ from commutes.services.routes import (
     RouteError,
     Window,
 )
+from commutes.services.stretch_history import recent_history
+from core.local_time import SEATTLE
 
-SEATTLE = ZoneInfo("America/Los_Angeles")
 DEPARTURES = scoring.HOURS_PER_WEEK
 # Read a little past the week so the trips leaving in its last hours use real
 # forecast hours when they exist (the slowest trip: 40 km on foot, 8 h).

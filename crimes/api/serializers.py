@@ -1,8 +1,8 @@
 """Serializers of the history API.
 
 IncidentFeatureSerializer turns incidents into GeoJSON features. The others describe
-the JSON the aggregation endpoints return (built in crimes.services.history and cached
-as bytes), so the OpenAPI schema is exact enough to generate a client from.
+the JSON the aggregation endpoints return (built in crimes.services.history_queries
+and cached as bytes), so the OpenAPI schema is exact enough to generate a client from.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from rest_framework import serializers
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from crimes.models import Incident
-from crimes.services.history import INCIDENT_FIELDS
+from crimes.services.history_queries import INCIDENT_FIELDS
 
 
 class HistoryErrorSerializer(serializers.Serializer):

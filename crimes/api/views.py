@@ -19,11 +19,11 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from crimepredict_site.api_fast_path import Cacheable
+from core.fast_path import Cacheable
+from core.throttling import AnonWindowThrottle
 from crimes.api import serializers as s
-from crimes.api.throttling import AnonWindowThrottle
 from crimes.models import CrimeAgainst
-from crimes.services import history, history_cache
+from crimes.services import history_cache, history_queries
 from crimes.services.filters import (
     DAY_NAMES,
     FilterError,
@@ -155,7 +155,7 @@ class HistoryView(APIView):
     content_type: ClassVar[str] = "application/json"
     cacheable: ClassVar[bool] = True
     throttle_classes = [AnonWindowThrottle]
-    # Warm anonymous reads are answered before the view: crimepredict_site.api_fast_path
+    # Warm anonymous reads are answered before the view: core.fast_path
     fast_path: ClassVar[Cacheable | None] = Cacheable(DATA_VERSION_KEY, data_version)
 
     def options_from(self, query, filters: HistoryFilters) -> dict[str, Any]:
@@ -178,7 +178,7 @@ class HistoryView(APIView):
         # Warm path: the data version and the cached answer in one Redis round trip.
         # A body is only ever stored for a query that passed validation below.
         version, body = history_cache.lookup(self.kind, key)
-        state = history.history_state(version)
+        state = history_queries.history_state(version)
         etag = etag_for(self.kind, key, version)
         modified = int(state.last_modified.timestamp())
         not_modified = get_conditional_response(
@@ -262,9 +262,11 @@ class IncidentList(HistoryView):
 
         def make() -> dict:
             page, size = options["page"], options["page_size"]
-            count = history.incident_count(filters)
-            with history.no_jit():
-                rows = list(history.incidents(filters)[(page - 1) * size : page * size])
+            count = history_queries.incident_count(filters)
+            with history_queries.no_jit():
+                rows = list(
+                    history_queries.incidents(filters)[(page - 1) * size : page * size]
+                )
             features = s.IncidentFeatureSerializer(rows, many=True).data["features"]
 
             def link(number: int) -> str:
@@ -296,7 +298,7 @@ class GridView(HistoryView):
     refused_params = ("cell",)
 
     def producer(self, filters, options):
-        return lambda: history.grid(filters)
+        return lambda: history_queries.grid(filters)
 
 
 @_extend(
@@ -306,7 +308,7 @@ class GridView(HistoryView):
         OpenApiParameter(
             "interval",
             OpenApiTypes.STR,
-            enum=list(history.TIMESERIES_INTERVALS),
+            enum=list(history_queries.TIMESERIES_INTERVALS),
             description="Bucket size (default month).",
         )
     ],
@@ -317,18 +319,22 @@ class TimeseriesView(HistoryView):
 
     def options_from(self, query, filters):
         interval = parse_choice(
-            query, "interval", history.TIMESERIES_INTERVALS, "month"
+            query, "interval", history_queries.TIMESERIES_INTERVALS, "month"
         )
-        if history.bucket_count(filters, interval) > history.MAX_BUCKETS:
+        if (
+            history_queries.bucket_count(filters, interval)
+            > history_queries.MAX_BUCKETS
+        ):
             raise FilterError(
                 "interval",
                 f"{interval} buckets over {filters.days} days exceed "
-                f"{history.MAX_BUCKETS}; use a coarser interval or a shorter range",
+                f"{history_queries.MAX_BUCKETS}; use a coarser interval or a shorter"
+                " range",
             )
         return {"interval": interval}
 
     def producer(self, filters, options):
-        return lambda: history.timeseries(filters, options["interval"])
+        return lambda: history_queries.timeseries(filters, options["interval"])
 
 
 @_extend("Incident counts by local day of week and hour of day", s.ProfileSerializer)
@@ -336,7 +342,7 @@ class ProfileView(HistoryView):
     kind = "profile"
 
     def producer(self, filters, options):
-        return lambda: history.profile(filters)
+        return lambda: history_queries.profile(filters)
 
 
 @_extend("Incident counts by offense group and category", s.GroupsSerializer)
@@ -344,7 +350,7 @@ class GroupsView(HistoryView):
     kind = "groups"
 
     def producer(self, filters, options):
-        return lambda: history.groups(filters)
+        return lambda: history_queries.groups(filters)
 
 
 @_extend(
@@ -352,7 +358,10 @@ class GroupsView(HistoryView):
     s.AreasSerializer,
     extra=[
         OpenApiParameter(
-            "kind", OpenApiTypes.STR, enum=list(history.AREA_KINDS), description=""
+            "kind",
+            OpenApiTypes.STR,
+            enum=list(history_queries.AREA_KINDS),
+            description="",
         ),
         OpenApiParameter(
             "geometry",
@@ -367,12 +376,14 @@ class AreasView(HistoryView):
 
     def options_from(self, query, filters):
         return {
-            "kind": parse_choice(query, "kind", history.AREA_KINDS, "beat"),
+            "kind": parse_choice(query, "kind", history_queries.AREA_KINDS, "beat"),
             "geometry": parse_bool(query, "geometry", True),
         }
 
     def producer(self, filters, options):
-        return lambda: history.areas(filters, options["kind"], options["geometry"])
+        return lambda: history_queries.areas(
+            filters, options["kind"], options["geometry"]
+        )
 
 
 @extend_schema(
@@ -391,7 +402,7 @@ class MetaView(HistoryView):
         return super().get(request, *args, **kwargs)
 
     def producer(self, filters, options):
-        return history.meta
+        return history_queries.meta
 
 
 class _ExportView(HistoryView):

@@ -12,16 +12,15 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import BooleanField
 from django.db.models.expressions import RawSQL
 
-from crimes.grid import cell_bounds, cell_id_sql
-from crimes.models import SEATTLE_TZ, CrimeAgainst
+from core.grid_sql import cell_bounds, cell_id_sql
+from core.local_time import SEATTLE
+from crimes.models import CrimeAgainst
 
-LOCAL_TZ = ZoneInfo(SEATTLE_TZ)
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 CATEGORY_VALUES = {value.lower(): value for value in CrimeAgainst.values}
 # Longest range one request may cover; the data starts in 2008 at the earliest.
@@ -84,13 +83,13 @@ class HistoryFilters:
     # --- derived -----------------------------------------------------------------
     @property
     def start_dt(self) -> dt.datetime:
-        return dt.datetime.combine(self.start, dt.time(), tzinfo=LOCAL_TZ)
+        return dt.datetime.combine(self.start, dt.time(), tzinfo=SEATTLE)
 
     @property
     def end_dt(self) -> dt.datetime:
         """Exclusive end: local midnight after the last day."""
         day = self.end + dt.timedelta(days=1)
-        return dt.datetime.combine(day, dt.time(), tzinfo=LOCAL_TZ)
+        return dt.datetime.combine(day, dt.time(), tzinfo=SEATTLE)
 
     @property
     def days(self) -> int:

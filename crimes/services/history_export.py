@@ -11,7 +11,12 @@ from django.conf import settings
 from django.utils import timezone
 
 from crimes.services.filters import HistoryFilters
-from crimes.services.history import INCIDENT_FIELDS, incident_count, incidents, no_jit
+from crimes.services.history_queries import (
+    INCIDENT_FIELDS,
+    incident_count,
+    incidents,
+    no_jit,
+)
 
 TIME_FIELDS = {"offense_start", "offense_end", "reported_at"}
 

@@ -37,9 +37,9 @@ from pathlib import Path
 from django.db import DatabaseError, connection, connections, transaction
 from django.utils import timezone
 
+from core.run_ownership import RunOwnership, worker_label
 from crimes.models import ImportRun, Incident, RejectedRow
 from crimes.services import summary
-from crimes.services.run_ownership import RunOwnership
 from crimes.services.spd_formats import (
     DATA_COLUMNS,
     TIME_COLUMNS,
@@ -118,7 +118,7 @@ def claim(run_id: int) -> bool:
     live owner or none at all (then `reclaim_stale_runs` fails it). Runs whose
     owner died are reclaimed here, when a new import starts.
     """
-    return RUNS.claim(run_id)
+    return RUNS.claim(run_id, worker=worker_label())
 
 
 def release(run_id: int) -> None:
@@ -220,6 +220,7 @@ def _run_import(
         status=ImportRun.Status.SUCCEEDED,
         finished_at=timezone.now(),
         bytes_done=run.bytes_total,
+        progress=1.0,
         **counts,
     )
     run.refresh_from_db()
@@ -444,7 +445,10 @@ class _ProgressWriter:
         if now - self._last < PROGRESS_INTERVAL_S and done < self.total:
             return
         self._last = now
-        self.set(bytes_done=done)
+        fraction = min(1.0, done / self.total) if self.total else 0.0
+        self.set(
+            bytes_done=done, progress=round(fraction, 4), heartbeat_at=timezone.now()
+        )
 
     def set(self, **fields) -> None:
         assignments = ", ".join(f"{name} = %s" for name in fields)

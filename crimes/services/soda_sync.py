@@ -20,9 +20,9 @@ import requests
 from django.conf import settings
 from django.db.models import Max
 
+from core.local_time import SEATTLE
 from crimes.models import ImportRun, Incident
 from crimes.services import importing
-from crimes.services.spd_formats import SEATTLE
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, Max, Min, Q
 
-from crimepredict_site.cache_versions import bump_version, read_version
+from core.cache import bump_version, read_version
 from crimes.models import ImportRun, Incident
 
 DATA_VERSION_KEY = "crimes:data-version"

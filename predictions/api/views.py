@@ -16,19 +16,19 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from crimepredict_site.api_fast_path import Cacheable
-from crimes.api.throttling import AnonWindowThrottle
+from core.fast_path import Cacheable
+from core.local_time import as_aware, local_iso
+from core.throttling import AnonWindowThrottle
 from predictions.models import Category, ModelVersion
 from predictions.services import payloads
+from predictions.services.cells import cell_at, in_city
 from predictions.services.forecast_store import (
     FORECAST_VERSION_KEY,
     MAX_HOURS,
     NoForecast,
-    as_aware,
     forecast_version,
     load_forecast,
 )
-from predictions.services.grid import cell_at, in_city
 from predictions.services.training import headline
 
 
@@ -129,7 +129,7 @@ class ForecastView(APIView):
 
     renderer_classes = [JSONRenderer, GeoJSONRenderer]
     throttle_classes = [AnonWindowThrottle]
-    # Warm anonymous reads: crimepredict_site.api_fast_path answers before the view;
+    # Warm anonymous reads: core.fast_path answers before the view;
     # hourly: without `start` the answer starts at the current hour.
     fast_path = Cacheable(
         FORECAST_VERSION_KEY,
@@ -219,7 +219,7 @@ class ForecastPointView(APIView):
                 "forecast_run": week.forecast_run_id,
                 "category": category,
                 "unit": "expected reported incidents in this cell per hour",
-                "hour_starts": [payloads._local(h) for h in week.hour_starts],
+                "hour_starts": [local_iso(h) for h in week.hour_starts],
                 "expected": [round(float(v), 6) for v in values],
                 "city_mean": [round(float(v), 6) for v in week.values.mean(axis=1)],
                 **history,

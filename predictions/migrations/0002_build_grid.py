@@ -3,7 +3,7 @@ from django.db import migrations
 
 def build(apps, schema_editor):
     # Needs the city limits (crimes 0002); the same function backs `build_grid`.
-    from predictions.services.grid import build_cells
+    from predictions.services.cells import build_cells
 
     with schema_editor.connection.cursor() as cursor:
         build_cells(cursor)

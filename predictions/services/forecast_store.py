@@ -11,23 +11,17 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import numpy as np
 from django.db import connection, transaction
 from django.utils import timezone
 
-from crimepredict_site.cache_versions import bump_version, read_version
-from predictions.models import (
-    Category,
-    ForecastRun,
-    ForecastValues,
-    ModelVersion,
-    RunStatus,
-)
-from predictions.services.grid import grid_arrays
+from core.cache import bump_version, read_version
+from core.local_time import SEATTLE, as_aware, floor_hour
+from core.models import RunStatus
+from predictions.models import Category, ForecastRun, ForecastValues, ModelVersion
+from predictions.services.cells import grid_arrays
 
-SEATTLE = ZoneInfo("America/Los_Angeles")
 DTYPE = np.dtype("<f4")  # little-endian float32, whatever the host
 MAX_HOURS = 24 * 7 * 4
 _PROCESS_CACHE_SIZE = 6  # a week of 10k cells is ~7 MB
@@ -69,17 +63,6 @@ class ForecastWeek:
     @property
     def hours(self) -> int:
         return len(self.hour_starts)
-
-
-def floor_hour(moment: datetime) -> datetime:
-    return moment.replace(minute=0, second=0, microsecond=0)
-
-
-def as_aware(moment: datetime) -> datetime:
-    """A naive datetime is Seattle local time (DESIGN "Time")."""
-    if timezone.is_naive(moment):
-        moment = moment.replace(tzinfo=SEATTLE)
-    return moment.astimezone(UTC)
 
 
 def active_version() -> ModelVersion | None:

@@ -17,16 +17,17 @@ import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
-from crimes.services.run_ownership import RunOwnership, worker_label
-from predictions.models import Category, ForecastRun, ModelVersion, RunStatus
+from core.local_time import as_aware, floor_hour
+from core.models import RunStatus
+from core.run_ownership import RunOwnership, worker_label
+from predictions.models import Category, ForecastRun, ModelVersion
 from predictions.services import forecast_store, training
-from predictions.services.events import load_events
-from predictions.services.forecast_store import as_aware, floor_hour
-from predictions.services.grid import grid_arrays
+from predictions.services.cells import grid_arrays
+from predictions.services.incident_events import load_events
 
 log = logging.getLogger(__name__)
 MAX_HOURS = forecast_store.MAX_HOURS
-# Owned like every run (crimes.services.run_ownership); "SPDf".
+# Owned like every run (core.run_ownership); "SPDf".
 RUN_LOCK_CLASS = 0x53504466
 RUNS = RunOwnership(ForecastRun, RUN_LOCK_CLASS, training.worker_lost_fields)
 

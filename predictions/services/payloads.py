@@ -14,18 +14,17 @@ import json
 import threading
 from collections import OrderedDict
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import numpy as np
 from django.core.cache import cache
 from django.db import connection
 
+from core.local_time import local_iso
 from crimes.models import DEFAULT_TARGET_CATEGORIES, CrimeAgainst
 from predictions.models import Category
+from predictions.services.cells import grid_arrays
 from predictions.services.forecast_store import ForecastWeek, load_forecast
-from predictions.services.grid import grid_arrays
 
-SEATTLE = ZoneInfo("America/Los_Angeles")
 ENCODINGS = ("float", "q8")
 # q8: 0 = below Q_MIN; 1..255 = log-spaced levels from Q_MIN to Q_MAX expected
 # incidents per cell-hour (~4% steps), enough for colour and 1/4 the bytes.
@@ -50,10 +49,6 @@ def quantise(values: np.ndarray) -> np.ndarray:
     return np.where(values < Q_MIN, 0, q).astype(np.uint8)
 
 
-def _local(moment: datetime) -> str:
-    return moment.astimezone(SEATTLE).isoformat()
-
-
 def compact_body(week: ForecastWeek, encoding: str) -> bytes:
     totals = week.values.sum(axis=1)
     doc = {
@@ -61,9 +56,9 @@ def compact_body(week: ForecastWeek, encoding: str) -> bytes:
         "forecast_run": week.forecast_run_id,
         "category": week.category,
         "unit": "expected reported incidents per cell per hour",
-        "start": _local(week.start),
+        "start": local_iso(week.start),
         "hours": week.hours,
-        "hour_starts": [_local(h) for h in week.hour_starts],
+        "hour_starts": [local_iso(h) for h in week.hour_starts],
         "city_total": [round(float(t), 3) for t in totals],
         "city_mean": [round(float(t) / week.values.shape[1], 6) for t in totals],
         "cell_ids": week.cell_ids.tolist(),
@@ -108,7 +103,7 @@ def geojson_body(week: ForecastWeek) -> bytes:
             "forecast_run": week.forecast_run_id,
             "category": week.category,
             "unit": "expected reported incidents per cell per hour",
-            "hour_starts": [_local(h) for h in week.hour_starts],
+            "hour_starts": [local_iso(h) for h in week.hour_starts],
         },
         separators=(",", ":"),
     )
@@ -191,7 +186,7 @@ def cell_history(
     the mean count per hour of week over the previous ``weeks_back`` weeks, the
     long-run weekly level (a year) and recent activity (the last 4 weeks).
     """
-    from crimes.grid import cell_bounds
+    from core.grid_sql import cell_bounds
 
     cell_id = int(week.cell_ids[cell_idx])
     xmin, ymin, xmax, ymax = cell_bounds(cell_id)

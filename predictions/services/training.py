@@ -18,11 +18,16 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from crimes.services.run_ownership import RunOwnership, worker_label
-from predictions.models import ModelVersion, RunStatus, TrainingRun
-from predictions.services.backtest import HEADLINE_SCALE, jsonable, short_backtest
-from predictions.services.events import load_events
-from predictions.services.grid import grid_spec
+from core.models import RunStatus
+from core.run_ownership import RunOwnership, worker_label
+from predictions.models import ModelVersion, TrainingRun
+from predictions.services.cells import grid_spec
+from predictions.services.incident_events import load_events
+from predictions.services.training_backtest import (
+    HEADLINE_SCALE,
+    jsonable,
+    short_backtest,
+)
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +86,7 @@ class TrainingFailed(RuntimeError):
     pass
 
 
-# A RUNNING run is owned through an advisory lock (crimes.services.run_ownership):
+# A RUNNING run is owned through an advisory lock (core.run_ownership):
 # a run whose worker died, on any host, is failed by the next check. "SPDt".
 RUN_LOCK_CLASS = 0x53504474
 

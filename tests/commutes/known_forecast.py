@@ -14,14 +14,14 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from django.db import connection
 
-from crimes.grid import cell_id_sql
+from core.grid_sql import cell_id_sql
 
 SEATTLE = ZoneInfo("America/Los_Angeles")
 
 
 def long_run_rates() -> tuple[np.ndarray, np.ndarray]:
     """(per-cell incidents per hour in grid order, hour-of-week profile (168,))."""
-    from predictions.services.grid import grid_arrays
+    from predictions.services.cells import grid_arrays
 
     ids = grid_arrays()["cell_ids"]
     with connection.cursor() as cur:
@@ -67,7 +67,8 @@ def store_known_forecast(
 
     Returns (model_version_id, values (hours, n_cells) float32, hour_starts).
     """
-    from predictions.models import ForecastRun, ModelVersion, RunStatus
+    from core.models import RunStatus
+    from predictions.models import ForecastRun, ModelVersion
     from predictions.services.forecast_store import clear_process_cache, write_forecast
 
     start = start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)

@@ -13,7 +13,7 @@ from django.conf import settings
 from commutes.services.commute import score_commute
 from commutes.services.corridor import find_corridor
 from commutes.services.routes import parse_route, parse_window
-from crimes.grid import cell_bounds, cell_id_of
+from core.grid_sql import cell_bounds, cell_id_of
 from tests.commutes.conftest import FORECAST_START, SEATTLE
 from tests.commutes.known_forecast import store_known_forecast
 
@@ -71,7 +71,7 @@ def test_corridor_cells_of_a_known_route(commute_data):
 
 
 def test_scores_equal_sums_computed_independently(commute_data):
-    from predictions.services.grid import grid_arrays
+    from predictions.services.cells import grid_arrays
 
     ids = grid_arrays()["cell_ids"]
     rng = np.random.default_rng(3)

@@ -34,9 +34,10 @@ def tiny_artifacts(settings, tmp_path):
 
 def store_synthetic_week(start: datetime, hours: int = 168) -> tuple[int, int]:
     """An active version with one finished forecast run of plausible values."""
-    from predictions.models import ForecastRun, ModelVersion, RunStatus
+    from core.models import RunStatus
+    from predictions.models import ForecastRun, ModelVersion
     from predictions.services import forecast_store
-    from predictions.services.grid import grid_arrays
+    from predictions.services.cells import grid_arrays
 
     n = len(grid_arrays()["cell_ids"])
     version = ModelVersion.objects.create(

@@ -10,7 +10,8 @@ import pytest
 from django.db import transaction
 from django.urls import reverse
 
-from predictions.models import ForecastValues, ModelVersion, RunStatus, TrainingRun
+from core.models import RunStatus
+from predictions.models import ForecastValues, ModelVersion, TrainingRun
 from predictions.services import forecasting, training
 from predictions.tasks import precompute_forecasts, train_model
 from tests.conftest import wait_for

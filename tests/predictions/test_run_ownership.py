@@ -1,4 +1,4 @@
-"""Training runs share the imports' ownership mechanism (crimes.services.run_ownership):
+"""Training runs share the imports' ownership mechanism (core.run_ownership):
 the lock is released on every exit path and a RUNNING run nobody owns is failed."""
 
 from __future__ import annotations
@@ -8,7 +8,8 @@ from datetime import datetime
 import pytest
 from django.urls import reverse
 
-from predictions.models import RunStatus, TrainingRun
+from core.models import RunStatus
+from predictions.models import TrainingRun
 from predictions.services import training
 from tests.predictions.conftest import SEATTLE
 

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from predictions.models import Cell, ForecastValues, ModelVersion
 from predictions.services import forecast_store
-from predictions.services.grid import build_cells, grid_arrays
+from predictions.services.cells import build_cells, grid_arrays
 from tests.predictions.conftest import SEATTLE, store_synthetic_week
 
 START = datetime(2021, 12, 6, 0, 0, tzinfo=SEATTLE)

@@ -6,8 +6,9 @@ from datetime import datetime
 
 from django.core.management.base import CommandError
 
+from core.local_time import as_aware
 from predictions.models import Category
-from predictions.services.forecast_store import MAX_HOURS, as_aware
+from predictions.services.forecast_store import MAX_HOURS
 
 
 def iso_time(value: str, name: str) -> datetime:

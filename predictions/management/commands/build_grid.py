@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from predictions.services.grid import build_cells
+from predictions.services.cells import build_cells
 
 
 class Command(BaseCommand):

@@ -1,14 +1,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core.local_time import SEATTLE
 from predictions.management.commands._args import category, hours, iso_time
 from predictions.services.forecast_store import NoForecast, load_forecast
-
-SEATTLE = ZoneInfo("America/Los_Angeles")
 
 
 class Command(BaseCommand):

@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-SEATTLE = ZoneInfo("America/Los_Angeles")
+from core.local_time import SEATTLE
+
 HEADLINE_SCALE = "150m"
 METRICS = ("pai_1", "pai_5", "hit_1", "hit_5", "pei_1", "pei_5", "deviance")
 

@@ -52,7 +52,7 @@ from django.urls import Resolver404, resolve
 from django.utils.http import parse_etags
 from rest_framework.permissions import AllowAny
 
-from crimes.api.throttling import PRECOUNTED, AnonWindowThrottle, redis_client
+from core.throttling import PRECOUNTED, AnonWindowThrottle, redis_client
 
 # Process memory for bodies, by SHA-1 (shared by every route and version).
 MAX_MEMO_BYTES = 96 * 1024 * 1024

@@ -5,7 +5,7 @@ and re-writes (pickles) it on each request: two round trips and work that grows 
 the rate. A counter per (client, window) with INCR + EXPIRE in one pipeline costs the
 same at any rate. The rate is the same setting (scope "anon", API_ANON_RATE).
 
-crimepredict_site.api_fast_path counts a request in the same window (in the pipeline
+core.fast_path counts a request in the same window (in the pipeline
 that also reads its cache entry) and leaves the count on the request as PRECOUNTED,
 so a request it passes on to the view is counted once.
 """

@@ -1,7 +1,7 @@
 """The analysis grid in PostGIS: cells of settings.GRID_CELL_SIZE touching the city.
 
 Built in SQL (generate_series + ST_Intersects against the city-limits Area) so it runs
-the same from a migration, a command or a test. Cell ids follow crimes/grid.py, so a
+the same from a migration, a command or a test. Cell ids follow core/grid_sql.py, so a
 rebuild with the same setting gives the same ids and the same dense ``idx`` order.
 """
 
@@ -13,7 +13,7 @@ import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
 
-from crimes.grid import ROW_FACTOR
+from core.grid_sql import ROW_FACTOR
 
 BUILD_SQL = """
 WITH city AS (

@@ -39,10 +39,11 @@ from django.db import DatabaseError, connection
 from django.db.models import Model
 from django.utils import timezone
 
+from core.models import RunStatus
+
 log = logging.getLogger(__name__)
 
-# The pending / running / failed values shared by ImportRun.Status and RunStatus.
-PENDING, RUNNING, FAILED = "pending", "running", "failed"
+PENDING, RUNNING, FAILED = RunStatus.PENDING, RunStatus.RUNNING, RunStatus.FAILED
 
 
 def worker_label() -> str:

@@ -9,7 +9,7 @@ import sys
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from crimepredict_site import env
+from core import env
 from tests.conftest import REPO
 
 

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import connection, transaction
 
-from crimes.grid import ROW_FACTOR
-from crimes.models import SEATTLE_TZ, Area, CrimeAgainst, ImportRun, Incident
+from core.grid_sql import ROW_FACTOR
+from core.local_time import SEATTLE, TZ_NAME
+from crimes.models import Area, CrimeAgainst, ImportRun, Incident
 from crimes.services.filters import DAY_NAMES, HistoryFilters, Vocabulary
 from crimes.services.history_cache import cached_value
 from crimes.services.summary import data_version
@@ -139,7 +140,7 @@ def _compute_state(version: int) -> HistoryState:
     # The default window is the last 12 months of data, ending on the last day with
     # a report (offense starts can carry typos years in the future; reports cannot).
     ends = [s for s in (last, last_reported) if s]
-    end = min(ends).astimezone(_local_tz()).date() if ends else _today()
+    end = min(ends).astimezone(SEATTLE).date() if ends else _today()
     start = end.replace(year=end.year - 1) + dt.timedelta(days=1)
     return HistoryState(
         version=version,
@@ -171,14 +172,8 @@ def _compute_state(version: int) -> HistoryState:
     )
 
 
-def _local_tz():
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo(SEATTLE_TZ)
-
-
 def _today() -> dt.date:
-    return dt.datetime.now(tz=_local_tz()).date()
+    return dt.datetime.now(tz=SEATTLE).date()
 
 
 # --- aggregations -------------------------------------------------------------------
@@ -263,7 +258,7 @@ def timeseries(filters: HistoryFilters, interval: str) -> dict:
     if interval not in TIMESERIES_INTERVALS:
         raise ValueError(interval)
     where, params = filters.where_sql()
-    local = f"(offense_start AT TIME ZONE '{SEATTLE_TZ}')"
+    local = f"(offense_start AT TIME ZONE '{TZ_NAME}')"
     first = dt.datetime.combine(filters.start, dt.time())
     last = dt.datetime.combine(filters.end, dt.time(23))
     sql = f"""
@@ -285,7 +280,7 @@ def timeseries(filters: HistoryFilters, interval: str) -> dict:
         "interval": interval,
         "start": filters.start,
         "end": filters.end,
-        "timezone": SEATTLE_TZ,
+        "timezone": TZ_NAME,
         "buckets": [r[0] for r in rows],
         "counts": [r[1] for r in rows],
         "total": sum(r[1] for r in rows),
@@ -454,7 +449,7 @@ def meta() -> dict:
             "cell_id": "row * 10000 + col; col = floor((x - x0) / size), "
             "row = floor((y - y0) / size)",
         },
-        "timezone": SEATTLE_TZ,
+        "timezone": TZ_NAME,
         "export_max_rows": settings.HISTORY_EXPORT_MAX_ROWS,
     }
 

@@ -1,7 +1,8 @@
-"""The analysis grid: square cells in EPSG:32610 aligned to a fixed origin.
+"""The analysis grid as this site configures it (settings.GRID_CELL_SIZE), for SQL.
 
-cell_id = row * 10000 + col, where col/row count whole cells from settings.GRID_ORIGIN.
-The same formula lives in ml/grid.py; the two must agree.
+Square cells in EPSG:32610 aligned to a fixed origin; cell_id = row * 10000 + col,
+where col/row count whole cells from the origin. The formula and the origin are
+ml.grid's; these helpers apply them to the configured cell size.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import math
 
 from django.conf import settings
 
-ROW_FACTOR = 10000
+from ml.grid import ID_BASE as ROW_FACTOR
 
 
 def cell_col_row(x: float, y: float, size: float | None = None) -> tuple[int, int]:
