@@ -15,7 +15,6 @@ import pytest
 from django.conf import settings
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED_DATA = Path(os.environ.get("SHARED_DATA", REPO.parent / "shared" / "data"))
 ARTIFACTS = REPO / "tests" / "artifacts"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
@@ -76,12 +75,6 @@ def _end_stray_sessions(request):
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
                 " WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )
-
-
-@pytest.fixture
-def shared_data() -> Path:
-    assert SHARED_DATA.is_dir(), f"the shared SPD data folder is missing: {SHARED_DATA}"
-    return SHARED_DATA
 
 
 @pytest.fixture(scope="session")

@@ -1,10 +1,10 @@
 """Real SPD rows for tests, loaded through the product's own import service.
 
 The one way tests put SPD records into crimes_incident: pick raw rows of a real portal
-CSV export (data/spd/spd_2021.csv.gz by default, or a file under the shared data
-folder), write them to a temporary file in the portal format and import that with
-`crimes.services.importing.import_file`, exactly what `manage.py import_spd` does.
-There is no second parser: a test that needs parsed values (times, categories,
+CSV export (data/spd/spd_2021.csv.gz by default, or another file named in
+tests/data_files.py), write them to a temporary file in the portal format and import
+that with `crimes.services.importing.import_file`, exactly what `manage.py import_spd`
+does. There is no second parser: a test that needs parsed values (times, categories,
 coordinates) reads them back from Incident with `incident_rows`, and the row filter
 `reported_between` reads times with the importer's own `parse_local_time`.
 
@@ -23,10 +23,8 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from crimes.services.spd_formats import PORTAL_CSV, RowError, parse_local_time
+from tests.data_files import SPD_2021
 
-REPO = Path(__file__).resolve().parent.parent
-SPD_2021 = REPO / "data" / "spd" / "spd_2021.csv.gz"
-FIXTURES = REPO / "tests" / "fixtures" / "spd"
 PORTAL_HEADER = PORTAL_CSV.header
 PORTAL_COLUMNS = tuple(PORTAL_HEADER.split(","))
 

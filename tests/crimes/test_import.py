@@ -1,4 +1,5 @@
-"""The import service and `import_spd` on the real SPD files (slices where large)."""
+"""The import service and `import_spd` on real SPD files: the bundled 2021 extract and
+the cuts of the full files under tests/fixtures/spd (see tests/data_files.py)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,14 @@ from crimes.models import ImportRun, Incident, RejectedRow
 from crimes.services import summary
 from crimes.services.importing import ImportFailed, analyze_incidents, import_file
 from crimes.services.spd_formats import RowError, local_to_utc, parse_local_time
+from tests.data_files import (
+    NIBRS_SAMPLE,
+    ROBBERY_EXPORT,
+    SODA_WINDOW,
+    SODA_WINDOW_CSV_ROWS,
+    SPD_2021,
+)
 from tests.spd_rows import (
-    FIXTURES,
     PORTAL_HEADER,
     portal_row,
     slice_lines,
@@ -28,18 +35,19 @@ UTC = dt.UTC
 
 
 @pytest.fixture
-def robbery(shared_data) -> Path:
-    return shared_data / "spd" / "portal_export_robbery_2008_2021.csv"
+def robbery() -> Path:
+    return ROBBERY_EXPORT
 
 
 @pytest.fixture
-def soda_window(shared_data) -> Path:
-    return shared_data / "spd" / "soda_api_window_2019-01-01_2019-01-21.json"
+def soda_window() -> Path:
+    return SODA_WINDOW
 
 
 @pytest.fixture
-def full_gz(shared_data) -> Path:
-    return shared_data / "spd" / "spd_crime_2012_2021.csv.gz"
+def full_gz() -> Path:
+    """A gzip-compressed portal CSV cut unchanged from the 2012-2021 file."""
+    return SPD_2021
 
 
 def _counts(run: ImportRun) -> dict[str, int]:
@@ -78,15 +86,16 @@ def test_portal_export_imports_every_row_with_exact_counts(robbery):
     with open(robbery, encoding="utf-8-sig", newline="") as f:
         rows = list(csv.DictReader(f))
     no_location = sum(1 for r in rows if r["Longitude"] == "0")
+    assert no_location == 20
     assert _counts(run) == {
-        "rows_read": 21454,
-        "inserted": 21454,
+        "rows_read": 1200,
+        "inserted": 1200,
         "updated": 0,
         "unchanged": 0,
         "rejected": 0,
         "without_location": no_location,
     }
-    assert Incident.objects.count() == 21454
+    assert Incident.objects.count() == 1200
     assert Incident.objects.filter(location__isnull=True).count() == no_location
     inc = Incident.objects.get(offense_id=12605567653)
     # 02/05/2020 09:39:33 AM Seattle (PST, UTC-8) -> 17:39:33 UTC.
@@ -116,12 +125,12 @@ def test_reimport_changes_nothing(robbery):
     before = _snapshot()
     run = import_file(robbery)
     assert _counts(run) == {
-        "rows_read": 21454,
+        "rows_read": 1200,
         "inserted": 0,
         "updated": 0,
-        "unchanged": 21454,
+        "unchanged": 1200,
         "rejected": 0,
-        "without_location": 747,
+        "without_location": 20,
     }
     assert _snapshot() == before  # not even updated_at moved
 
@@ -154,11 +163,12 @@ def test_soda_json_window_in_full(soda_window):
     run = import_file(soda_window, source=ImportRun.Source.SODA)
     records = json.loads(soda_window.read_text())
     missing = sum(1 for r in records if r["longitude"] == "0.000000000")
+    assert missing == 37
     assert run.status == "succeeded", run.error
     assert run.file_format == "soda_json"
     assert _counts(run) == {
-        "rows_read": 4357,
-        "inserted": 4357,
+        "rows_read": 475,
+        "inserted": 475,
         "updated": 0,
         "unchanged": 0,
         "rejected": 0,
@@ -172,32 +182,29 @@ def test_soda_json_window_in_full(soda_window):
     assert (
         Incident.objects.get(offense_id=int(omitted["offense_id"])).offense_end is None
     )
-    assert import_file(soda_window).unchanged == 4357
+    assert import_file(soda_window).unchanged == 475
 
 
-def test_soda_json_and_portal_csv_store_identical_rows(tmp_path, soda_window, full_gz):
+def test_soda_json_and_portal_csv_store_identical_rows(soda_window):
     """The same records from the two formats (different time spellings, "0" vs
     "0.000000000") come out identical: importing the CSV after the JSON changes
     nothing."""
     import_file(soda_window)
-    ids = {r["offense_id"] for r in json.loads(soda_window.read_text())}
-    out = tmp_path / "same.csv"
-    with gzip.open(full_gz, "rt", encoding="utf-8-sig", newline="") as src:
-        with open(out, "w", encoding="utf-8", newline="") as dst:
-            reader, writer = csv.reader(src), csv.writer(dst)
-            writer.writerow(next(reader))
-            matched = 0
-            for row in reader:
-                if row[1] in ids:
-                    writer.writerow(row)
-                    matched += 1
-    assert matched > 4000
-    run = import_file(out)
-    assert (run.unchanged, run.inserted, run.updated) == (matched, 0, 0)
+    records = json.loads(soda_window.read_text())
+    with gzip.open(SODA_WINDOW_CSV_ROWS, "rt", encoding="utf-8-sig", newline="") as f:
+        csv_ids = [row["Offense ID"] for row in csv.DictReader(f)]
+    # Every record of the window that the 2012-2021 file holds (it ends with reports
+    # of 2021), each once: real pairs, not a handful.
+    in_csv = {r["offense_id"] for r in records if r["report_datetime"] < "2022"}
+    assert len(csv_ids) == len(set(csv_ids)) == len(in_csv) == 471
+    assert set(csv_ids) == in_csv
+    run = import_file(SODA_WINDOW_CSV_ROWS)
+    assert run.file_format == "portal_csv" and run.rows_read == 471
+    assert (run.unchanged, run.inserted, run.updated, run.rejected) == (471, 0, 0, 0)
 
 
 def test_nibrs_2025_csv(tmp_path):
-    path = FIXTURES / "nibrs_2025_sample.csv"
+    path = NIBRS_SAMPLE
     run = import_file(path)
     assert run.status == "succeeded", run.error
     assert run.file_format == "nibrs_csv"
@@ -369,6 +376,7 @@ def test_json_records_rejected_individually(tmp_path, soda_window):
 # --- Whole files that cannot be read ------------------------------------------------
 def _broken_files(tmp_path: Path, robbery: Path, soda_window: Path) -> dict[str, Path]:
     good = robbery.read_bytes()[:200_000]
+    soda = soda_window.read_bytes()
     files = {
         "named .gz, not gzip": (tmp_path / "plain.csv.gz", good),
         "truncated gzip": (tmp_path / "cut.csv.gz", gzip.compress(good)[:20_000]),
@@ -379,7 +387,7 @@ def _broken_files(tmp_path: Path, robbery: Path, soda_window: Path) -> dict[str,
         "JSON object": (tmp_path / "error.json", b'{"error": "throttled"}'),
         "JSON cut mid-array": (
             tmp_path / "cut.json",
-            soda_window.read_bytes()[:300_000],
+            soda[: len(soda) // 2],
         ),
     }
     for path, data in files.values():
@@ -424,7 +432,7 @@ def test_dry_run_counts_but_writes_no_incident(robbery, tmp_path):
     before = _snapshot()
     run = import_file(robbery, dry_run=True)
     assert run.dry_run and run.status == "succeeded"
-    assert (run.inserted, run.unchanged, run.updated) == (21354, 100, 0)
+    assert (run.inserted, run.unchanged, run.updated) == (1100, 100, 0)
     assert _snapshot() == before
     assert summary.data_version() == version
 
@@ -450,11 +458,11 @@ def test_import_bumps_data_version_on_commit_and_reports_progress(
 def test_import_spd_command_prints_summary(robbery, capsys):
     call_command("import_spd", str(robbery))
     out, err = capsys.readouterr()
-    assert "inserted                       21454" in out
+    assert "inserted                       1200" in out
     assert "100.0%" in err  # the progress bar
     call_command("import_spd", str(robbery), "--dry-run")
     out, _ = capsys.readouterr()
-    assert "unchanged                      21454" in out
+    assert "unchanged                      1200" in out
     assert "yes (nothing written)" in out
 
 

@@ -14,15 +14,16 @@ from django.urls import reverse
 from crimes.models import ImportRun, Incident
 from crimes.services.importing import import_file
 from tests.conftest import wait_for
+from tests.data_files import ROBBERY_EXPORT
 from tests.spd_rows import portal_row, slice_lines
 
 ADD = "admin:crimes_importrun_add"
 
 
-def _upload(tmp_path: Path, shared_data: Path, rows: int = 1000) -> Path:
-    lines = slice_lines(
-        shared_data / "spd" / "portal_export_robbery_2008_2021.csv", rows + 1
-    )
+def _upload(tmp_path: Path, rows: int = 1000) -> Path:
+    """The first `rows` rows of the real robbery export and one bad row after them."""
+    lines = slice_lines(ROBBERY_EXPORT, rows + 1)
+    assert len(lines) == rows + 1, "the export fixture is shorter than asked"
     bad = portal_row(
         **{"Offense ID": "77", "Report DateTime": "02/30/2020 01:00:00 PM"}
     )
@@ -42,8 +43,8 @@ def plain_user(db) -> User:
 
 
 @pytest.fixture
-def a_run(db, tmp_path, shared_data) -> ImportRun:
-    return import_file(_upload(tmp_path, shared_data, rows=20))
+def a_run(db, tmp_path) -> ImportRun:
+    return import_file(_upload(tmp_path, rows=20))
 
 
 def _urls(run: ImportRun) -> list[str]:
@@ -86,10 +87,10 @@ def test_staff_with_view_permission_sees_status_and_rejects(client, a_run):
 
 
 def test_upload_over_the_size_limit_is_refused_clearly(
-    admin_client, settings, tmp_path, shared_data
+    admin_client, settings, tmp_path
 ):
     settings.IMPORT_UPLOAD_MAX_BYTES = 1000
-    path = _upload(tmp_path, shared_data, rows=50)
+    path = _upload(tmp_path, rows=50)
     with open(path, "rb") as f:
         response = admin_client.post(reverse(ADD), {"upload": f})
     assert response.status_code == 200
@@ -118,11 +119,11 @@ def test_admin_pages_render(admin_client, a_run):
 
 @pytest.mark.worker
 def test_upload_is_imported_by_the_worker_end_to_end(
-    transactional_db, celery_worker, client, tmp_path, shared_data
+    transactional_db, celery_worker, client, tmp_path
 ):
     admin = User.objects.create_superuser("ops", "ops@example.com", "pw-0123456789")
     client.force_login(admin)
-    path = _upload(tmp_path, shared_data, rows=1000)
+    path = _upload(tmp_path, rows=1000)
     with open(path, "rb") as f:
         response = client.post(reverse(ADD), {"upload": f, "dry_run": ""})
     run = ImportRun.objects.get()

@@ -12,8 +12,6 @@ from ml.events import Events
 from ml.grid import GridSpec
 
 SEATTLE = ZoneInfo("America/Los_Angeles")
-REAL_CSV = "/work/shared/data/spd/spd_crime_2012_2021.csv.gz"
-CITY_LIMITS = "/work/shared/data/boundaries/city_limits.geojson"
 
 
 def local_s(*args: int) -> int:

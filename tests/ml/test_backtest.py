@@ -16,8 +16,9 @@ from ml.backtest import (
     weekly_origins,
 )
 from ml.timeutil import DAY, to_local_naive
+from tests.data_files import CITY_LIMITS
 
-from .conftest import CITY_LIMITS, local_s, make_events, square_grid
+from .conftest import local_s, make_events, square_grid
 
 GRID = square_grid(10)
 
@@ -95,7 +96,7 @@ def test_cli_writes_metrics_and_plots(tmp_path):
             "--events-cache",
             str(cache),
             "--city-limits",
-            CITY_LIMITS,
+            str(CITY_LIMITS),
             "--out",
             str(tmp_path / "rep"),
             "--models",
