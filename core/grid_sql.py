@@ -1,37 +1,51 @@
 """The analysis grid as this site configures it (settings.GRID_CELL_SIZE), for SQL.
 
-Square cells in EPSG:32610 aligned to a fixed origin; cell_id = row * 10000 + col,
-where col/row count whole cells from the origin. The formula and the origin are
-ml.grid's; these helpers apply them to the configured cell size.
+Square cells in EPSG:32610; the cell-id formula and the origin are ml.grid's, and the
+SQL below is generated from them (tests/test_one_rule_per_fact.py checks it against
+ml.grid on real rows).
 """
 
 from __future__ import annotations
 
-import math
-
 from django.conf import settings
 
-from ml.grid import ID_BASE as ROW_FACTOR
+from ml.grid import GRID_ORIGIN, ID_BASE, cell_col_row, cell_id
+
+__all__ = [
+    "GRID_ORIGIN",
+    "cell_bounds",
+    "cell_id_from",
+    "cell_id_of",
+    "cell_id_sql",
+    "col_row_sql",
+    "corner_sql",
+]
 
 
-def cell_col_row(x: float, y: float, size: float | None = None) -> tuple[int, int]:
-    size = size or settings.GRID_CELL_SIZE
-    x0, y0 = settings.GRID_ORIGIN
-    return math.floor((x - x0) / size), math.floor((y - y0) / size)
+def _size(size: float | None) -> float:
+    return float(size or settings.GRID_CELL_SIZE)
 
 
 def cell_id_of(x: float, y: float, size: float | None = None) -> int:
-    col, row = cell_col_row(x, y, size)
-    return row * ROW_FACTOR + col
+    """The id of the cell (of ``size`` metres, default the grid's) holding a point."""
+    return int(cell_id(*cell_col_row(x, y, _size(size))))
+
+
+def cell_id_from(col: int, row: int) -> int | None:
+    """The id of (col, row), or None where the formula gives no unique id (a typo'd
+    coordinate far from Seattle)."""
+    if not (0 <= col < ID_BASE and row >= 0):
+        return None
+    return int(cell_id(col, row))
 
 
 def cell_bounds(
     cell_id: int, size: float | None = None
 ) -> tuple[float, float, float, float]:
     """(xmin, ymin, xmax, ymax) of a cell in EPSG:32610."""
-    size = size or settings.GRID_CELL_SIZE
-    x0, y0 = settings.GRID_ORIGIN
-    row, col = divmod(cell_id, ROW_FACTOR)
+    size = _size(size)
+    x0, y0 = GRID_ORIGIN
+    row, col = divmod(cell_id, ID_BASE)
     return (
         x0 + col * size,
         y0 + row * size,
@@ -40,13 +54,32 @@ def cell_bounds(
     )
 
 
+def col_row_sql(x: str, y: str, size: float | None = None) -> tuple[str, str]:
+    """SQL expressions of the (col, row) holding metric coordinates ``x``, ``y``."""
+    size = _size(size)
+    x0, y0 = GRID_ORIGIN
+    return (
+        f"floor(({x} - {x0}) / {size})::bigint",
+        f"floor(({y} - {y0}) / {size})::bigint",
+    )
+
+
 def cell_id_sql(
     x_column: str = "x_utm", y_column: str = "y_utm", size: float | None = None
 ) -> str:
     """SQL expression computing the cell id from metric coordinate columns."""
-    size = float(size or settings.GRID_CELL_SIZE)
-    x0, y0 = settings.GRID_ORIGIN
+    col, row = col_row_sql(x_column, y_column, size)
+    return f"({row} * {ID_BASE} + {col})"
+
+
+def corner_sql(
+    col: str, row: str, size: float | None = None, offset: float = 0.0
+) -> tuple[str, str]:
+    """SQL (x, y) of a cell's south-west corner (``offset`` 0.5: its centre, 1: its
+    north-east corner) from its col / row expressions."""
+    size = _size(size)
+    x0, y0 = GRID_ORIGIN
     return (
-        f"(floor(({y_column} - {y0}) / {size})::bigint * {ROW_FACTOR}"
-        f" + floor(({x_column} - {x0}) / {size})::bigint)"
+        f"({x0} + ({col} + {offset}) * {size})",
+        f"({y0} + ({row} + {offset}) * {size})",
     )

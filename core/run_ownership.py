@@ -32,7 +32,9 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Callable, Iterable
+import traceback
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.db import DatabaseError, connection
@@ -44,6 +46,25 @@ from core.models import RunStatus
 log = logging.getLogger(__name__)
 
 PENDING, RUNNING, FAILED = RunStatus.PENDING, RunStatus.RUNNING, RunStatus.FAILED
+
+
+def failed_fields(exc: BaseException) -> dict[str, Any]:
+    """What a run that failed with ``exc`` records: the traceback and a one-line
+    message."""
+    return {
+        "status": FAILED,
+        "finished_at": timezone.now(),
+        "error": "".join(traceback.format_exception(exc))[-8000:],
+        "message": f"failed: {type(exc).__name__}: {exc}"[:255],
+    }
+
+
+def worker_lost(run) -> dict[str, str]:
+    """What a run (training, forecast) whose worker died says: its dead_fields."""
+    return {
+        "error": f"worker {run.worker or '?'} died or was killed mid-run",
+        "message": "failed: worker lost",
+    }
 
 
 def worker_label() -> str:
@@ -81,6 +102,23 @@ class RunOwnership:
         if not claimed:
             self.release(run_id)
         return bool(claimed)
+
+    @contextmanager
+    def running(self, run_id: int) -> Iterator[None]:
+        """The body of a claimed run: any exception marks the run failed with its
+        traceback, then propagates; the lock is released on every exit, after the
+        final status is written (the worker's connection outlives the task,
+        CONN_MAX_AGE, so the lock must not).
+
+        BaseException, not Exception: a soft time limit or a KeyboardInterrupt must
+        still leave a failed row behind, never a RUNNING one."""
+        try:
+            yield
+        except BaseException as exc:
+            self.model.objects.filter(pk=run_id).update(**failed_fields(exc))
+            raise
+        finally:
+            self.release(run_id)
 
     def release(self, run_id: int) -> None:
         """Drop every hold this connection has on the run's lock (idempotent).

@@ -19,7 +19,6 @@ from core.env import (
     env_str,
     parse_database_url,
 )
-from ml import grid as ml_grid
 from ml.timeutil import TZ_NAME
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -158,10 +157,8 @@ ARTIFACTS_DIR = Path(env_str("ARTIFACTS_DIR", str(BASE_DIR / "var" / "artifacts"
 STORAGE_SRID = 4326  # incidents and areas are stored in WGS84
 ANALYSIS_SRID = 32610  # UTM 10N: every distance and grid computation is metric
 API_SRID = 4326  # the API speaks WGS84 GeoJSON
+# The grid's origin and cell-id formula are fixed in ml.grid; only the size is set here.
 GRID_CELL_SIZE = env_int("GRID_CELL_SIZE", 150, minimum=25)
-# The grid origin is fixed (ml.grid) so a cell id never changes while GRID_CELL_SIZE
-# does not.
-GRID_ORIGIN = ml_grid.GRID_ORIGIN
 HISTORY_CELL_SIZES = (150, 300, 600, 1200)
 # History exports (CSV / GeoJSON) stop after this many rows and say so.
 HISTORY_EXPORT_MAX_ROWS = env_int("HISTORY_EXPORT_MAX_ROWS", 20000, minimum=1)
@@ -192,17 +189,6 @@ MAP_TILES_URL = env_str(
 MAP_TILES_ATTRIBUTION = env_str(
     "MAP_TILES_ATTRIBUTION", "&copy; OpenStreetMap contributors"
 )
-LEAFLET_CONFIG = {
-    "DEFAULT_CENTER": SEATTLE_CENTER,
-    "DEFAULT_ZOOM": 11,
-    "MIN_ZOOM": 10,
-    "MAX_ZOOM": 18,
-    "TILES": [("OpenStreetMap", MAP_TILES_URL, {"attribution": MAP_TILES_ATTRIBUTION})]
-    if MAP_TILES_URL
-    else [],
-    "RESET_VIEW": False,
-    "NO_GLOBALS": False,
-}
 
 # --- API ---------------------------------------------------------------------------
 REST_FRAMEWORK = {

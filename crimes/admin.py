@@ -107,12 +107,7 @@ class ImportRunAdmin(admin.ModelAdmin):
         "file_name",
         "status",
         "dry_run",
-        "rows_read",
-        "inserted",
-        "updated",
-        "unchanged",
-        "rejected",
-        "without_location",
+        *ImportRun.COUNT_FIELDS,
     )
     list_filter = ("status", "source", "dry_run")
     search_fields = ("file_name",)
@@ -123,12 +118,7 @@ class ImportRunAdmin(admin.ModelAdmin):
         "dry_run",
         "status",
         "progress_display",
-        "rows_read",
-        "inserted",
-        "updated",
-        "unchanged",
-        "rejected",
-        "without_location",
+        *ImportRun.COUNT_FIELDS,
         "rejected_rows_link",
         "error",
         "created_by",
@@ -228,20 +218,13 @@ class ImportRunAdmin(admin.ModelAdmin):
         data = {
             "id": run.pk,
             "status": run.status,
-            "done": run.status in (ImportRun.Status.SUCCEEDED, ImportRun.Status.FAILED),
+            "done": run.is_finished,
             "progress": round(run.progress, 4),
             "bytes_done": run.bytes_done,
             "bytes_total": run.bytes_total,
             "error": run.error,
         }
-        for field in (
-            "rows_read",
-            "inserted",
-            "updated",
-            "unchanged",
-            "rejected",
-            "without_location",
-        ):
+        for field in ImportRun.COUNT_FIELDS:
             data[field] = getattr(run, field)
         return JsonResponse(data, headers={"Cache-Control": "no-store"})
 

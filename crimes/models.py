@@ -7,6 +7,7 @@ from django.contrib.gis.db import models
 from django.db.models import Func
 
 from core.models import Run
+from ml.events import PLACEHOLDER_LOCAL_TIMES_S
 from ml.timeutil import TZ_NAME
 
 
@@ -21,6 +22,16 @@ class CrimeAgainst(models.TextChoices):
 # Offenses against PERSON and PROPERTY are what a commuter cares about and what we
 # forecast by default (see DESIGN, "Targets").
 DEFAULT_TARGET_CATEGORIES = (CrimeAgainst.PERSON, CrimeAgainst.PROPERTY)
+
+
+def placeholder_sql(start: str = "offense_start", end: str = "offense_end") -> str:
+    """ml.events.is_placeholder as SQL over two timestamptz columns: a start at a
+    placeholder Seattle clock time with no end, or an end not after the start."""
+    times = ", ".join(str(int(s)) for s in PLACEHOLDER_LOCAL_TIMES_S)
+    return (
+        f"(extract(epoch FROM ({start} AT TIME ZONE '{TZ_NAME}')::time) IN ({times})"
+        f" AND ({end} IS NULL OR {end} <= {start}))"
+    )
 
 
 class _LocalPart(Func):
@@ -59,28 +70,6 @@ class _UtmCoordinate(Func):
         inner, params = compiler.compile(self.source_expressions[0])
         srid = settings.ANALYSIS_SRID
         return f"ST_{self.axis}(ST_Transform({inner}, {srid}))", params
-
-
-class IncidentQuerySet(models.QuerySet):
-    def reported_before(self, moment):
-        return self.filter(reported_at__lt=moment)
-
-    def in_category(self, *categories):
-        return self.filter(crime_against__in=categories)
-
-    def default_targets(self):
-        return self.in_category(*DEFAULT_TARGET_CATEGORIES)
-
-    def located(self):
-        return self.filter(location__isnull=False)
-
-    def occurred_between(self, start=None, end=None):
-        qs = self
-        if start is not None:
-            qs = qs.filter(offense_start__gte=start)
-        if end is not None:
-            qs = qs.filter(offense_start__lt=end)
-        return qs
 
 
 class Incident(models.Model):
@@ -144,8 +133,6 @@ class Incident(models.Model):
     imported_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = IncidentQuerySet.as_manager()
-
     class Meta:
         indexes = [
             models.Index(fields=["offense_start"], name="incident_offense_start"),
@@ -175,6 +162,16 @@ class ImportRun(Run):
         COMMAND = "command", "Command line"
         UPLOAD = "upload", "Admin upload"
         SODA = "soda", "SODA API sync"
+
+    # What an import counts, in the order the admin and its status JSON show them.
+    COUNT_FIELDS = (
+        "rows_read",
+        "inserted",
+        "updated",
+        "unchanged",
+        "rejected",
+        "without_location",
+    )
 
     source = models.CharField(max_length=16, choices=Source.choices)
     file_name = models.CharField(max_length=255, blank=True)

@@ -235,7 +235,7 @@ def run_backtest(
                     _pooled_calibration(cal_p[s.name][w], cal_o[s.name][w])
                 )
         if hasattr(model, "metrics") and isinstance(model.metrics, dict):
-            timings[kind]["fit_metrics"] = _jsonable(model.metrics)
+            timings[kind]["fit_metrics"] = jsonable(model.metrics)
     return {
         "per_window": per_window,
         "curves": curves,
@@ -320,20 +320,25 @@ def evaluate(
     raw = run_backtest(events, grid, [model.kind], cfg, fitted={model.kind: model})
     raw.pop("_examples", None)
     s = summarise(raw, cfg)
-    return _jsonable(
+    return jsonable(
         {"config": asdict(cfg), "summary": s["summary"], "timings": raw["timings"]}
     )
 
 
-def _jsonable(obj: Any) -> Any:
+def jsonable(obj: Any, max_array_size: int | None = None) -> Any:
+    """A JSON-safe copy: text keys, lists for tuples, Python values for numpy arrays
+    and scalars, None for NaN and infinities. An array of more than
+    ``max_array_size`` elements becomes a short "array(shape)" note."""
     if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
+        return {str(k): jsonable(v, max_array_size) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
+        return [jsonable(v, max_array_size) for v in obj]
     if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
+        if max_array_size is not None and obj.size > max_array_size:
+            return f"array{obj.shape}"
+        return jsonable(obj.tolist(), max_array_size)
     if isinstance(obj, np.generic):
-        return obj.item()
+        obj = obj.item()
     if isinstance(obj, float) and not np.isfinite(obj):
         return None
     return obj
@@ -427,7 +432,7 @@ def main(argv: list[str] | None = None) -> int:
         "elapsed_s": round(time.perf_counter() - t_start, 1),
     }
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "metrics.json").write_text(json.dumps(_jsonable(out), indent=1))
+    (args.out / "metrics.json").write_text(json.dumps(jsonable(out), indent=1))
     from ml.report import headline_markdown, write_plots
 
     if not args.no_plots:

@@ -1,32 +1,26 @@
-"""Incident events as flat NumPy arrays, and the SPD CSV reader.
+"""Incident events as flat NumPy arrays, and SPD files read into them.
 
 Event time (docs/DESIGN.md "Event time"): the offense start; where an end is given and
 the span is at most 72 h, the midpoint; longer spans are unusable for hourly modelling.
-A start at exactly 00:00:00 or 12:00:00 Seattle clock time with no end (or an end equal
-to the start) is a placeholder: the event is kept but flagged ``imprecise`` so that
-forecasters can keep it in spatial levels while leaving it out of hour-of-day profiles.
+A placeholder start time (`is_placeholder`: 00:00:00 or 12:00:00 Seattle clock time
+with no real end) is kept but flagged ``imprecise`` so that forecasters can keep it in
+spatial levels while leaving it out of hour-of-day profiles.
 """
 
 from __future__ import annotations
 
-import csv
-import gzip
-import io
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
 
-from ml.timeutil import (
-    DAY,
-    HOUR,
-    local_naive_seconds,
-    local_naive_to_utc,
-    to_local_naive,
-)
+from ml.timeutil import DAY, HOUR, to_local_naive
 
 MAX_SPAN_S = 72 * HOUR
 MISSING = -1  # sentinel for a missing end time (UTC seconds are positive for our data)
+# The Seattle clock times (seconds after local midnight) SPD writes when the time of
+# day is unknown: midnight and noon sharp.
+PLACEHOLDER_LOCAL_TIMES_S = (0, 12 * HOUR)
 
 CATEGORY_CODES = {"PERSON": 0, "PROPERTY": 1, "SOCIETY": 2}
 OTHER_CATEGORY = 3
@@ -112,46 +106,22 @@ def event_times(
     span = np.where(has_end, end - start, 0)
     usable = span <= MAX_SPAN_S
     event = np.where(has_end, start + span // 2, start)
-    # Placeholders live on the local clock, so test there (DST matters: UTC 07:00 or
-    # 08:00).
+    return event, is_placeholder(start, end), usable
+
+
+def is_placeholder(start_s: np.ndarray, end_s: np.ndarray) -> np.ndarray:
+    """The placeholder-time rule, the one definition (SQL is generated from it:
+    crimes.models.PLACEHOLDER_SQL).
+
+    A start at a `PLACEHOLDER_LOCAL_TIMES_S` clock time (on the Seattle clock: DST
+    moves it between 07:00 and 08:00 UTC) with no real end: the end is missing
+    (``MISSING``) or not after the start.
+    """
+    start = np.asarray(start_s, dtype=np.int64)
+    end = np.asarray(end_s, dtype=np.int64)
     local_sec_of_day = to_local_naive(start) % DAY
-    placeholder = (local_sec_of_day == 0) | (local_sec_of_day == 12 * HOUR)
-    imprecise = placeholder & (~has_end | (span == 0))
-    return event, imprecise, usable
-
-
-def parse_portal_datetimes(values: np.ndarray) -> np.ndarray:
-    """``MM/DD/YYYY hh:mm:ss AM`` Seattle local strings -> int64 UTC seconds (-1 if
-    blank or malformed). Vectorised on the fixed-width byte layout."""
-    s = np.asarray(values).astype("S22")
-    b = s.view(np.uint8).reshape(len(s), 22).astype(np.int64)
-    d = b - ord("0")
-
-    def num(i: int, j: int) -> np.ndarray:
-        out = np.zeros(len(s), dtype=np.int64)
-        for k in range(i, j):
-            out = out * 10 + d[:, k]
-        return out
-
-    ok = (b[:, 2] == ord("/")) & (b[:, 5] == ord("/")) & (b[:, 13] == ord(":"))
-    digit_cols = [0, 1, 3, 4, 6, 7, 8, 9, 11, 12, 14, 15, 17, 18]
-    ok &= ((d[:, digit_cols] >= 0) & (d[:, digit_cols] <= 9)).all(axis=1)
-    pm = b[:, 20] == ord("P")
-    ok &= pm | (b[:, 20] == ord("A"))
-    month, day, year = num(0, 2), num(3, 5), num(6, 10)
-    hour12, minute, second = num(11, 13), num(14, 16), num(17, 19)
-    ok &= (month >= 1) & (month <= 12) & (day >= 1) & (day <= 31)
-    ok &= (hour12 >= 1) & (hour12 <= 12) & (minute < 60) & (second < 60)
-    hour = hour12 % 12 + np.where(pm, 12, 0)
-    local = local_naive_seconds(
-        np.where(ok, year, 1970),
-        np.where(ok, month, 1),
-        np.where(ok, day, 1),
-        hour,
-        minute,
-        second,
-    )
-    return np.where(ok, local_naive_to_utc(local), MISSING)
+    at_placeholder = np.isin(local_sec_of_day, PLACEHOLDER_LOCAL_TIMES_S)
+    return at_placeholder & ((end == MISSING) | (end <= start))
 
 
 def category_codes(names: np.ndarray) -> np.ndarray:
@@ -183,63 +153,58 @@ def utm_to_lonlat(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return np.asarray(lon), np.asarray(lat)
 
 
-_COLUMNS = {
-    "start": "Offense Start DateTime",
-    "end": "Offense End DateTime",
-    "report": "Report DateTime",
-    "category": "Crime Against Category",
-    "lon": "Longitude",
-    "lat": "Latitude",
-}
-
-
-def _open_text(path: Path) -> io.TextIOBase:
-    # utf-8-sig strips the portal's BOM from the first header name.
-    if path.suffix == ".gz":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig", newline="")
-    return open(path, encoding="utf-8-sig", newline="")
-
-
 def load_spd_csv(path: str | Path) -> tuple[Events, dict[str, int]]:
-    """Read a pre-2025 portal CSV export (.csv or .csv.gz) into Events.
+    """Read an SPD file (any format ml.spd_files reads, plain or .gz) into Events.
 
-    Rows without a location (0,0 or blank) or without a usable event time are dropped;
-    the returned dict counts what happened to the rows.
+    Parsed by the importer's own parser, so a row means here what it means in the
+    database: rows the parser rejects, rows without a location and rows without a
+    usable event time are dropped (duplicate offense ids are not merged: the importer
+    keeps the last, the full 2012-2021 file has none). The dict counts the rows.
     """
-    path = Path(path)
-    cols: dict[str, list[str]] = {k: [] for k in _COLUMNS}
-    with _open_text(path) as fh:
-        reader = csv.reader(fh)
-        header = next(reader)
-        pos = {k: header.index(v) for k, v in _COLUMNS.items()}
-        getters = [(cols[k], pos[k]) for k in _COLUMNS]
-        for row in reader:
-            for lst, j in getters:
-                lst.append(row[j])
-    n = len(cols["start"])
-    start = parse_portal_datetimes(np.asarray(cols["start"]))
-    end = parse_portal_datetimes(np.asarray(cols["end"]))
-    report = parse_portal_datetimes(np.asarray(cols["report"]))
-    lon = np.asarray([float(v) if v else 0.0 for v in cols["lon"]])
-    lat = np.asarray([float(v) if v else 0.0 for v in cols["lat"]])
-    category = category_codes(np.asarray(cols["category"]))
-    del cols
+    from ml.spd_files import TARGET_FIELDS, SpdFile, utc_seconds
 
-    event, imprecise, usable = event_times(start, end)
-    has_time = (start != MISSING) & (report != MISSING)
-    located = (lon != 0.0) & (lat != 0.0) & np.isfinite(lon) & np.isfinite(lat)
+    i_start, i_end, i_report, i_category = (
+        TARGET_FIELDS.index(name)
+        for name in ("offense_start", "offense_end", "reported_at", "crime_against")
+    )
+    start, end, report, category, lon, lat = [], [], [], [], [], []
+    rows = rejected = 0
+    with SpdFile(Path(path)) as spd:
+        for row in spd.rows():
+            rows += 1
+            values = row.values
+            if values is None:
+                rejected += 1
+                continue
+            start.append(utc_seconds(values[i_start]))
+            end.append(utc_seconds(values[i_end]))
+            report.append(utc_seconds(values[i_report]))
+            category.append(values[i_category])
+            lon.append(values[-2])
+            lat.append(values[-1])
+    start_s = np.asarray(start, dtype=np.int64)
+    end_s = np.asarray(end, dtype=np.int64)
+    report_s = np.asarray(report, dtype=np.int64)
+    located = np.asarray([v is not None for v in lon], dtype=bool)
+    lon_a = np.asarray([v if v is not None else np.nan for v in lon], dtype=np.float64)
+    lat_a = np.asarray([v if v is not None else np.nan for v in lat], dtype=np.float64)
+    categories = category_codes(np.asarray(category, dtype=str))
+
+    event, imprecise, usable = event_times(start_s, end_s)
+    has_time = start_s != MISSING  # the parser requires a report time
     keep = has_time & usable & located
-    x, y = lonlat_to_utm(lon[keep], lat[keep])
+    x, y = lonlat_to_utm(lon_a[keep], lat_a[keep])
     events = Events(
         event_time=event[keep],
-        report_time=report[keep],
+        report_time=report_s[keep],
         x=x,
         y=y,
-        category=category[keep],
+        category=categories[keep],
         imprecise=imprecise[keep],
     )
     stats = {
-        "rows": int(n),
+        "rows": rows,
+        "rejected": rejected,
         "bad_time": int((~has_time).sum()),
         "span_over_72h": int((has_time & ~usable).sum()),
         "no_location": int((has_time & usable & ~located).sum()),

@@ -1,6 +1,8 @@
-"""Square analysis grid in EPSG:32610 (same cell ids as core/grid_sql.py).
+"""Square analysis grid in EPSG:32610: the one definition of the cell-id formula and
+of the grid's origin (Django's SQL is generated from them: core/grid_sql.py).
 
-col = floor((x - X0) / size), row = floor((y - Y0) / size), cell_id = row * 10000 + col.
+col = floor((x - X0) / size), row = floor((y - Y0) / size), cell_id = row * 10000 + col,
+with (X0, Y0) = GRID_ORIGIN for every cell size, so coarser cells nest.
 """
 
 from __future__ import annotations
@@ -11,9 +13,23 @@ from pathlib import Path
 
 import numpy as np
 
+# Fixed, so a cell id never changes while the cell size does not.
 GRID_ORIGIN = (540000.0, 5255000.0)
 DEFAULT_CELL_SIZE = 150.0
-ID_BASE = 10000
+ID_BASE = 10000  # ids are unique for 0 <= col < ID_BASE (and row >= 0)
+
+
+def cell_col_row(
+    x: np.ndarray, y: np.ndarray, cell_size: float, origin=GRID_ORIGIN
+) -> tuple[np.ndarray, np.ndarray]:
+    """(col, row) int64 of the cells holding points (EPSG:32610 metres)."""
+    col = np.floor((np.asarray(x, dtype=np.float64) - origin[0]) / cell_size)
+    row = np.floor((np.asarray(y, dtype=np.float64) - origin[1]) / cell_size)
+    return col.astype(np.int64), row.astype(np.int64)
+
+
+def cell_id(col: np.ndarray, row: np.ndarray) -> np.ndarray:
+    return np.asarray(row, dtype=np.int64) * ID_BASE + np.asarray(col, dtype=np.int64)
 
 
 @dataclass
@@ -42,13 +58,8 @@ class GridSpec:
 
     def cell_id_of(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Cell id for points (whether or not the cell is in the grid)."""
-        col = np.floor(
-            (np.asarray(x, dtype=np.float64) - self.origin_x) / self.cell_size
-        )
-        row = np.floor(
-            (np.asarray(y, dtype=np.float64) - self.origin_y) / self.cell_size
-        )
-        return row.astype(np.int64) * ID_BASE + col.astype(np.int64)
+        origin = (self.origin_x, self.origin_y)
+        return cell_id(*cell_col_row(x, y, self.cell_size, origin))
 
     def index_of(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Position of each point's cell in ``cell_ids``, or -1 outside the grid."""
@@ -117,7 +128,7 @@ class GridSpec:
         A coarse cell touches the city iff one of its children does, so this equals
         building the coarse grid from the city limits directly.
         """
-        parent_ids = (self.rows // factor) * ID_BASE + (self.cols // factor)
+        parent_ids = cell_id(self.cols // factor, self.rows // factor)
         coarse = GridSpec(
             self.origin_x, self.origin_y, self.cell_size * factor, parent_ids
         )
@@ -182,5 +193,4 @@ class GridSpec:
         )
         shapely.prepare(geom)
         touching = shapely.intersects(geom, boxes)
-        ids = rr[touching].astype(np.int64) * ID_BASE + cc[touching]
-        return cls(x0, y0, float(cell_size), ids)
+        return cls(x0, y0, float(cell_size), cell_id(cc[touching], rr[touching]))

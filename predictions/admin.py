@@ -9,7 +9,7 @@ from django.utils.html import format_html
 
 from predictions.models import ForecastRun, ModelVersion, TrainingRun
 from predictions.services import forecasting, training
-from predictions.services.training_backtest import METRICS
+from predictions.services.headline_metrics import METRICS, headline
 
 
 def _progress(obj) -> str:
@@ -54,12 +54,12 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
     @admin.display(description="PAI 1% (8h)")
     def pai_1_8h(self, obj):
-        value = training.headline(obj).get("pai_1_8h")
+        value = headline(obj).get("pai_1_8h")
         return f"{value:.2f}" if value is not None else "–"
 
     @admin.display(description="best baseline (8h)")
     def best_baseline(self, obj):
-        h = training.headline(obj)
+        h = headline(obj)
         if not h.get("best_baseline_8h"):
             return "–"
         return f"{h['best_baseline_8h']} {h['best_baseline_pai_1_8h']:.2f}"

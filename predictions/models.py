@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core.cache import bump_forecast_version
 from core.models import Run
 
 
@@ -48,11 +49,6 @@ class Cell(models.Model):
         return f"cell {self.id}"
 
 
-class ModelVersionQuerySet(models.QuerySet):
-    def active(self):
-        return self.filter(is_active=True)
-
-
 class ModelVersion(models.Model):
     """A trained forecaster: its checkpoint, data window, backtest and status."""
 
@@ -81,8 +77,6 @@ class ModelVersion(models.Model):
     is_active = models.BooleanField(default=False)
     activated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-
-    objects = ModelVersionQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -116,8 +110,6 @@ class ModelVersion(models.Model):
             ModelVersion.objects.filter(pk=self.pk).update(
                 is_active=True, activated_at=now
             )
-            from predictions.services.forecast_store import bump_forecast_version
-
             bump_forecast_version()  # forecast reads now answer from this version
         self.is_active = True
         self.activated_at = now
@@ -170,12 +162,6 @@ class ForecastRun(Run):
     def __str__(self) -> str:
         start = f"{self.start:%Y-%m-%d %H:%M}"
         return f"Forecast #{self.pk} v{self.model_version_id} from {start}"
-
-    @property
-    def end(self):
-        from datetime import timedelta
-
-        return self.start + timedelta(hours=self.hours)
 
 
 class ForecastValues(models.Model):

@@ -35,7 +35,7 @@ def _redelivered_after_death(model, run_id: int) -> bool:
         if not _OWNERSHIP[model].reclaim_dead([run_id]):
             log.info("%s %s is running elsewhere", model.__name__, run_id)
         return True
-    if run.status != RunStatus.PENDING:
+    if run.is_finished:
         log.info("%s %s is already %s", model.__name__, run_id, run.status)
         return True
     return False

@@ -13,9 +13,8 @@ from django.views.decorators.http import require_GET
 from core.models import RunStatus
 from crimes.services.summary import data_summary
 from predictions.models import Category, ForecastRun, ModelVersion
-from predictions.services import forecast_store
-from predictions.services.training import headline
-from predictions.services.training_backtest import table
+from predictions.services import forecast_store, payloads
+from predictions.services.headline_metrics import headline, table
 
 REPORT_DIR = settings.BASE_DIR / "reports" / "backtest"
 
@@ -50,6 +49,7 @@ def forecast_page(request):
                 "pointUrl": reverse("v1:forecast-point"),
                 "start": start.isoformat() if start else None,
                 "cellSize": settings.GRID_CELL_SIZE,
+                "q8": payloads.Q8,
             },
         },
     )

@@ -22,7 +22,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from crimes.services.spd_formats import PORTAL_CSV, RowError, parse_local_time
+from ml.spd_files import PORTAL_CSV, RowError, parse_local_time
 from tests.data_files import SPD_2021
 
 PORTAL_HEADER = PORTAL_CSV.header

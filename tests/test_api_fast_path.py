@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
@@ -21,17 +20,18 @@ from django.test import Client, override_settings
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
+from core import cache as cache_versions
 from core import fast_path
+from core.cache import bump_data_version
+from core.local_time import SEATTLE
 from core.models import RunStatus
 from crimes.models import Incident
 from crimes.services import history_queries
-from crimes.services.summary import bump_data_version
 from predictions.models import ForecastRun, ModelVersion
 from predictions.services import forecast_store, payloads
 from predictions.services.cells import grid_arrays
 from tests.reference_data import ensure_reference_data
 
-SEATTLE = ZoneInfo("America/Los_Angeles")
 FAST = "core.fast_path.ApiFastPathMiddleware"
 GRID = "/api/v1/history/grid/?start=2021-01-01&end=2021-12-31&cell_size=600"
 WEEK = dt.datetime(2021, 12, 6, 0, tzinfo=SEATTLE)
@@ -261,12 +261,12 @@ def test_the_version_bump_waits_for_the_commit_too(
     data, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks() as callbacks:
-        before = forecast_store.forecast_version()
-        forecast_store.bump_forecast_version()
-        assert forecast_store.forecast_version() == before + 1
+        before = cache_versions.forecast_version()
+        cache_versions.bump_forecast_version()
+        assert cache_versions.forecast_version() == before + 1
     assert len(callbacks) == 1
     callbacks[0]()
-    assert forecast_store.forecast_version() == before + 2
+    assert cache_versions.forecast_version() == before + 2
 
 
 def test_throttle_counts_each_request_once(data, pair, monkeypatch):

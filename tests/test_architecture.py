@@ -8,7 +8,9 @@
 An app may import ml and any app to its left, never one to its right; ml imports no
 Django, no Celery and no app; no app imports the wiring; the wiring package holds
 only its wiring modules, and they define no functions or classes (behaviour lives in
-an app). Imports inside functions count too: a lazy import is still a dependency.
+an app). Inside an app, models.py is the bottom layer: it imports nothing else of its
+app (a model calling into its services was a cycle). Imports inside functions count
+too: a lazy import is still a dependency.
 """
 
 from __future__ import annotations
@@ -82,6 +84,11 @@ def violations(root: Path) -> list[str]:
             for line, module in imported_modules(path, _package_of(path, root)):
                 target = module.split(".")[0]
                 if target == top:
+                    if path.name == "models.py" and top in rank:
+                        if module.split(".")[:2] != [top, "models"]:
+                            problems.append(
+                                f"{where}:{line}: {top}'s models import {module}"
+                            )
                     continue
                 if top == ML:
                     if target in ML_FORBIDDEN:
@@ -138,6 +145,10 @@ def test_the_checker_finds_every_kind_of_wrong_arrow(tmp_path):
             "crimes/services/a.py": "def f():\n    import predictions.models\n",
             "crimes/services/b.py": "from . import a\nfrom ..models import X\n",
             "crimes/models.py": "from core.models import Run\nimport ml.grid\n",
+            "predictions/models.py": (
+                "from predictions.models import X\n"
+                "def f():\n    from predictions.services import store\n"
+            ),
             "crimes/views.py": "from crimepredict_site.settings import DEBUG\n",
             "predictions/__init__.py": "",
             "predictions/api.py": "from commutes.services import scoring\n",
@@ -160,6 +171,7 @@ def test_the_checker_finds_every_kind_of_wrong_arrow(tmp_path):
             "crimes/services/a.py:2: crimes imports predictions.models (arrow runs "
             "predictions -> crimes only)",
             "crimes/views.py:1: crimes imports the wiring",
+            "predictions/models.py:3: predictions's models import predictions.services",
             "predictions/api.py:1: predictions imports commutes.services (arrow runs "
             "commutes -> predictions only)",
             "ml/events.py:2: ml imports django.db",

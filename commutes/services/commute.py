@@ -11,7 +11,7 @@ import threading
 from collections import OrderedDict
 
 import numpy as np
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from commutes.services import scoring
 from commutes.services.corridor import CORRIDOR_HALF_WIDTH_M, find_corridor
@@ -65,17 +65,8 @@ def _city_mean(week) -> np.ndarray:
     return mean
 
 
-def model_card_url() -> str | None:
-    for name in (
-        "predictions:model_card",
-        "predictions:model-card",
-        "predictions:models",
-    ):
-        try:
-            return reverse(name)
-        except NoReverseMatch:
-            continue
-    return None
+def model_card_url() -> str:
+    return reverse("predictions:model-card")
 
 
 def _num(x: float, digits: int = 4) -> float | None:

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 
-from crimes.services.summary import data_version
+from core.cache import data_version
 
 PLACES_VERSION_KEY = "commutes:places-version"
 REFRESH_LOCK_KEY = "commutes:places-refresh-lock"
@@ -28,12 +28,6 @@ _SPACES = re.compile(r"\s+")
 _JOINERS = re.compile(r"\s*(?:&|@|\bAND\b|\bAT\b)\s*")
 _NOT_ADDRESS = re.compile(r"[^A-Z0-9/ ]")
 _HOUSE_NUMBER = re.compile(r"^(\d{3,6})\b")
-
-
-def normalise_address(text: str) -> str:
-    """The stored form: upper case, without "BLOCK OF", single spaces."""
-    text = _BLOCK_OF.sub(" ", text.upper())
-    return _SPACES.sub(" ", text).strip()
 
 
 def normalise_query(text: str) -> str:

@@ -8,12 +8,13 @@ from django.conf import settings
 from django.contrib.gis.geos import LineString
 from django.db import connection
 
+from crimes.models import placeholder_sql
 from crimes.services.summary import data_summary
 
 TOP_GROUPS = 5
-# Seattle clock. "uncertain": SPD's placeholder start times (00:00 or 12:00 sharp
-# with no end time) say nothing about the hour, so they get their own bucket rather
-# than inflating midnight and noon (DESIGN "Event time").
+# Seattle clock. "uncertain": SPD's placeholder start times (ml.events.is_placeholder)
+# say nothing about the hour, so they get their own bucket rather than inflating
+# midnight and noon (DESIGN "Event time").
 TIME_OF_DAY = (
     ("night", "00:00-06:00"),
     ("morning", "06:00-12:00"),
@@ -26,8 +27,7 @@ _SQL = f"""
 WITH near AS (
     SELECT offense_parent_group AS grp,
         CASE
-            WHEN offense_end IS NULL AND local_hour IN (0, 12)
-                AND date_trunc('hour', offense_start) = offense_start THEN 'uncertain'
+            WHEN {placeholder_sql()} THEN 'uncertain'
             WHEN local_hour < 6 THEN 'night'
             WHEN local_hour < 12 THEN 'morning'
             WHEN local_hour < 18 THEN 'afternoon'

@@ -19,6 +19,7 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.cache import DATA_VERSION_KEY, data_version
 from core.fast_path import Cacheable
 from core.throttling import AnonWindowThrottle
 from crimes.api import serializers as s
@@ -35,7 +36,6 @@ from crimes.services.filters import (
 )
 from crimes.services.history_cache import etag_for
 from crimes.services.history_export import export_csv, export_geojson
-from crimes.services.summary import DATA_VERSION_KEY, data_version
 
 MAX_PAGE_SIZE = 500
 # Deep pages are slow OFFSET scans and nobody reads them: past this, use the export.

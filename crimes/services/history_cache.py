@@ -1,6 +1,6 @@
 """Cached JSON bodies of history answers, keyed by the data version.
 
-An import bumps crimes.services.summary.data_version(), so every key below changes at
+An import bumps core.cache.data_version(), so every key below changes at
 once and a new import is visible on the next request: nothing needs deleting. Old
 entries expire on their own (settings CACHE_TIMEOUT).
 """
@@ -15,7 +15,7 @@ from typing import Any
 from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
 
-from crimes.services.summary import DATA_VERSION_KEY, data_version
+from core.cache import DATA_VERSION_KEY, data_version
 
 PREFIX = "hist"
 
@@ -40,22 +40,11 @@ def etag_for(kind: str, key: str, version: int) -> str:
     return f'"v{version}-{digest}"'
 
 
-def cached_body(
-    kind: str, key: str, producer: Callable[[], Any], version: int | None = None
-) -> bytes:
-    """The JSON body for (kind, key) at the current data version, computed once."""
-    cache_key = version_key(kind, key, version)
-    body = cache.get(cache_key)
-    if body is None:
-        body = dumps(producer())
-        cache.set(cache_key, body)
-    return body
-
-
 def cached_value(
     kind: str, key: str, producer: Callable[[], Any], version: int | None = None
 ) -> Any:
-    """Like cached_body for small Python values (pickled by the cache)."""
+    """The value for (kind, key) at the current data version, computed once (small
+    Python values, pickled by the cache)."""
     cache_key = version_key(kind, key, version)
     value = cache.get(cache_key)
     if value is None:

@@ -18,32 +18,28 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import connection, transaction
 
-from core.grid_sql import ROW_FACTOR
+from core.cache import data_version
+from core.grid_sql import GRID_ORIGIN, cell_id_from, col_row_sql, corner_sql
 from core.local_time import SEATTLE, TZ_NAME
-from crimes.models import Area, CrimeAgainst, ImportRun, Incident
+from crimes.models import Area, CrimeAgainst, Incident
 from crimes.services.filters import DAY_NAMES, HistoryFilters, Vocabulary
 from crimes.services.history_cache import cached_value
-from crimes.services.summary import data_version
+from crimes.services.summary import data_totals, last_import
+from ml.grid import ID_BASE
+from ml.spd_files import DATA_COLUMNS
 
 TIMESERIES_INTERVALS = ("hour", "day", "week", "month")
 MAX_BUCKETS = 10_000
 AREA_KINDS = ("beat", "mcpp")
-# Columns of an incident that the list, the API and the exports show.
+# Columns of an incident that the list, the API and the exports show: the key and
+# the file's data columns (ml.spd_files), less the NIBRS-only and group A/B codes.
 INCIDENT_FIELDS = (
     "offense_id",
-    "report_number",
-    "offense_start",
-    "offense_end",
-    "reported_at",
-    "crime_against",
-    "offense_parent_group",
-    "offense",
-    "offense_code",
-    "precinct",
-    "sector",
-    "beat",
-    "mcpp",
-    "block_address",
+    *(
+        column
+        for column in DATA_COLUMNS
+        if column not in {"group_a_b", "shooting_type_group", "reporting_area"}
+    ),
 )
 KNOWN_GAPS = (
     "2020-05-06 to 2020-05-26 is missing from the published file.",
@@ -118,24 +114,19 @@ def _compute_state(version: int) -> HistoryState:
     categories: dict[str, int] = {}
     for category, _group, count in group_rows:
         categories[category] = categories.get(category, 0) + count
-    ((total, located, first, last, last_reported, updated),) = _fetchall(
-        "SELECT count(*), count(x_utm), min(offense_start), max(offense_start),"
-        " max(reported_at), max(updated_at) FROM crimes_incident",
-        [],
-    )
+    totals = data_totals()
+    first, last = totals["first_offense"], totals["last_offense"]
+    last_reported = totals["last_reported"]
     beats = {r[0] for r in _fetchall("SELECT DISTINCT beat FROM crimes_incident", [])}
     mcpps = {r[0] for r in _fetchall("SELECT DISTINCT mcpp FROM crimes_incident", [])}
     for kind, code in Area.objects.filter(kind__in=AREA_KINDS).values_list(
         "kind", "code"
     ):
         (beats if kind == "beat" else mcpps).add(code)
-    last_run = (
-        ImportRun.objects.filter(status=ImportRun.Status.SUCCEEDED, dry_run=False)
-        .exclude(finished_at=None)
-        .order_by("-finished_at")
-        .first()
-    )
-    stamps = [s for s in (updated, last_run and last_run.finished_at) if s]
+    last_run = last_import()
+    stamps = [
+        s for s in (totals["last_updated"], last_run and last_run.finished_at) if s
+    ]
     last_modified = max(stamps) if stamps else dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
     # The default window is the last 12 months of data, ending on the last day with
     # a report (offense starts can carry typos years in the future; reports cannot).
@@ -156,8 +147,8 @@ def _compute_state(version: int) -> HistoryState:
         first_offense=first,
         last_offense=last,
         last_reported=last_reported,
-        total=total,
-        located=located,
+        total=totals["total"],
+        located=totals["with_location"],
         last_modified=last_modified,
         last_import=None
         if last_run is None
@@ -186,13 +177,12 @@ def grid(filters: HistoryFilters) -> dict:
     a few kilobytes and the browser draws squares from the centres.
     """
     size = float(filters.cell_size)
-    x0, y0 = settings.GRID_ORIGIN
+    col, row = col_row_sql("x_utm", "y_utm", size)
+    centre_x, centre_y = corner_sql("col", "row", size, offset=0.5)
     where, params = filters.without_cell().where_sql()
     sql = f"""
         WITH counts AS (
-            SELECT floor((x_utm - %s) / %s)::int AS col,
-                   floor((y_utm - %s) / %s)::int AS row,
-                   count(*) AS n
+            SELECT {col} AS col, {row} AS row, count(*) AS n
             FROM crimes_incident
             WHERE {where}
             GROUP BY 1, 2
@@ -201,25 +191,22 @@ def grid(filters: HistoryFilters) -> dict:
                ST_X(c), ST_Y(c)
         FROM counts,
              LATERAL (SELECT ST_Transform(ST_SetSRID(ST_MakePoint(
-                 %s + (col + 0.5) * %s, %s + (row + 0.5) * %s), %s), 4326) AS c) p
+                 {centre_x}, {centre_y}), %s), 4326) AS c) p
         WHERE col IS NOT NULL
         UNION ALL
         SELECT NULL, NULL, n, NULL, NULL FROM counts WHERE col IS NULL
     """
-    rows = _fetchall(
-        sql,
-        [x0, size, y0, size, *params, x0, size, y0, size, settings.ANALYSIS_SRID],
-    )
+    rows = _fetchall(sql, [*params, settings.ANALYSIS_SRID])
     cells, lons, lats, counts = [], [], [], []
     unlocated = outside = 0
     for col, row, n, lon, lat in sorted(rows, key=lambda r: (r[1] is None, r[1], r[0])):
+        cell = None if col is None else cell_id_from(col, row)
         if col is None:
             unlocated += n
-        elif not (0 <= col < ROW_FACTOR and row >= 0):
-            # A typo'd coordinate far from Seattle: no valid cell id.
-            outside += n
+        elif cell is None:
+            outside += n  # a typo'd coordinate far from Seattle: no valid cell id
         else:
-            cells.append(row * ROW_FACTOR + col)
+            cells.append(cell)
             lons.append(round(lon, 5))
             lats.append(round(lat, 5))
             counts.append(n)
@@ -227,7 +214,7 @@ def grid(filters: HistoryFilters) -> dict:
     return {
         "cell_size": filters.cell_size,
         "srid": settings.ANALYSIS_SRID,
-        "origin": list(settings.GRID_ORIGIN),
+        "origin": list(GRID_ORIGIN),
         "start": filters.start,
         "end": filters.end,
         "days": filters.days,
@@ -443,16 +430,12 @@ def meta() -> dict:
         "mcpps": sorted(vocabulary.mcpps),
         "grid": {
             "srid": settings.ANALYSIS_SRID,
-            "origin": list(settings.GRID_ORIGIN),
+            "origin": list(GRID_ORIGIN),
             "cell_sizes": list(settings.HISTORY_CELL_SIZES),
             "default_cell_size": settings.GRID_CELL_SIZE,
-            "cell_id": "row * 10000 + col; col = floor((x - x0) / size), "
+            "cell_id": f"row * {ID_BASE} + col; col = floor((x - x0) / size), "
             "row = floor((y - y0) / size)",
         },
         "timezone": TZ_NAME,
         "export_max_rows": settings.HISTORY_EXPORT_MAX_ROWS,
     }
-
-
-def latest_change() -> dt.datetime:
-    return history_state().last_modified

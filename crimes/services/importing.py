@@ -3,7 +3,7 @@
 The command line, the admin upload (via a Celery task) and the SODA sync all end in
 `run_import`. How it works, and why:
 
-* The file is parsed in Python, streaming (spd_formats), and every record, good or
+* The file is parsed in Python, streaming (ml.spd_files), and every record, good or
   rejected, is COPYed into a temporary staging table with its line number. Python
   never holds more than a chunk.
 * Inside ONE transaction: duplicate offense ids are resolved (the last line wins; the
@@ -37,10 +37,10 @@ from pathlib import Path
 from django.db import DatabaseError, connection, connections, transaction
 from django.utils import timezone
 
+from core.cache import bump_data_version
 from core.run_ownership import RunOwnership, worker_label
 from crimes.models import ImportRun, Incident, RejectedRow
-from crimes.services import summary
-from crimes.services.spd_formats import (
+from ml.spd_files import (
     DATA_COLUMNS,
     TIME_COLUMNS,
     SpdFile,
@@ -53,7 +53,7 @@ ProgressCallback = Callable[[int, int], None]
 
 STAGING = "spd_import_staging"
 # One staging row per record: where it was, why it was rejected (or NULL), then the
-# values spd_formats.normalise produces, in TARGET_FIELDS order.
+# values ml.spd_files.normalise produces, in TARGET_FIELDS order.
 _STAGING_TYPES = {
     "line_no": "integer NOT NULL",
     "reason": "text",
@@ -131,11 +131,6 @@ def reclaim_stale_runs(run_ids: list[int] | None = None) -> int:
     return RUNS.reclaim_dead(run_ids)
 
 
-# The lock helpers under their historical names.
-_lock_run = RUNS.lock
-_holds_run_lock = RUNS.holds
-
-
 def analyze_incidents() -> None:
     """Refresh the planner's statistics of crimes_incident after an import.
 
@@ -206,7 +201,7 @@ def _run_import(
             if not run.dry_run:
                 if counts["inserted"] or counts["updated"]:
                     transaction.on_commit(analyze_incidents)
-                transaction.on_commit(summary.bump_data_version)
+                transaction.on_commit(bump_data_version)
     except UnreadableFile as exc:
         reporter.close()
         return fail_run(run, str(exc))

@@ -4,24 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, Max, Min, Q
+from django.db.models import Count, Max, Min
 
-from core.cache import bump_version, read_version
+from core.cache import data_version
 from crimes.models import ImportRun, Incident
-
-DATA_VERSION_KEY = "crimes:data-version"
-
-
-def data_version() -> int:
-    """A number that every import bumps; caches of derived data key on it."""
-    return read_version(DATA_VERSION_KEY)
-
-
-def bump_data_version() -> int:
-    return bump_version(DATA_VERSION_KEY)
 
 
 @dataclass(frozen=True)
@@ -31,28 +21,40 @@ class DataSummary:
     first_offense: datetime | None
     last_offense: datetime | None
     last_reported: datetime | None
+    last_updated: datetime | None  # the newest row write
     last_import: ImportRun | None
+
+
+def data_totals() -> dict[str, Any]:
+    """The loaded data's size and range: the one query every page and the history
+    API take them from (uncached; see data_summary)."""
+    return Incident.objects.aggregate(
+        total=Count("id"),
+        with_location=Count("x_utm"),  # generated from location: NULL without one
+        first_offense=Min("offense_start"),
+        last_offense=Max("offense_start"),
+        last_reported=Max("reported_at"),
+        last_updated=Max("updated_at"),
+    )
+
+
+def last_import() -> ImportRun | None:
+    """The newest import that finished and wrote (no dry run)."""
+    return (
+        ImportRun.objects.filter(status=ImportRun.Status.SUCCEEDED, dry_run=False)
+        .exclude(finished_at=None)
+        .order_by("-finished_at")
+        .first()
+    )
 
 
 def data_summary() -> DataSummary:
     key = f"crimes:summary:{data_version()}"
     cached = cache.get(key)
     if cached is None:
-        agg = Incident.objects.aggregate(
-            total=Count("id"),
-            with_location=Count("id", filter=Q(location__isnull=False)),
-            first_offense=Min("offense_start"),
-            last_offense=Max("offense_start"),
-            last_reported=Max("reported_at"),
-        )
-        cached = agg
+        cached = data_totals()
         cache.set(key, cached, timeout=3600)
-    last_import = (
-        ImportRun.objects.filter(status=ImportRun.Status.SUCCEEDED, dry_run=False)
-        .order_by("-finished_at")
-        .first()
-    )
-    return DataSummary(last_import=last_import, **cached)
+    return DataSummary(last_import=last_import(), **cached)
 
 
 def boundary_geojson(kind: str, tolerance_m: float = 15.0) -> str:

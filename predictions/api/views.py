@@ -16,6 +16,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.cache import FORECAST_VERSION_KEY, forecast_version
 from core.fast_path import Cacheable
 from core.local_time import as_aware, local_iso
 from core.throttling import AnonWindowThrottle
@@ -23,13 +24,11 @@ from predictions.models import Category, ModelVersion
 from predictions.services import payloads
 from predictions.services.cells import cell_at, in_city
 from predictions.services.forecast_store import (
-    FORECAST_VERSION_KEY,
     MAX_HOURS,
     NoForecast,
-    forecast_version,
     load_forecast,
 )
-from predictions.services.training import headline
+from predictions.services.headline_metrics import headline
 
 
 class GeoJSONRenderer(JSONRenderer):

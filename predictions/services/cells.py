@@ -1,8 +1,9 @@
 """The analysis grid in PostGIS: cells of settings.GRID_CELL_SIZE touching the city.
 
 Built in SQL (generate_series + ST_Intersects against the city-limits Area) so it runs
-the same from a migration, a command or a test. Cell ids follow core/grid_sql.py, so a
-rebuild with the same setting gives the same ids and the same dense ``idx`` order.
+the same from a migration, a command or a test. Cell ids follow ml.grid's formula (SQL
+from core.grid_sql), so a rebuild with the same setting gives the same ids and the same
+dense ``idx`` order.
 """
 
 from __future__ import annotations
@@ -13,28 +14,31 @@ import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
 
-from core.grid_sql import ROW_FACTOR
+from core.grid_sql import GRID_ORIGIN, col_row_sql, corner_sql
+from ml.grid import ID_BASE
 
-BUILD_SQL = """
+
+def build_sql(size: float) -> str:
+    """The INSERT of every cell of ``size`` metres touching the city limits, with the
+    grid formula and origin of core.grid_sql (ml.grid)."""
+    c0, r0 = col_row_sql("ST_XMin(g)", "ST_YMin(g)", size)
+    c1, r1 = col_row_sql("ST_XMax(g)", "ST_YMax(g)", size)
+    west, south = corner_sql("c", "r", size)
+    east, north = corner_sql("c", "r", size, offset=1.0)
+    return f"""
 WITH city AS (
     SELECT ST_Transform(ST_Union(geom), %(srid)s) AS g
     FROM crimes_area WHERE kind = 'city'
 ), span AS (
-    SELECT g,
-        floor((ST_XMin(g) - %(x0)s) / %(size)s)::int AS c0,
-        floor((ST_XMax(g) - %(x0)s) / %(size)s)::int AS c1,
-        floor((ST_YMin(g) - %(y0)s) / %(size)s)::int AS r0,
-        floor((ST_YMax(g) - %(y0)s) / %(size)s)::int AS r1
+    SELECT g, {c0} AS c0, {c1} AS c1, {r0} AS r0, {r1} AS r1
     FROM city WHERE g IS NOT NULL
 ), boxes AS (
-    SELECT r, c, ST_MakeEnvelope(
-            %(x0)s + c * %(size)s, %(y0)s + r * %(size)s,
-            %(x0)s + (c + 1) * %(size)s, %(y0)s + (r + 1) * %(size)s, %(srid)s
-        ) AS box, span.g
+    SELECT r, c, ST_MakeEnvelope({west}, {south}, {east}, {north}, %(srid)s) AS box,
+        span.g
     FROM span, generate_series(span.r0, span.r1) AS r,
         generate_series(span.c0, span.c1) AS c
 ), kept AS (
-    SELECT r::bigint * %(factor)s + c AS id, r, c, box
+    SELECT r * {ID_BASE} + c AS id, r, c, box
     FROM boxes WHERE ST_Intersects(box, g)
 )
 INSERT INTO predictions_cell (id, idx, row, col, size, geom, lon, lat)
@@ -52,18 +56,11 @@ def build_cells(cursor=None, cell_size: float | None = None) -> int:
     connection. Rebuilding is deterministic: same setting, same ids and idx.
     """
     size = float(cell_size or settings.GRID_CELL_SIZE)
-    x0, y0 = settings.GRID_ORIGIN
-    params = {
-        "srid": settings.ANALYSIS_SRID,
-        "x0": x0,
-        "y0": y0,
-        "size": size,
-        "factor": ROW_FACTOR,
-    }
+    params = {"srid": settings.ANALYSIS_SRID, "size": size}
 
     def run(cur) -> int:
         cur.execute("DELETE FROM predictions_cell")
-        cur.execute(BUILD_SQL, params)
+        cur.execute(build_sql(size), params)
         cur.execute("SELECT count(*) FROM predictions_cell")
         return int(cur.fetchone()[0])
 
@@ -111,7 +108,7 @@ def grid_spec():
     """The grid as an ml.grid.GridSpec (ids sorted = idx order)."""
     from ml.grid import GridSpec
 
-    x0, y0 = settings.GRID_ORIGIN
+    x0, y0 = GRID_ORIGIN
     ids = grid_arrays()["cell_ids"]
     if not len(ids):
         raise RuntimeError(

@@ -16,7 +16,7 @@ import numpy as np
 from django.db import connection, transaction
 from django.utils import timezone
 
-from core.cache import bump_version, read_version
+from core.cache import bump_forecast_version
 from core.local_time import SEATTLE, as_aware, floor_hour
 from core.models import RunStatus
 from predictions.models import Category, ForecastRun, ForecastValues, ModelVersion
@@ -25,22 +25,6 @@ from predictions.services.cells import grid_arrays
 DTYPE = np.dtype("<f4")  # little-endian float32, whatever the host
 MAX_HOURS = 24 * 7 * 4
 _PROCESS_CACHE_SIZE = 6  # a week of 10k cells is ~7 MB
-
-
-FORECAST_VERSION_KEY = "predictions:forecast-version"
-
-
-def forecast_version() -> int:
-    """A number bumped whenever a forecast read can answer differently (rows written,
-    another version activated); the API's response cache keys on it."""
-    return read_version(FORECAST_VERSION_KEY)
-
-
-def bump_forecast_version() -> None:
-    """Bump now and again after the current transaction commits: a read between the
-    two may see the old rows, and the second bump retires what it cached."""
-    bump_version(FORECAST_VERSION_KEY)
-    transaction.on_commit(lambda: bump_version(FORECAST_VERSION_KEY))
 
 
 class NoForecast(LookupError):

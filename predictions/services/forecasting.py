@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import traceback
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -19,9 +18,9 @@ from django.utils import timezone
 
 from core.local_time import as_aware, floor_hour
 from core.models import RunStatus
-from core.run_ownership import RunOwnership, worker_label
+from core.run_ownership import RunOwnership, worker_label, worker_lost
 from predictions.models import Category, ForecastRun, ModelVersion
-from predictions.services import forecast_store, training
+from predictions.services import forecast_store
 from predictions.services.cells import grid_arrays
 from predictions.services.incident_events import load_events
 
@@ -29,7 +28,7 @@ log = logging.getLogger(__name__)
 MAX_HOURS = forecast_store.MAX_HOURS
 # Owned like every run (core.run_ownership); "SPDf".
 RUN_LOCK_CLASS = 0x53504466
-RUNS = RunOwnership(ForecastRun, RUN_LOCK_CLASS, training.worker_lost_fields)
+RUNS = RunOwnership(ForecastRun, RUN_LOCK_CLASS, worker_lost)
 
 _models: dict[tuple[int, str], object] = {}
 _models_lock = threading.Lock()
@@ -82,19 +81,9 @@ def execute(run_id: int) -> ForecastRun:
     if not RUNS.claim(run_id, worker=worker_label()):
         status = ForecastRun.objects.get(pk=run_id).status
         raise RuntimeError(f"forecast run {run_id} is {status}, not pending")
-    try:
+    with RUNS.running(run_id):
         run = ForecastRun.objects.select_related("model_version").get(pk=run_id)
         _precompute(run)
-    except BaseException as exc:
-        ForecastRun.objects.filter(pk=run_id).update(
-            status=RunStatus.FAILED,
-            finished_at=timezone.now(),
-            error="".join(traceback.format_exception(exc))[-8000:],
-            message=f"failed: {type(exc).__name__}: {exc}"[:255],
-        )
-        raise
-    finally:
-        RUNS.release(run_id)  # after the final status; see training.execute
     run.refresh_from_db()
     return run
 

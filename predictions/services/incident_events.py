@@ -13,15 +13,21 @@ import numpy as np
 from django.db import connection
 
 from crimes.models import CrimeAgainst
+from ml.events import CATEGORY_CODES, MISSING, OTHER_CATEGORY, Events, event_times
 
-# ml/events.py category codes: 0 PERSON, 1 PROPERTY, 2 SOCIETY, 3 other.
+# ml.events' category codes (0 PERSON, 1 PROPERTY, 2 SOCIETY, 3 other) as SQL.
 _CATEGORY_SQL = (
-    "CASE crime_against WHEN %s THEN 0 WHEN %s THEN 1 WHEN %s THEN 2 ELSE 3 END"
+    "CASE crime_against "
+    + " ".join(
+        f"WHEN '{CrimeAgainst(name).value}' THEN {code}"
+        for name, code in CATEGORY_CODES.items()
+    )
+    + f" ELSE {OTHER_CATEGORY} END"
 )
 
 SQL = f"""
 SELECT extract(epoch FROM offense_start)::bigint,
-       coalesce(extract(epoch FROM offense_end)::bigint, -1),
+       coalesce(extract(epoch FROM offense_end)::bigint, {MISSING}),
        extract(epoch FROM reported_at)::bigint,
        x_utm, y_utm, {_CATEGORY_SQL}
 FROM crimes_incident
@@ -35,18 +41,8 @@ def load_events(reported_before: datetime):
     Offenses whose span is over 72 h are dropped (unusable for hourly modelling);
     placeholder start times come back flagged ``imprecise``.
     """
-    from ml.events import Events, event_times
-
     with connection.cursor() as cur:
-        cur.execute(
-            SQL,
-            [
-                CrimeAgainst.PERSON,
-                CrimeAgainst.PROPERTY,
-                CrimeAgainst.SOCIETY,
-                reported_before,
-            ],
-        )
+        cur.execute(SQL, [reported_before])
         rows = cur.fetchall()
     if not rows:
         return Events.empty()

@@ -26,9 +26,10 @@ from predictions.services.cells import grid_arrays
 from predictions.services.forecast_store import ForecastWeek, load_forecast
 
 ENCODINGS = ("float", "q8")
-# q8: 0 = below Q_MIN; 1..255 = log-spaced levels from Q_MIN to Q_MAX expected
-# incidents per cell-hour (~4% steps), enough for colour and 1/4 the bytes.
-Q_MIN, Q_MAX = 1e-4, 2.0
+# q8: 0 = below min; 1..levels = log-spaced levels from min to max expected incidents
+# per cell-hour (~4% steps), enough for colour and 1/4 the bytes. The one definition:
+# every q8 answer carries it and the forecast page's script reads it from its config.
+Q8 = {"min": 1e-4, "max": 2.0, "levels": 255}
 
 _bodies: OrderedDict[str, tuple[bytes, bytes]] = OrderedDict()
 _lock = threading.Lock()
@@ -43,10 +44,10 @@ def etag_for(week: ForecastWeek, encoding: str, fmt: str) -> str:
 
 
 def quantise(values: np.ndarray) -> np.ndarray:
-    lo, hi = np.log(Q_MIN), np.log(Q_MAX)
-    v = np.clip(values, Q_MIN, Q_MAX)
-    q = 1 + np.rint((np.log(v) - lo) / (hi - lo) * 254)
-    return np.where(values < Q_MIN, 0, q).astype(np.uint8)
+    lo, hi = np.log(Q8["min"]), np.log(Q8["max"])
+    v = np.clip(values, Q8["min"], Q8["max"])
+    q = 1 + np.rint((np.log(v) - lo) / (hi - lo) * (Q8["levels"] - 1))
+    return np.where(values < Q8["min"], 0, q).astype(np.uint8)
 
 
 def compact_body(week: ForecastWeek, encoding: str) -> bytes:
@@ -65,7 +66,7 @@ def compact_body(week: ForecastWeek, encoding: str) -> bytes:
         "encoding": encoding,
     }
     if encoding == "q8":
-        doc["q8"] = {"min": Q_MIN, "max": Q_MAX, "levels": 255}
+        doc["q8"] = Q8
         q = quantise(week.values)
         doc["values"] = [base64.b64encode(row.tobytes()).decode() for row in q]
         return json.dumps(doc, separators=(",", ":")).encode()

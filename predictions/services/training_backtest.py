@@ -16,9 +16,6 @@ from typing import Any
 
 from core.local_time import SEATTLE
 
-HEADLINE_SCALE = "150m"
-METRICS = ("pai_1", "pai_5", "hit_1", "hit_5", "pei_1", "pei_5", "deviance")
-
 
 def first_origin_day(until_s: int, weeks: int) -> str:
     """Local date (YYYY-MM-DD) of the Monday ``weeks`` weeks before the last Monday
@@ -76,28 +73,8 @@ def short_backtest(
     )
 
 
-def table(metrics: dict[str, Any], window: str, scale: str = HEADLINE_SCALE):
-    """Rows for a template: [(kind, {metric: {mean, lo, hi}})], reference first."""
-    by_kind = metrics.get("summary", {}).get(scale, {}).get(window, {})
-    ref = metrics.get("reference")
-    order = sorted(by_kind, key=lambda k: (k != ref, k))
-    return [(k, by_kind[k]) for k in order]
-
-
 def jsonable(obj: Any) -> Any:
-    """JSON-safe copy (numpy scalars/arrays, tuples, NaN -> None) for JSONField."""
-    import math
+    """JSON-safe copy for a JSONField (ml.backtest.jsonable; big arrays noted only)."""
+    from ml.backtest import jsonable as ml_jsonable
 
-    import numpy as np
-
-    if isinstance(obj, dict):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return jsonable(obj.tolist()) if obj.size <= 5000 else f"array{obj.shape}"
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
+    return ml_jsonable(obj, max_array_size=5000)

@@ -5,7 +5,7 @@
   "use strict";
 
   function readConfig() {
-    var node = document.getElementById("site-map-config");
+    var node = document.getElementById("site-config");
     return node ? JSON.parse(node.textContent) : {};
   }
 
@@ -14,7 +14,7 @@
     var element = document.getElementById(elementId);
     var config = readConfig();
     var map = L.map(element, {
-      center: config.center || [47.6097, -122.3331],
+      center: config.center,
       zoom: options.zoom || 11,
       minZoom: 10,
       maxZoom: 18,

@@ -7,7 +7,7 @@
   var config = JSON.parse(document.getElementById("commute-config").textContent);
   var RECENT_KEY = "crimepredict.recentCommutes";
   var RECENT_MAX = 8;
-  var SEATTLE_TZ = "America/Los_Angeles";
+  var SEATTLE_TZ = CrimeMap.readConfig().timeZone;  // served by the site (one definition)
 
   var state = { start: null, end: null, via: [], names: {} };
   var map = null;

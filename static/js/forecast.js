@@ -11,25 +11,21 @@
   var playButton = document.getElementById("play-button");
   var state = { grid: null, weeks: {}, week: null, hour: 0, category: select.value, timer: null, chart: null };
 
-  // q8 decoding: level q in 1..255 is exp(lo + (q-1)/254 (hi-lo)); 0 means below min.
-  function levelValue(q, meta) {
-    if (!q) { return 0; }
-    var lo = Math.log(meta.min), hi = Math.log(meta.max);
-    return Math.exp(lo + (q - 1) / 254 * (hi - lo));
-  }
+  // The q8 encoding comes from the server (config.q8, predictions.services.payloads.Q8):
+  // level q in 1..levels is exp(lo + (q-1)/(levels-1) (hi-lo)); 0 means below min.
   function valueLevel(v, meta) {
     if (v < meta.min) { return 0; }
-    var lo = Math.log(meta.min), hi = Math.log(meta.max);
-    return Math.max(1, Math.min(255, 1 + Math.round((Math.log(v) - lo) / (hi - lo) * 254)));
+    var lo = Math.log(meta.min), hi = Math.log(meta.max), steps = meta.levels - 1;
+    return Math.max(1, Math.min(meta.levels, 1 + Math.round((Math.log(v) - lo) / (hi - lo) * steps)));
   }
 
   // Yellow -> red ramp over the levels that matter (1e-3 .. 0.5 per cell-hour).
   var STOPS = [[255, 255, 178], [254, 204, 92], [253, 141, 60], [240, 59, 32], [189, 0, 38]];
   var palette = null;
   function buildPalette(meta) {
-    palette = new Array(256);
+    palette = new Array(meta.levels + 1);
     var q0 = valueLevel(1e-3, meta), q1 = valueLevel(0.5, meta);
-    for (var q = 0; q < 256; q++) {
+    for (var q = 0; q <= meta.levels; q++) {
       if (q < q0) { palette[q] = null; continue; }
       var t = Math.min(1, (q - q0) / Math.max(1, q1 - q0)) * (STOPS.length - 1);
       var i = Math.min(STOPS.length - 2, Math.floor(t)), f = t - i;
@@ -106,7 +102,7 @@
   function fmtHour(iso) {
     var d = new Date(iso);
     return d.toLocaleString("en-US", {
-      timeZone: "America/Los_Angeles", weekday: "short", month: "short", day: "numeric",
+      timeZone: CrimeMap.readConfig().timeZone, weekday: "short", month: "short", day: "numeric",
       hour: "numeric", minute: "2-digit",
     });
   }
@@ -138,7 +134,7 @@
     mapEl.dataset.forecastReady = "0";
     return loadWeek(category).then(function (week) {
       state.week = week;
-      if (!palette) { buildPalette(week.q8); }
+      if (!palette) { buildPalette(config.q8); }
       slider.max = String(week.hours - 1);
       mapEl.dataset.category = category;
       showHour(Math.min(state.hour, week.hours - 1));

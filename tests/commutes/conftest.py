@@ -9,16 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
 
+from core.local_time import SEATTLE
 from tests.commutes.known_forecast import store_known_forecast
 from tests.reference_data import ensure_reference_data
 from tests.spd_rows import delete_imported, load_spd
 
-SEATTLE = ZoneInfo("America/Los_Angeles")
 # A Monday, so the week runs Monday..Sunday in Seattle time.
 FORECAST_START = datetime(2021, 12, 20, 0, 0, tzinfo=SEATTLE)
 

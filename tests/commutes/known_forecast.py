@@ -9,14 +9,12 @@ weekly shape: the "long-run" and "seasonal" baselines in one line.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import numpy as np
 from django.db import connection
 
 from core.grid_sql import cell_id_sql
-
-SEATTLE = ZoneInfo("America/Los_Angeles")
+from core.local_time import SEATTLE
 
 
 def long_run_rates() -> tuple[np.ndarray, np.ndarray]:

@@ -261,8 +261,8 @@ def test_places_refresh_after_an_import_bumps_the_data_version(client, commute_d
     from django.contrib.gis.geos import Point
     from django.utils import timezone
 
+    from core.cache import bump_data_version
     from crimes.models import Incident
-    from crimes.services.summary import bump_data_version
 
     client.get("/api/v1/places/", {"q": "pine"})  # builds for this version
     Incident.objects.create(

@@ -14,7 +14,8 @@ from commutes.services.commute import score_commute
 from commutes.services.corridor import find_corridor
 from commutes.services.routes import parse_route, parse_window
 from core.grid_sql import cell_bounds, cell_id_of
-from tests.commutes.conftest import FORECAST_START, SEATTLE
+from core.local_time import SEATTLE
+from tests.commutes.conftest import FORECAST_START
 from tests.commutes.known_forecast import store_known_forecast
 
 pytestmark = pytest.mark.django_db

@@ -10,16 +10,16 @@ import datetime as dt
 import math
 import random
 from collections import Counter
-from zoneinfo import ZoneInfo
 
 import pytest
-from django.conf import settings
 from django.core.management import call_command
 from django.test import override_settings
 from pyproj import Transformer
 from rest_framework.throttling import AnonRateThrottle
 
-from crimes.services.summary import bump_data_version
+from core.cache import bump_data_version
+from core.grid_sql import GRID_ORIGIN
+from core.local_time import SEATTLE
 from tests.spd_rows import (
     delete_imported,
     import_rows,
@@ -28,7 +28,6 @@ from tests.spd_rows import (
     read_portal_rows,
 )
 
-SEATTLE = ZoneInfo("America/Los_Angeles")
 TO_UTM = Transformer.from_crs(4326, 32610, always_xy=True)
 START, END = dt.date(2021, 1, 1), dt.date(2021, 12, 31)
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -87,7 +86,7 @@ def select(rows, start=START, end=END, **f) -> list[dict]:
 
 def cell_of(r, size: int) -> int:
     x, y = TO_UTM.transform(r["lon"], r["lat"])
-    x0, y0 = settings.GRID_ORIGIN
+    x0, y0 = GRID_ORIGIN
     return math.floor((y - y0) / size) * 10000 + math.floor((x - x0) / size)
 
 

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
-from zoneinfo import ZoneInfo
 
 import pytest
 
+from core.local_time import SEATTLE
 from crimes.models import Area
 from tests.spd_rows import delete_imported, incident_rows, load_spd
 
 pytestmark = pytest.mark.browser
-SEATTLE = ZoneInfo("America/Los_Angeles")
 URL = "/history/?start=2021-01-01&end=2021-12-31"
 
 

@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
+from core import cache as cache_versions
+from core.local_time import TZ_NAME
 from crimes.models import ImportRun, Incident, RejectedRow
-from crimes.services import summary
 from crimes.services.importing import ImportFailed, analyze_incidents, import_file
-from crimes.services.spd_formats import RowError, local_to_utc, parse_local_time
+from ml.spd_files import RowError, local_to_utc, parse_local_time
 from tests.data_files import (
     NIBRS_SAMPLE,
     ROBBERY_EXPORT,
@@ -251,9 +252,7 @@ def test_dst_rule_matches_postgresql():
 
     for naive in ("2021-11-07 01:30:00", "2021-03-14 02:30:00"):
         with connection.cursor() as c:
-            c.execute(
-                "SELECT (%s::timestamp AT TIME ZONE 'America/Los_Angeles')", [naive]
-            )
+            c.execute("SELECT (%s::timestamp AT TIME ZONE %s)", [naive, TZ_NAME])
             expected = c.fetchone()[0]
         assert local_to_utc(dt.datetime.fromisoformat(naive)) == expected
 
@@ -400,7 +399,7 @@ def test_unreadable_files_leave_the_database_unchanged(tmp_path, robbery, soda_w
     import_file(seed)
     before = _snapshot()
     rejects_before = RejectedRow.objects.count()
-    version = summary.data_version()
+    version = cache_versions.data_version()
     for name, path in _broken_files(tmp_path, robbery, soda_window).items():
         with pytest.raises(ImportFailed) as info:
             import_file(path)
@@ -410,7 +409,7 @@ def test_unreadable_files_leave_the_database_unchanged(tmp_path, robbery, soda_w
         assert run.finished_at is not None
         assert _snapshot() == before, name
         assert RejectedRow.objects.count() == rejects_before, name
-    assert summary.data_version() == version
+    assert cache_versions.data_version() == version
 
 
 def test_unknown_header_names_what_was_expected(tmp_path):
@@ -428,27 +427,27 @@ def test_unknown_header_names_what_was_expected(tmp_path):
 def test_dry_run_counts_but_writes_no_incident(robbery, tmp_path):
     seed = write_lines(tmp_path / "seed.csv", slice_lines(robbery, 101))
     import_file(seed)
-    version = summary.data_version()
+    version = cache_versions.data_version()
     before = _snapshot()
     run = import_file(robbery, dry_run=True)
     assert run.dry_run and run.status == "succeeded"
     assert (run.inserted, run.unchanged, run.updated) == (1100, 100, 0)
     assert _snapshot() == before
-    assert summary.data_version() == version
+    assert cache_versions.data_version() == version
 
 
 def test_import_bumps_data_version_on_commit_and_reports_progress(
     robbery, django_capture_on_commit_callbacks
 ):
-    version = summary.data_version()
+    version = cache_versions.data_version()
     seen: list[tuple[int, int]] = []
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         run = import_file(
             robbery, progress=lambda done, total: seen.append((done, total))
         )
     # Fresh planner statistics first, then the data version that caches key on.
-    assert callbacks == [analyze_incidents, summary.bump_data_version]
-    assert summary.data_version() == version + 1
+    assert callbacks == [analyze_incidents, cache_versions.bump_data_version]
+    assert cache_versions.data_version() == version + 1
     size = robbery.stat().st_size
     assert seen and seen[-1] == (size, size)
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)

@@ -98,13 +98,13 @@ def test_an_import_holds_its_run_while_it_works_and_releases_it(slice_csv):
 
     def progress(done: int, total: int) -> None:
         run_id = ImportRun.objects.order_by("-pk").values_list("pk", flat=True)[0]
-        held.append(importing._holds_run_lock(run_id))
+        held.append(importing.RUNS.holds(run_id))
         # This session owns it: a check from here must never fail it.
         assert reclaim_stale_runs([run_id]) == 0
 
     run = import_file(slice_csv, progress=progress)
     assert held and all(held)
-    assert not importing._holds_run_lock(run.pk)
+    assert not importing.RUNS.holds(run.pk)
     assert ImportRun.objects.get(pk=run.pk).status == ImportRun.Status.SUCCEEDED
 
 
@@ -137,7 +137,7 @@ def test_a_run_is_reclaimed_only_once_its_worker_process_is_killed():
         assert reclaim_stale_runs() == 0
         assert ImportRun.objects.get(pk=run.pk).status == ImportRun.Status.RUNNING
         # A second worker handed the same run does not take it (nor wait for it).
-        assert not importing._lock_run(run.pk)
+        assert not importing.RUNS.lock(run.pk)
     finally:
         os.kill(owner.pid, signal.SIGKILL)
         owner.wait(timeout=10)

@@ -10,8 +10,9 @@ import pytest
 
 from ml.events import Events
 from ml.grid import GridSpec
+from ml.timeutil import TZ_NAME
 
-SEATTLE = ZoneInfo("America/Los_Angeles")
+SEATTLE = ZoneInfo(TZ_NAME)
 
 
 def local_s(*args: int) -> int:

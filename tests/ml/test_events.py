@@ -8,12 +8,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from ml.events import (
-    Events,
-    event_times,
-    load_spd_csv,
-    parse_portal_datetimes,
-)
+from ml.events import Events, event_times, is_placeholder, load_spd_csv
 from ml.timeutil import (
     local_hour_of_day,
     local_hour_of_week,
@@ -82,25 +77,44 @@ def test_placeholder_with_a_real_end_is_precise_midpoint():
     assert not imp[0] and ev[0] == t + 3 * H
 
 
-def test_parse_portal_datetimes_handles_dst_and_blanks():
-    s = np.array(
-        [
-            "01/15/2021 12:00:00 AM",
-            "01/15/2021 12:30:00 PM",
-            "07/04/2019 09:05:07 PM",
-            "03/14/2021 02:30:00 AM",  # does not exist: read with the PST offset
-            "11/07/2021 01:30:00 AM",  # ambiguous: first (PDT) occurrence
+def test_placeholder_rule_needs_no_real_end():
+    t = local_s(2021, 7, 15, 12, 0)
+    ends = np.array([-1, t, t - H, t + 1])  # missing, equal, before, after
+    assert is_placeholder(np.full(4, t), ends).tolist() == [True, True, True, False]
+
+
+def test_load_spd_csv_reads_times_with_the_importers_dst_rule(tmp_path):
+    # The one parser (ml.spd_files): a skipped or repeated local time is read as
+    # Pacific Standard Time, as PostgreSQL reads it; blank and bad dates are handled
+    # as the importer does (no end / a rejected row).
+    body = (
+        _row(
+            "03/14/2021 02:30:00 AM",
             "",
-            "garbage",
-        ]
+            "03/14/2021 03:30:00 AM",
+            "PERSON",
+            -122.3,
+            47.6,
+        )
+        + _row(
+            "11/07/2021 01:30:00 AM",
+            "",
+            "11/07/2021 03:00:00 AM",
+            "PERSON",
+            -122.3,
+            47.6,
+        )
+        + _row("07/04/2019 09:05:07 PM", "", "garbage", "PERSON", -122.3, 47.6)
     )
-    got = parse_portal_datetimes(s)
-    assert got[0] == local_s(2021, 1, 15, 0, 0)
-    assert got[1] == local_s(2021, 1, 15, 12, 30)
-    assert got[2] == local_s(2019, 7, 4, 21, 5, 7)
-    assert got[3] == datetime(2021, 3, 14, 10, 30, tzinfo=UTC).timestamp()  # 02:30 PST
-    assert got[4] == local_s(2021, 11, 7, 1, 30)  # zoneinfo fold=0 = PDT
-    assert got[5] == -1 and got[6] == -1
+    p = tmp_path / "dst.csv"
+    p.write_text(HEADER + body, encoding="utf-8")
+    ev, stats = load_spd_csv(p)
+    assert stats["rows"] == 3 and stats["rejected"] == 1 and stats["kept"] == 2
+    pst = [
+        datetime(2021, 3, 14, 10, 30, tzinfo=UTC),
+        datetime(2021, 11, 7, 9, 30, tzinfo=UTC),
+    ]
+    assert ev.event_time.tolist() == [int(t.timestamp()) for t in pst]
 
 
 def test_local_conversions_round_trip_over_dst_changes():
@@ -179,6 +193,7 @@ def test_load_spd_csv_drops_unlocated_and_long_spans(tmp_path):
     ev, stats = load_spd_csv(p)
     assert stats == {
         "rows": 5,
+        "rejected": 0,
         "bad_time": 0,
         "span_over_72h": 1,
         "no_location": 1,
@@ -218,6 +233,7 @@ def test_real_file_slice_parses(tmp_path):
     ev, stats = load_spd_csv(p)
     assert stats == {
         "rows": 3000,
+        "rejected": 0,
         "bad_time": 0,
         "span_over_72h": 237,
         "no_location": 175,

@@ -4,14 +4,11 @@ SPD rows, and synthetic forecast rows for page/API tests that need no model."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
 
 from tests.reference_data import ensure_reference_data
-
-SEATTLE = ZoneInfo("America/Los_Angeles")
 
 
 def ensure_grid() -> int:

@@ -8,9 +8,9 @@ from datetime import datetime
 import pytest
 from django.core.management import CommandError, call_command
 
+from core.local_time import SEATTLE
 from crimes.models import Incident
 from predictions.models import ModelVersion
-from tests.predictions.conftest import SEATTLE
 from tests.spd_rows import load_spd, reported_between
 
 T = datetime(2021, 10, 25, 0, 0, tzinfo=SEATTLE)

@@ -6,7 +6,8 @@ from datetime import datetime
 
 import pytest
 
-from tests.predictions.conftest import SEATTLE, ensure_grid, store_synthetic_week
+from core.local_time import SEATTLE
+from tests.predictions.conftest import ensure_grid, store_synthetic_week
 
 pytestmark = [pytest.mark.browser]
 START = datetime(2021, 12, 6, 0, 0, tzinfo=SEATTLE)

@@ -10,12 +10,13 @@ import pytest
 from django.db import transaction
 from django.urls import reverse
 
+from core.local_time import SEATTLE
 from core.models import RunStatus
 from predictions.models import ForecastValues, ModelVersion, TrainingRun
 from predictions.services import forecasting, training
 from predictions.tasks import precompute_forecasts, train_model
 from tests.conftest import wait_for
-from tests.predictions.conftest import SEATTLE, ensure_grid
+from tests.predictions.conftest import ensure_grid
 from tests.spd_rows import load_spd, reported_between
 
 pytestmark = [pytest.mark.worker]

@@ -8,10 +8,10 @@ from datetime import datetime
 import pytest
 from django.urls import reverse
 
+from core.local_time import SEATTLE
 from core.models import RunStatus
 from predictions.models import TrainingRun
 from predictions.services import training
-from tests.predictions.conftest import SEATTLE
 
 pytestmark = pytest.mark.django_db
 

@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 from django.urls import reverse
 
+from core.local_time import SEATTLE
 from predictions.models import Cell, ForecastValues, ModelVersion
 from predictions.services import forecast_store
 from predictions.services.cells import build_cells, grid_arrays
-from tests.predictions.conftest import SEATTLE, store_synthetic_week
+from tests.predictions.conftest import store_synthetic_week
 
 START = datetime(2021, 12, 6, 0, 0, tzinfo=SEATTLE)
 

@@ -6,6 +6,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from predictions.management.commands._args import iso_time
 from predictions.services import training
+from predictions.services.headline_metrics import headline
+from predictions.services.training_presets import PRESETS
 
 
 class Command(BaseCommand):
@@ -25,7 +27,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--preset",
             default="default",
-            choices=sorted(training.PRESETS),
+            choices=sorted(PRESETS),
             help="default (production), quick (demo: minutes on CPU), tiny (tests)",
         )
         parser.add_argument(
@@ -68,7 +70,7 @@ class Command(BaseCommand):
         )
         if version.notes:
             self.stdout.write(f"note: {version.notes}")
-        for key, value in training.headline(version).items():
+        for key, value in headline(version).items():
             shown = f"{value:.4f}" if isinstance(value, float) else value
             self.stdout.write(f"  {key}: {shown}")
         self.stdout.write(str(version.pk))

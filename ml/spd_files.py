@@ -1,6 +1,9 @@
 """Reading SPD crime files: format detection and row parsing, no database.
 
-Three formats carry the same records (see ../shared/data/spd/SCHEMA_NOTES.md):
+The one parser of SPD files: the importer (crimes.services.importing) stages its rows
+in PostgreSQL, ml.events.load_spd_csv turns them into Events. Django-free.
+
+Three formats carry the same records (see tests/fixtures/spd/README.md):
 
 * the portal CSV export in the pre-2025 schema (UTF-8 BOM, ``MM/DD/YYYY hh:mm:ss AM``),
 * the 2025 NIBRS republish CSV (``2025 May 23 03:00:00 PM``),
@@ -29,7 +32,9 @@ from pathlib import Path
 from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
-SEATTLE = ZoneInfo("America/Los_Angeles")
+from ml.timeutil import TZ_NAME
+
+SEATTLE = ZoneInfo(TZ_NAME)
 CHUNK_BYTES = 1 << 20
 RAW_MAX_CHARS = 2000
 
@@ -398,6 +403,27 @@ def parse_local_time(s: str) -> str:
     raise RowError("unreadable date")
 
 
+MISSING_TIME = -1  # utc_seconds of a missing (None) time
+_HOUR_STARTS: dict[str, int] = {}
+
+
+def utc_seconds(text: str | None) -> int:
+    """A time as `parse_local_time` writes it, in UTC epoch seconds (MISSING_TIME
+    for None): what PostgreSQL stores for that text, computed without it."""
+    if text is None:
+        return MISSING_TIME
+    if len(text) == 22:  # "YYYY-MM-DD HH:MM:SS-08", every local time's form
+        key = text[:14] + text[19:]
+        hour = _HOUR_STARTS.get(key)
+        if hour is None:
+            if len(_HOUR_STARTS) >= _HOURS_MAX:
+                _HOUR_STARTS.clear()
+            start = dt.datetime.fromisoformat(text[:14] + "00:00" + text[19:])
+            hour = _HOUR_STARTS[key] = int(start.timestamp())
+        return hour + int(text[14:16]) * 60 + int(text[17:19])
+    return int(dt.datetime.fromisoformat(text).timestamp())
+
+
 def _aware_iso(s: str) -> str:
     moment = dt.datetime.fromisoformat(s.replace("Z", "+00:00"))
     if moment.tzinfo is None:
@@ -522,7 +548,7 @@ class SpdFile:
 
     def __init__(self, path: Path, on_bytes: Callable[[int], None] | None = None):
         self.path = Path(path)
-        self._file = open(self.path, "rb")  # noqa: SIM115 (closed by close())
+        self._file = open(self.path, "rb")
         self._counter = _CountingReader(self._file, on_bytes or (lambda n: None))
         source: io.BufferedReader = io.BufferedReader(self._counter, CHUNK_BYTES)
         magic = source.peek(2)[:2]

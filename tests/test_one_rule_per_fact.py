@@ -1,0 +1,188 @@
+"""One rule per fact: each fact is written in one module and everything else uses it.
+
+Where SQL carries a fact (the placeholder-time rule, the grid's cell ids) the SQL is
+generated from the Python rule, and these tests check the two agree on real SPD rows;
+the ml/ file reader and the database give the same events because both go through
+the one parser (ml.spd_files).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from commutes.services import stretch_history
+from core.grid_sql import cell_id_sql, col_row_sql, corner_sql
+from core.local_time import TZ_NAME
+from crimes.models import placeholder_sql
+from crimes.services import history_queries
+from crimes.services.filters import parse_filters
+from crimes.services.summary import data_summary
+from ml.events import MISSING, is_placeholder, load_spd_csv
+from ml.grid import GRID_ORIGIN, cell_col_row, cell_id
+from ml.spd_files import RowError, parse_local_time, utc_seconds
+from predictions.services import payloads
+from predictions.services.incident_events import load_events
+from tests.data_files import SPD_2021
+from tests.spd_rows import load_spd, read_portal_rows, write_portal_csv
+
+REPO = Path(__file__).resolve().parent.parent
+PLACEHOLDER_CLOCK = ("12:00:00 AM", "12:00:00 PM")
+
+
+def _utc(text: str) -> int | None:
+    try:
+        return utc_seconds(parse_local_time(text))
+    except RowError:
+        return None  # the importer rejects the row: kept, it is counted too
+
+
+def _selection() -> list[dict[str, str]]:
+    """Real 2021 rows: every start at midnight or noon sharp whose end is blank, equal
+    to or before the start (the cases the two rules used to disagree on), 500 with a
+    later end, and every 40th other row."""
+    rows, later, n = [], 0, 0
+    for row in read_portal_rows(SPD_2021):
+        start, end = row["Offense Start DateTime"], row["Offense End DateTime"]
+        if start.endswith(PLACEHOLDER_CLOCK):
+            s, e = _utc(start), _utc(end) if end else None
+            if not end or s is None or e is None or e <= s:
+                rows.append(row)
+            elif later < 500:
+                later += 1
+                rows.append(row)
+        else:
+            n += 1
+            if n % 40 == 0:
+                rows.append(row)
+    return rows
+
+
+@pytest.fixture
+def spd_file(tmp_path) -> Path:
+    return write_portal_csv(tmp_path / "selection.csv", _selection())
+
+
+@pytest.fixture
+def imported(spd_file, db):
+    return load_spd(spd_file)
+
+
+def _column_arrays(sql: str) -> list[np.ndarray]:
+    with connection.cursor() as cur:
+        cur.execute(sql)
+        rows = cur.fetchall()
+    return [np.asarray(column) for column in zip(*rows, strict=True)]
+
+
+def test_placeholder_sql_is_the_ml_rule_on_real_rows(imported):
+    start, end, flagged = _column_arrays(
+        "SELECT extract(epoch FROM offense_start)::bigint,"
+        f" coalesce(extract(epoch FROM offense_end)::bigint, {MISSING}),"
+        f" {placeholder_sql()} FROM crimes_incident WHERE offense_start IS NOT NULL"
+    )
+    expected = is_placeholder(start, end)
+    assert np.array_equal(flagged.astype(bool), expected)
+    assert expected.sum() > 1000 and (~expected).sum() > 1000
+    # The rows the commute history once counted as precise:
+    assert (expected & (end == start)).sum() > 100
+    assert (expected & (end != MISSING) & (end < start)).sum() > 0
+    # ... and the commute history uses the generated SQL.
+    assert placeholder_sql() in stretch_history._SQL
+
+
+@pytest.mark.parametrize("size", settings.HISTORY_CELL_SIZES)
+def test_cell_id_sql_is_the_ml_formula_on_real_rows(imported, size):
+    col, row = col_row_sql("x_utm", "y_utm", size)
+    centre = corner_sql(col, row, size, offset=0.5)
+    x, y, ids, cx, cy = _column_arrays(
+        f"SELECT x_utm, y_utm, {cell_id_sql(size=size)}, {centre[0]}, {centre[1]}"
+        " FROM crimes_incident WHERE x_utm IS NOT NULL"
+    )
+    ml_col, ml_row = cell_col_row(x, y, size)
+    assert np.array_equal(ids.astype(np.int64), cell_id(ml_col, ml_row))
+    assert np.allclose(cx.astype(float), GRID_ORIGIN[0] + (ml_col + 0.5) * size)
+    assert np.allclose(cy.astype(float), GRID_ORIGIN[1] + (ml_row + 0.5) * size)
+
+
+def test_history_grid_counts_the_ml_cells(imported):
+    query = {"start": ["2021-01-01"], "end": ["2021-12-31"], "cell_size": ["300"]}
+    filters = parse_filters(query, history_queries.history_state().vocabulary)
+    answer = history_queries.grid(filters)
+    x, y = _column_arrays(
+        "SELECT x_utm, y_utm FROM crimes_incident WHERE x_utm IS NOT NULL"
+        f" AND offense_start >= '{filters.start_dt.isoformat()}'"
+        f" AND offense_start < '{filters.end_dt.isoformat()}'"
+    )
+    expected = Counter(cell_id(*cell_col_row(x, y, 300)).tolist())
+    assert dict(zip(answer["cells"], answer["counts"], strict=True)) == expected
+    assert answer["origin"] == list(GRID_ORIGIN)
+
+
+def test_data_totals_are_one_query(imported):
+    summary = data_summary()
+    meta = history_queries.meta()
+    assert summary.total == meta["total"] == imported.inserted
+    assert summary.with_location == meta["with_location"]
+    assert (summary.first_offense, summary.last_offense) == (
+        meta["first_offense"],
+        meta["last_offense"],
+    )
+
+
+def test_the_ml_reader_and_the_database_see_the_same_events(spd_file, imported):
+    from_file, stats = load_spd_csv(spd_file)
+    from_db = load_events(dt.datetime(2100, 1, 1, tzinfo=dt.UTC))
+    assert stats["rejected"] == imported.rejected
+    assert len(from_file) == len(from_db) > 3000
+
+    def ordered(ev):
+        order = np.lexsort(
+            (np.round(ev.x, 2), ev.category, ev.report_time, ev.event_time)
+        )
+        return ev.select(order)
+
+    a, b = ordered(from_file), ordered(from_db)
+    for name in ("event_time", "report_time", "category", "imprecise"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    assert np.allclose(a.x, b.x, atol=1e-3) and np.allclose(a.y, b.y, atol=1e-3)
+
+
+def test_the_forecast_page_is_served_the_q8_encoding(client, db):
+    # The page's script reads it from its config (json_script "forecast-config").
+    assert client.get("/forecast/").context["config"]["q8"] == payloads.Q8
+
+
+def test_every_page_is_served_the_time_zone(client, db):
+    page = client.get("/").content.decode()
+    config = re.search(
+        r'<script id="site-config" type="application/json">(.*?)</script>', page
+    )
+    assert json.loads(config.group(1))["timeZone"] == TZ_NAME
+
+
+@pytest.mark.parametrize(
+    ("literal", "home"),
+    [
+        ("America/Los_Angeles", "ml/timeutil.py"),  # Seattle's time zone
+        ("540000", "ml/grid.py"),  # the grid's origin
+        ("5255000", "ml/grid.py"),
+    ],
+)
+def test_a_fact_is_written_in_one_module(literal, home):
+    code = ("core", "crimes", "predictions", "commutes", "ml", "crimepredict_site")
+    places = [
+        path.relative_to(REPO).as_posix()
+        for top in (*code, "static/js", "templates")
+        for path in (REPO / top).rglob("*")
+        if path.suffix in {".py", ".js", ".html"} and literal in path.read_text()
+    ]
+    assert places == [home]
