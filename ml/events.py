@@ -109,6 +109,30 @@ def event_times(
     return event, is_placeholder(start, end), usable
 
 
+def incident_events(
+    start_s: np.ndarray,
+    end_s: np.ndarray,
+    report_s: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    category: np.ndarray,
+) -> tuple[Events, np.ndarray]:
+    """Events of incidents given as raw offense start / end and report times (UTC
+    seconds, ``MISSING`` where missing), with the event-time rules applied, and the
+    mask of those whose times are usable (a start, a span of at most 72 h). The one
+    path from incident records (a file, the database) to Events."""
+    event, imprecise, usable = event_times(start_s, end_s)
+    events = Events(
+        event_time=event,
+        report_time=report_s,
+        x=x,
+        y=y,
+        category=category,
+        imprecise=imprecise,
+    )
+    return events, usable & (np.asarray(start_s) != MISSING)
+
+
 def is_placeholder(start_s: np.ndarray, end_s: np.ndarray) -> np.ndarray:
     """The placeholder-time rule, the one definition (SQL is generated from it:
     crimes.models.PLACEHOLDER_SQL).
@@ -188,20 +212,14 @@ def load_spd_csv(path: str | Path) -> tuple[Events, dict[str, int]]:
     located = np.asarray([v is not None for v in lon], dtype=bool)
     lon_a = np.asarray([v if v is not None else np.nan for v in lon], dtype=np.float64)
     lat_a = np.asarray([v if v is not None else np.nan for v in lat], dtype=np.float64)
+    x, y = lonlat_to_utm(lon_a, lat_a)  # NaN where unlocated
     categories = category_codes(np.asarray(category, dtype=str))
 
-    event, imprecise, usable = event_times(start_s, end_s)
+    everything, usable = incident_events(start_s, end_s, report_s, x, y, categories)
     has_time = start_s != MISSING  # the parser requires a report time
-    keep = has_time & usable & located
-    x, y = lonlat_to_utm(lon_a[keep], lat_a[keep])
-    events = Events(
-        event_time=event[keep],
-        report_time=report_s[keep],
-        x=x,
-        y=y,
-        category=categories[keep],
-        imprecise=imprecise[keep],
-    )
+    keep = usable & located
+    events = everything.select(keep)
+    imprecise = everything.imprecise
     stats = {
         "rows": rows,
         "rejected": rejected,

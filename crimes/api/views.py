@@ -34,7 +34,7 @@ from crimes.services.filters import (
     parse_filters,
     parse_int,
 )
-from crimes.services.history_cache import etag_for
+from crimes.services.history_cache import history_etag
 from crimes.services.history_export import export_csv, export_geojson
 
 MAX_PAGE_SIZE = 500
@@ -179,7 +179,7 @@ class HistoryView(APIView):
         # A body is only ever stored for a query that passed validation below.
         version, body = history_cache.lookup(self.kind, key)
         state = history_queries.history_state(version)
-        etag = etag_for(self.kind, key, version)
+        etag = history_etag(self.kind, key, version)
         modified = int(state.last_modified.timestamp())
         not_modified = get_conditional_response(
             request, etag=etag, last_modified=modified

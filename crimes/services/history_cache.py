@@ -30,7 +30,7 @@ def version_key(kind: str, key: str, version: int | None = None) -> str:
     return f"{PREFIX}:{version}:{kind}:{key}"
 
 
-def etag_for(kind: str, key: str, version: int) -> str:
+def history_etag(kind: str, key: str, version: int) -> str:
     """An ETag that is a pure function of the data version and the request.
 
     The answer depends on nothing else, so a conditional request can be answered

@@ -38,7 +38,8 @@ from django.db import DatabaseError, connection, connections, transaction
 from django.utils import timezone
 
 from core.cache import bump_data_version
-from core.run_ownership import RunOwnership, worker_label
+from core.models import RunStatus
+from core.run_ownership import RunOwnership, failed_fields, worker_label
 from crimes.models import ImportRun, Incident, RejectedRow
 from ml.spd_files import (
     DATA_COLUMNS,
@@ -205,10 +206,12 @@ def _run_import(
     except UnreadableFile as exc:
         reporter.close()
         return fail_run(run, str(exc))
-    except Exception as exc:
+    except BaseException as exc:
+        # Not the file's fault (a database error, a time limit): failed with its
+        # traceback, like every run.
         reporter.close()
         log.exception("import run %s failed", run.pk)
-        fail_run(run, f"{type(exc).__name__}: {exc}", raise_=False)
+        fail_run(run, exc, raise_=False)
         raise
     reporter.close()
     ImportRun.objects.filter(pk=run.pk).update(
@@ -229,14 +232,22 @@ def _run_import(
     return run
 
 
-def fail_run(run: ImportRun, error: str, raise_: bool = True) -> ImportRun:
-    ImportRun.objects.filter(pk=run.pk).update(
-        status=ImportRun.Status.FAILED, finished_at=timezone.now(), error=error
-    )
+def fail_run(
+    run: ImportRun, error: str | BaseException, raise_: bool = True
+) -> ImportRun:
+    """Mark the run failed and release it. ``error``: the reason to show (a file that
+    cannot be imported), or an unexpected exception (recorded with its traceback,
+    core.run_ownership.failed_fields)."""
+    if isinstance(error, BaseException):
+        fields = failed_fields(error)
+    else:
+        fields = {"status": RunStatus.FAILED, "finished_at": timezone.now()}
+        fields["error"] = error
+    ImportRun.objects.filter(pk=run.pk).update(**fields)
     RUNS.release(run.pk)  # claimed, then failed before run_import (SODA fetch)
     run.refresh_from_db()
     if raise_:
-        raise ImportFailed(error)
+        raise ImportFailed(run.error)
     return run
 
 

@@ -114,7 +114,7 @@ def sync(
             importing.fail_run(run, str(exc), raise_=False)
             raise
         except BaseException as exc:  # never leave the claimed run locked
-            importing.fail_run(run, f"{type(exc).__name__}: {exc}", raise_=False)
+            importing.fail_run(run, exc, raise_=False)
             raise
         finally:
             session.close()

@@ -13,7 +13,13 @@ import numpy as np
 from django.db import connection
 
 from crimes.models import CrimeAgainst
-from ml.events import CATEGORY_CODES, MISSING, OTHER_CATEGORY, Events, event_times
+from ml.events import (
+    CATEGORY_CODES,
+    MISSING,
+    OTHER_CATEGORY,
+    Events,
+    incident_events,
+)
 
 # ml.events' category codes (0 PERSON, 1 PROPERTY, 2 SOCIETY, 3 other) as SQL.
 _CATEGORY_SQL = (
@@ -53,14 +59,6 @@ def load_events(reported_before: datetime):
     y = np.fromiter((r[4] for r in rows), dtype=np.float64, count=len(rows))
     cat = np.fromiter((r[5] for r in rows), dtype=np.int8, count=len(rows))
     del rows
-    event, imprecise, usable = event_times(start, end)
-    events = Events(
-        event_time=event,
-        report_time=report,
-        x=x,
-        y=y,
-        category=cat,
-        imprecise=imprecise,
-    )
+    events, usable = incident_events(start, end, report, x, y, cat)
     # Keep the cut-off explicit even though SQL filtered already: ml/ re-checks too.
     return events.select(usable & (report < int(reported_before.timestamp())))

@@ -35,7 +35,7 @@ _bodies: OrderedDict[str, tuple[bytes, bytes]] = OrderedDict()
 _lock = threading.Lock()
 
 
-def etag_for(week: ForecastWeek, encoding: str, fmt: str) -> str:
+def forecast_etag(week: ForecastWeek, encoding: str, fmt: str) -> str:
     raw = (
         f"{week.model_version_id}:{week.forecast_run_id}:{week.category}:"
         f"{week.start.isoformat()}:{week.hours}:{encoding}:{fmt}:{week.values.shape}"
@@ -135,7 +135,7 @@ def forecast_body(
 ) -> tuple[str, bytes, bytes]:
     """(etag, body, gzipped body); raises forecast_store.NoForecast/ValueError."""
     week = load_forecast(category, start, hours, model_version_id)
-    etag = etag_for(week, encoding, fmt)
+    etag = forecast_etag(week, encoding, fmt)
     with _lock:
         hit = _bodies.get(etag)
         if hit is not None:

@@ -52,17 +52,7 @@ def full_gz() -> Path:
 
 
 def _counts(run: ImportRun) -> dict[str, int]:
-    return {
-        f: getattr(run, f)
-        for f in (
-            "rows_read",
-            "inserted",
-            "updated",
-            "unchanged",
-            "rejected",
-            "without_location",
-        )
-    }
+    return {f: getattr(run, f) for f in ImportRun.COUNT_FIELDS}
 
 
 def _csv_file(tmp_path: Path, rows: list[str], name: str = "crafted.csv") -> Path:
