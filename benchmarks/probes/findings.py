@@ -1,0 +1,851 @@
+"""Probes of issue 10's findings against a live local deployment (deployment.py).
+
+Each probe does what the finding says was done and returns what it saw, one
+``Result`` per observation: what was sent, what came back, and whether that is the
+answer the site must give. ``python -m benchmarks.probes.run`` runs them.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as futures
+import csv as csvmod
+import gzip
+import io
+import json
+import socket
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis
+import requests
+
+from benchmarks.probes.deployment import Deployment
+from tests import localstack
+
+REPO = Path(__file__).resolve().parent.parent.parent
+RATE = 600  # the deployment's API_ANON_RATE per minute (run.py sets it)
+YEAR = "start=2021-01-01&end=2021-12-31"
+ROUTE = {"start": [-122.3331, 47.6097], "end": [-122.3035, 47.6553], "mode": "bike"}
+
+
+@dataclass
+class Result:
+    finding: str
+    observed: str
+    ok: bool
+
+
+def _flush(dep: Deployment) -> None:
+    redis.Redis.from_url(dep.redis.url(0)).flushdb()
+
+
+def _status(
+    dep: Deployment, method: str, path: str, timeout: float = 60, **kwargs
+) -> int:
+    try:
+        response = requests.request(method, dep.base + path, timeout=timeout, **kwargs)
+    except requests.RequestException as exc:
+        return -1 if "timed out" not in str(exc) else -2
+    return response.status_code
+
+
+def _burst(dep: Deployment, paths: list[str], threads: int, headers=None) -> list[int]:
+    def one(path: str) -> int:
+        return _status(dep, "GET", path, headers=headers(path) if headers else None)
+
+    with futures.ThreadPoolExecutor(threads) as pool:
+        return list(pool.map(one, paths))
+
+
+# --- rate limit ---------------------------------------------------------------------
+
+
+def throttle(dep: Deployment) -> list[Result]:
+    out = []
+    _flush(dep)
+    counter = iter(range(10**6))
+    codes = _burst(
+        dep,
+        ["/api/v1/meta/"] * 700,
+        4,
+        headers=lambda _p: {"X-Forwarded-For": f"10.9.{next(counter) % 250}.{7}"},
+    )
+    passed = codes.count(200)
+    out.append(
+        Result(
+            "throttle: 700 requests with made-up X-Forwarded-For",
+            f"{passed} x 200, {codes.count(429)} x 429 (limit {RATE}/min)",
+            passed <= RATE,
+        )
+    )
+
+    _flush(dep)
+    history = [f"/api/v1/history/profile/?{YEAR}"] * RATE
+    others = ["/api/v1/models/"] * RATE
+    codes = _burst(dep, history, 4) + _burst(dep, others, 4)
+    passed = codes.count(200)
+    out.append(
+        Result(
+            "throttle: 600 history + 600 models/ requests (two buckets?)",
+            f"{passed} of {len(codes)} got 200",
+            passed <= RATE,
+        )
+    )
+
+    _flush(dep)
+    codes = _burst(dep, ["/api/v1/models/"] * 1000, 8)
+    passed = codes.count(200)
+    out.append(
+        Result(
+            "throttle: 8 threads, 1000 requests to models/ (race)",
+            f"{passed} got 200",
+            passed <= RATE,
+        )
+    )
+
+    _flush(dep)
+    # Start 2 s before a minute boundary and send as fast as 8 threads can for 4 s.
+    time.sleep((60 - time.time() % 60 - 2) % 60)
+    stop = time.monotonic() + 4
+    results: list[int] = []
+    lock = threading.Lock()
+
+    def hammer():
+        while time.monotonic() < stop:
+            code = _status(dep, "GET", "/api/v1/meta/")
+            with lock:
+                results.append(code)
+
+    workers = [threading.Thread(target=hammer) for _ in range(8)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    passed = results.count(200)
+    out.append(
+        Result(
+            "throttle: 4 s around a minute boundary",
+            f"{passed} of {len(results)} got 200",
+            passed <= RATE,
+        )
+    )
+    return out
+
+
+# --- uploads ----------------------------------------------------------------------
+
+
+BOUNDARY = "probe"
+MULTIPART = f"multipart/form-data; boundary={BOUNDARY}"
+MULTIPART_HEAD = (
+    f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="f"; '
+    'filename="a.bin"\r\nContent-Type: application/octet-stream\r\n\r\n'
+).encode()
+
+
+def _send_body(
+    port: int, path: str, total: int, send: int, content_type: str, stall_s: float
+) -> tuple[int | None, float]:
+    """Announce ``total`` bytes, send ``send`` of them, wait ``stall_s``, then read.
+
+    Returns (status or None, seconds until the server answered or gave up)."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=120)
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\n"
+        f"Content-Length: {total}\r\nConnection: close\r\n\r\n"
+    ).encode() + MULTIPART_HEAD
+    t0 = time.monotonic()
+    try:
+        sock.sendall(head)
+        chunk = b"x" * (1 << 20)
+        sent = 0
+        while sent < send:
+            piece = chunk[: min(len(chunk), send - sent)]
+            sock.sendall(piece)
+            sent += len(piece)
+        time.sleep(stall_s)
+        sock.settimeout(10)
+        data = sock.recv(200)
+    except OSError:
+        data = b""
+    finally:
+        sock.close()
+    status = int(data.split()[1]) if data.startswith(b"HTTP/") else None
+    return status, time.monotonic() - t0
+
+
+# Longer than gunicorn's worker timeout (60 s): a worker killed mid-upload is what
+# used to leave its temp file behind.
+STALL_S = 70
+
+
+def uploads(dep: Deployment, mb: int = 200, stall_mb: int = 50) -> list[Result]:
+    out = []
+    boundary = "probe"
+    ctype = f"multipart/form-data; boundary={boundary}"
+    peak = [0]
+    done = threading.Event()
+
+    def watch():
+        while not done.is_set():
+            peak[0] = max(peak[0], dep.temp_bytes())
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    # A well-formed multipart body: one file part of mb MB.
+    sock = socket.create_connection(("127.0.0.1", dep.port), timeout=300)
+    head_part = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="f"; '
+        f'filename="a.bin"\r\nContent-Type: application/octet-stream\r\n\r\n'
+    ).encode()
+    tail_part = f"\r\n--{boundary}--\r\n".encode()
+    size = mb << 20
+    total = len(head_part) + size + len(tail_part)
+    t0 = time.monotonic()
+    try:
+        sock.sendall(
+            (
+                f"POST /api/v1/commutes/score/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                f"Content-Type: {ctype}\r\nContent-Length: {total}\r\n"
+                "Connection: close\r\n\r\n"
+            ).encode()
+            + head_part
+        )
+        chunk = b"y" * (1 << 20)
+        for _ in range(mb):
+            sock.sendall(chunk)
+        sock.sendall(tail_part)
+        sock.settimeout(60)
+        reply = sock.recv(200)
+    except OSError as exc:
+        reply = f"connection closed by server ({type(exc).__name__})".encode()
+    finally:
+        sock.close()
+    elapsed = time.monotonic() - t0
+    done.set()
+    watcher.join()
+    status = reply.split(b"\r\n")[0].decode(errors="replace")
+    out.append(
+        Result(
+            f"uploads: {mb} MB multipart to commutes/score/",
+            f"{status!r} after {elapsed:.1f}s; peak temp files {peak[0] >> 20} MB",
+            peak[0] < (1 << 20) and " 5" not in status[:12],
+        )
+    )
+
+    # Two clients announce and send stall_mb MB, then stall; can others get in?
+    stalls = []
+    for _ in range(2):
+        thread = threading.Thread(
+            target=lambda: stalls.append(
+                _send_body(
+                    dep.port,
+                    "/api/v1/commutes/score/",
+                    (stall_mb * 2) << 20,
+                    stall_mb << 20,
+                    ctype,
+                    STALL_S,
+                )
+            )
+        )
+        thread.start()
+    time.sleep(3)
+    waits = []
+    for _ in range(3):
+        t0 = time.monotonic()
+        code = _status(dep, "GET", "/", timeout=15)
+        waits.append((code, time.monotonic() - t0))
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and thread.name != "MainThread":
+            thread.join(timeout=STALL_S + 30)
+    time.sleep(2)
+    leftover = dep.temp_bytes()
+    answered = all(code == 200 and t < 5 for code, t in waits)
+    out.append(
+        Result(
+            f"uploads: 2 clients send {stall_mb} MB then stall {STALL_S} s",
+            "GET / meanwhile: "
+            + ", ".join(f"{c} in {t:.1f}s" for c, t in waits)
+            + f"; stalled clients got {[s for s, _ in stalls]}"
+            + f"; temp files left: {leftover >> 20} MB",
+            answered and leftover < (1 << 20),
+        )
+    )
+    return out
+
+
+# --- 500s on input ----------------------------------------------------------------
+
+HISTORY = [
+    "/api/v1/incidents/",
+    "/api/v1/history/grid/",
+    "/api/v1/history/timeseries/",
+    "/api/v1/history/profile/",
+    "/api/v1/history/groups/",
+    "/api/v1/areas/",
+    "/api/v1/export/incidents.csv",
+    "/api/v1/export/incidents.geojson",
+    "/history/",
+    "/history/area/beat/K1/",
+]
+POINT = "/api/v1/forecasts/point/?lat=47.61&lon=-122.33"
+FORECASTS = "/api/v1/forecasts/"
+GRID = "/api/v1/history/grid/"
+
+
+def hostile_cases() -> list[tuple[str, str, str, dict]]:
+    """(label, method, path, requests kwargs): the nasty inputs of the issue."""
+    cases = [(f"dow=² on {p}", "GET", p + "?dow=%C2%B2", {}) for p in HISTORY]
+    cases += [
+        ("model=² on forecasts/", "GET", "/api/v1/forecasts/?model=%C2%B2", {}),
+        ("model=² on forecasts/point/", "GET", POINT + "&model=%C2%B2", {}),
+        ("model=10**20", "GET", "/api/v1/forecasts/?model=" + "9" * 20, {}),
+        ("start=9999-12-31T23:00", "GET", FORECASTS + "?start=9999-12-31T23:00", {}),
+        ("start=0001-01-01T00:00", "GET", FORECASTS + "?start=0001-01-01T00:00", {}),
+        ("point start=9999", "GET", POINT + "&start=9999-12-31T23:00", {}),
+        ("hours=10**400", "GET", "/api/v1/forecasts/?hours=" + "9" * 400, {}),
+        ("lat=1e400", "GET", "/api/v1/forecasts/point/?lat=1e400&lon=-122.3", {}),
+        ("q=NUL on places/", "GET", "/api/v1/places/?q=a%00b", {}),
+        ("group=NUL", "GET", "/api/v1/history/grid/?group=%00", {}),
+        ("category=NUL on forecasts/", "GET", "/api/v1/forecasts/?category=%00", {}),
+        ("hour_from=٣ (Arabic-Indic 3)", "GET", GRID + "?hour_from=%D9%A3", {}),
+        ("page=10**400", "GET", "/api/v1/incidents/?page=" + "9" * 400, {}),
+    ]
+    deep = "[" * 1000 + "]" * 1000
+    body = [
+        ("deep JSON (1,000 levels)", deep),
+        (
+            "400-digit integer as a coordinate",
+            '{"start": [' + "9" * 400 + ', 47.6], "end": [-122.30, 47.65]}',
+        ),
+        ("NUL in mode", json.dumps({**ROUTE, "mode": "walk\u0000"})),
+        ("100 KB string as mode", json.dumps({**ROUTE, "mode": "w" * 100_000})),
+        ("40 KB string as mode", json.dumps({**ROUTE, "mode": "w" * 40_000})),
+        ("not JSON", "{"),
+        ("JSON null", "null"),
+        ("NaN coordinate", '{"start": [NaN, 47.6], "end": [-122.30, 47.65]}'),
+        ("window of numbers", json.dumps({**ROUTE, "window": {"start": 7}})),
+        ("days of objects", json.dumps({**ROUTE, "window": {"days": [{}]}})),
+    ]
+    cases += [
+        (
+            f"commutes/score/ {label}",
+            "POST",
+            "/api/v1/commutes/score/",
+            {"data": text.encode(), "headers": {"Content-Type": "application/json"}},
+        )
+        for label, text in body
+    ]
+    return cases
+
+
+def inputs(dep: Deployment) -> list[Result]:
+    _flush(dep)
+    out = []
+    for label, method, path, kwargs in hostile_cases():
+        code = _status(dep, method, path, **kwargs)
+        out.append(Result(f"input: {label}", f"HTTP {code}", 0 < code < 500))
+    return out
+
+
+# --- Redis down ------------------------------------------------------------------
+
+READS = [
+    "/",
+    "/history/",
+    "/forecast/",
+    "/commute/",
+    "/model-card/",
+    "/api/v1/meta/",
+    f"/api/v1/history/grid/?{YEAR}&cell_size=600",
+    f"/api/v1/history/timeseries/?{YEAR}",
+    f"/api/v1/history/profile/?{YEAR}",
+    f"/api/v1/history/groups/?{YEAR}",
+    f"/api/v1/areas/?{YEAR}&geometry=false",
+    f"/api/v1/incidents/?{YEAR}",
+    "/api/v1/forecasts/?hours=24&encoding=q8",
+    "/api/v1/forecasts/grid/",
+    POINT + "&hours=24",
+    "/api/v1/models/",
+    "/api/v1/places/?q=pine",
+]
+
+
+def _upload_file(path: Path) -> None:
+    path.write_text(
+        (REPO / "tests" / "fixtures" / "spd" / "nibrs_2025_sample.csv").read_text()
+    )
+
+
+def redis_down(dep: Deployment) -> list[Result]:
+    out = []
+    session = dep.admin_session()
+    dep.redis.stop()
+    try:
+        codes = []
+        for _ in range(150 // len(READS) + 1):
+            codes += [_status(dep, "GET", p, timeout=30) for p in READS]
+        codes += [
+            _status(
+                dep,
+                "POST",
+                "/api/v1/commutes/score/",
+                json=ROUTE,
+                timeout=30,
+            )
+        ]
+        errors = sum(1 for c in codes if c >= 500 or c < 0)
+        out.append(
+            Result(
+                "redis down: pages and API reads",
+                f"{errors} of {len(codes)} answered 5xx or failed "
+                f"({sorted(set(codes))})",
+                errors == 0,
+            )
+        )
+        upload = dep.tmp / "sample.csv"
+        _upload_file(upload)
+        t0 = time.monotonic()
+        try:
+            with upload.open("rb") as fh:
+                response = session.post(
+                    dep.base + "/admin/crimes/importrun/add/",
+                    data={"csrfmiddlewaretoken": session.cookies.get("csrftoken")},
+                    files={"upload": fh},
+                    headers={"Referer": dep.base + "/admin/crimes/importrun/add/"},
+                    timeout=120,
+                    allow_redirects=False,
+                )
+            code, retry = response.status_code, response.headers.get("Retry-After")
+        except requests.RequestException as exc:
+            code, retry = -1, str(exc)
+        took = time.monotonic() - t0
+        latest = dep.shell(
+            "from crimes.models import ImportRun; "
+            "r = ImportRun.objects.order_by('-pk').first(); "
+            "print(r and (r.pk, r.status, r.upload.name, r.error[:80]))"
+        )
+        out.append(
+            Result(
+                "redis down: admin upload",
+                f"HTTP {code} after {took:.1f}s (Retry-After {retry}); "
+                f"newest run: {latest}",
+                code == 503 and retry is not None and "'failed'" in latest,
+            )
+        )
+    finally:
+        dep.redis.start()
+    time.sleep(1)
+    codes = [_status(dep, "GET", p) for p in READS]
+    out.append(
+        Result(
+            "redis back: pages and API reads",
+            f"statuses {sorted(set(codes))}",
+            all(c == 200 for c in codes),
+        )
+    )
+    return out
+
+
+# --- PostgreSQL down ---------------------------------------------------------------
+
+
+def postgres_down(dep: Deployment) -> list[Result]:
+    assert dep.pg is not None, "run with own_postgres=True"
+    out = []
+    uncached = [
+        "/",
+        "/history/",
+        "/forecast/",
+        "/commute/",
+        "/model-card/",
+        "/api/v1/history/grid/?start=2021-02-01&end=2021-02-28&cell_size=600",
+        "/api/v1/models/",
+        "/api/v1/places/?q=pine",
+        POINT,
+        "/admin/login/",
+    ]
+    dep.pg.stop()
+    try:
+        answers = []
+        for path in uncached:
+            try:
+                r = dep.get(path, timeout=30)
+                answers.append((path, r.status_code, r.headers.get("Retry-After")))
+            except requests.RequestException:
+                answers.append((path, -1, None))
+        try:
+            r = requests.post(
+                dep.base + "/api/v1/commutes/score/", json=ROUTE, timeout=30
+            )
+            retry = r.headers.get("Retry-After")
+            answers.append(("commutes/score/", r.status_code, retry))
+        except requests.RequestException:
+            answers.append(("commutes/score/", -1, None))
+        bad = [a for a in answers if a[1] != 503 or a[2] is None]
+        out.append(
+            Result(
+                "postgres down: uncached pages and APIs",
+                "; ".join(f"{p.split('?')[0]} {c} RA={ra}" for p, c, ra in answers),
+                not bad,
+            )
+        )
+    finally:
+        dep.pg.start()
+    time.sleep(1)
+    codes = [_status(dep, "GET", p) for p in uncached[:5]]
+    out.append(
+        Result(
+            "postgres back: pages",
+            f"statuses {codes}",
+            all(c == 200 for c in codes),
+        )
+    )
+    return out
+
+
+# --- exports -----------------------------------------------------------------------
+
+
+def _timed(dep: Deployment, path: str) -> tuple[float, int, int]:
+    t0 = time.perf_counter()
+    r = dep.get(path, timeout=120, headers={"Accept-Encoding": "identity"})
+    return time.perf_counter() - t0, r.status_code, len(r.content)
+
+
+def exports(dep: Deployment, seconds: float = 20) -> list[Result]:
+    _flush(dep)
+    out = []
+    path = f"/api/v1/export/incidents.geojson?{YEAR}"
+    first = _timed(dep, path)
+    again = _timed(dep, path)
+    out.append(
+        Result(
+            "exports: one geojson export",
+            f"{first[0]:.2f}s then {again[0]:.2f}s, {first[2] / 1e6:.1f} MB, HTTP "
+            f"{first[1]}/{again[1]}",
+            again[0] < 1.0,
+        )
+    )
+    stop = time.monotonic() + seconds
+    pulled: list[int] = []
+
+    def pull(i: int):
+        while time.monotonic() < stop:
+            # Different selections, like different visitors.
+            month = i % 12 + 1
+            _, code, _ = _timed(
+                dep,
+                f"/api/v1/export/incidents.geojson?start=2021-{month:02d}-01"
+                f"&end=2021-12-31",
+            )
+            pulled.append(code)
+
+    pullers = [threading.Thread(target=pull, args=(i,)) for i in range(4)]
+    for t in pullers:
+        t.start()
+    page_times = []
+    while time.monotonic() < stop:
+        page_times.append(_timed(dep, "/history/")[0])
+        time.sleep(0.2)
+    for t in pullers:
+        t.join()
+    page_times.sort()
+    p95 = page_times[int(0.95 * (len(page_times) - 1))]
+    out.append(
+        Result(
+            "exports: /history/ while 4 clients pull exports",
+            f"p95 {p95:.2f}s over {len(page_times)} loads; exports answered "
+            f"{sorted(set(pulled))} ({len(pulled)} pulls)",
+            p95 < 1.0,
+        )
+    )
+    return out
+
+
+# --- CSV formula injection -----------------------------------------------------------
+
+FORMULA = '=HYPERLINK("http://example.invalid","x")'
+
+
+def csv_injection(dep: Deployment) -> list[Result]:
+    """Import a row whose text fields are formulas, and a file with a rejected
+    formula line, through the admin; read both CSVs back."""
+    out = []
+    probe_dir = dep.tmp / "csv"
+    probe_dir.mkdir(exist_ok=True)
+    with gzip.open(REPO / "data" / "spd" / "spd_2021.csv.gz", "rt") as fh:
+        header = fh.readline().rstrip("\n")
+        row = next(csvmod.reader([fh.readline()]))
+    names = next(csvmod.reader([header.lstrip("\ufeff")]))
+    fields = dict(zip(names, row, strict=True))
+    fields["Offense ID"] = "990000000001"
+    fields["Report Number"] = "=1+1"
+    fields["100 Block Address"] = FORMULA
+    fields["Offense"] = "@SUM(1+1)*cmd|' /C calc'!A0"
+    fields["MCPP"] = "+CAPITOL HILL"
+    good = probe_dir / "formula.csv"
+    text = io.StringIO()
+    csvmod.writer(text).writerows([names, list(fields.values())])
+    good.write_text("\ufeff" + text.getvalue())
+    bad = probe_dir / "rejected.csv"
+    bad.write_text(header + "\n" + '=1+2,"-3",+4\n')
+    session = dep.admin_session()
+    for path in (good, bad):
+        with path.open("rb") as fh:
+            session.post(
+                dep.base + "/admin/crimes/importrun/add/",
+                data={"csrfmiddlewaretoken": session.cookies.get("csrftoken")},
+                files={"upload": fh},
+                headers={"Referer": dep.base + "/admin/crimes/importrun/add/"},
+                timeout=120,
+            )
+    localstack.wait_until(
+        lambda: (
+            dep.shell(
+                "from crimes.models import ImportRun; print(ImportRun.objects.filter("
+                "status__in=['pending','running']).count())"
+            )
+            == "0"
+        ),
+        120,
+        "csv probe imports",
+    )
+    run_id = dep.shell(
+        "from crimes.models import ImportRun; print(ImportRun.objects.filter("
+        "file_name='rejected.csv').order_by('-pk').first().pk)"
+    )
+    rejects = session.get(
+        dep.base + f"/admin/crimes/importrun/{run_id}/rejects.csv", timeout=60
+    ).text
+    export = dep.get(
+        "/api/v1/export/incidents.csv?start=2020-12-01&end=2021-01-02", timeout=120
+    ).text
+    dangerous = ("=", "+", "-", "@", "\t", "\r")
+    for label, body in (("public CSV export", export), ("rejected-rows CSV", rejects)):
+        cells = [c for line in csvmod.reader(io.StringIO(body)) for c in line]
+        risky = [c for c in cells if c[:1] in dangerous and not _number(c)]
+        out.append(
+            Result(
+                f"csv: {label}",
+                f"{len(risky)} cells start with = + - @ (e.g. {risky[:2]})",
+                not risky and len(cells) > 3,
+            )
+        )
+    dep.shell(
+        "from crimes.models import Incident; "
+        "Incident.objects.filter(offense_id=990000000001).delete()"
+    )
+    return out
+
+
+def _number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+# --- dead runs ---------------------------------------------------------------------
+
+
+def _run_status(dep: Deployment, table: str, run_id: int) -> str:
+    import psycopg
+
+    url = dep.database_url.replace("postgis://", "postgresql://", 1)
+    with psycopg.connect(url) as conn:
+        row = conn.execute(f"SELECT status FROM {table} WHERE id = %s", [run_id])
+        return row.fetchone()[0]
+
+
+def dead_runs(dep: Deployment, wait_s: float = 330) -> list[Result]:
+    """Kill the worker mid-import; is the run failed within wait_s, nobody looking?
+
+    A dry run of the full 2012-2021 file (about a minute; nothing is written) when
+    ../shared has it, else of the bundled 2021 extract."""
+    out = []
+    full = REPO.parent / "shared" / "data" / "spd" / "spd_crime_2012_2021.csv.gz"
+    spd = full if full.exists() else REPO / "data" / "spd" / "spd_2021.csv.gz"
+    session = dep.admin_session()
+    with spd.open("rb") as fh:
+        session.post(
+            dep.base + "/admin/crimes/importrun/add/",
+            data={
+                "csrfmiddlewaretoken": session.cookies.get("csrftoken"),
+                "dry_run": "on",
+            },
+            files={"upload": fh},
+            headers={"Referer": dep.base + "/admin/crimes/importrun/add/"},
+            timeout=300,
+        )
+    run_id = int(
+        dep.shell(
+            "from crimes.models import ImportRun; "
+            "print(ImportRun.objects.order_by('-pk').first().pk)"
+        )
+    )
+    localstack.wait_until(
+        lambda: _run_status(dep, "crimes_importrun", run_id) == "running",
+        120,
+        "import running",
+        interval=0.05,
+    )
+    time.sleep(1)
+    dep.procs.pop("worker").kill()
+    # Another worker is alive (e.g. the default queue's), nobody opens the admin.
+    dep.start_worker("default")
+    t0 = time.monotonic()
+    status = "running"
+    while time.monotonic() - t0 < wait_s and status == "running":
+        time.sleep(2)
+        status = _run_status(dep, "crimes_importrun", run_id)
+    took = time.monotonic() - t0
+    out.append(
+        Result(
+            "runs: worker killed mid-import",
+            f"run {run_id} is {status} {took:.0f}s after the kill",
+            status == "failed",
+        )
+    )
+    return out
+
+
+# --- training without --until --------------------------------------------------------
+
+
+def training_until(dep: Deployment) -> list[Result]:
+    result = subprocess.run(
+        [
+            localstack.PYTHON,
+            "manage.py",
+            "train_model",
+            "--preset",
+            "tiny",
+            "--config",
+            '{"_backtest_weeks": 0}',
+        ],
+        cwd=REPO,
+        env={**dep.env, "OMP_NUM_THREADS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    text = (result.stdout + result.stderr).strip().splitlines()
+    said = " | ".join(line for line in text if line.strip())[-300:]
+    ok = "concatenate" not in said and (
+        result.returncode == 0
+        and "newest report" in said
+        or result.returncode != 0
+        and "newest report" in said
+    )
+    return [Result("training without --until", f"rc={result.returncode}: {said}", ok)]
+
+
+# --- smaller ----------------------------------------------------------------------
+
+
+def smaller(dep: Deployment) -> list[Result]:
+    out = []
+    session = requests.Session()
+    session.get(dep.base + "/admin/login/", timeout=30)
+    codes = []
+    t0 = time.monotonic()
+    for i in range(100):
+        r = session.post(
+            dep.base + "/admin/login/",
+            data={
+                "username": "probe-admin",
+                "password": f"wrong-{i}",
+                "csrfmiddlewaretoken": session.cookies.get("csrftoken", ""),
+            },
+            headers={"Referer": dep.base + "/admin/login/"},
+            timeout=30,
+        )
+        codes.append(r.status_code)
+    took = time.monotonic() - t0
+    refused = sum(1 for c in codes if c in (403, 429))
+    out.append(
+        Result(
+            "admin login: 100 wrong passwords",
+            f"{codes.count(200)} answered with the form, {refused} locked out, "
+            f"in {took:.0f}s",
+            refused >= 90,
+        )
+    )
+    # The lockout must not lock the real admin out for ever: reset it for later probes.
+    subprocess.run(
+        [localstack.PYTHON, "manage.py", "axes_reset"],
+        cwd=REPO,
+        env=dep.env,
+        capture_output=True,
+        check=False,
+    )
+
+    env = {**dep.env, "SECRET_KEY": "k" * 8 + "0123456789abcdefghijklmnopqrstuv"[:24]}
+    check = subprocess.run(
+        [localstack.PYTHON, "manage.py", "check"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    out.append(
+        Result(
+            "SECRET_KEY of 32 characters",
+            "accepted" if check.returncode == 0 else check.stderr.strip()[-120:],
+            check.returncode != 0,
+        )
+    )
+    pages = ("/", "/history/", "/forecast/", "/commute/", "/model-card/")
+    heads = {p: _status(dep, "HEAD", p) for p in pages}
+    out.append(
+        Result("HEAD on HTML pages", str(heads), all(c == 200 for c in heads.values()))
+    )
+    r = dep.get(
+        f"/api/v1/history/grid/?{YEAR}&cell_size=150",
+        headers={"Accept-Encoding": "gzip"},
+        stream=True,
+    )
+    raw = r.raw.read()
+    out.append(
+        Result(
+            "gzip of history/grid/",
+            f"Content-Encoding {r.headers.get('Content-Encoding')}, {len(raw)} bytes "
+            "on the wire"
+            + (
+                f" ({len(gzip.decompress(raw))} unpacked)"
+                if r.headers.get("Content-Encoding") == "gzip"
+                else ""
+            ),
+            r.headers.get("Content-Encoding") == "gzip",
+        )
+    )
+    compose = (REPO / "docker" / "compose.yaml").read_text()
+    proxy = any(name in compose for name in ("nginx", "caddy"))
+    web_published = "\n  web:" in compose and '"8000:8000"' in compose
+    out.append(
+        Result(
+            "docker: a proxy in front of gunicorn",
+            f"proxy service: {proxy}; gunicorn published: {web_published}",
+            proxy and not web_published,
+        )
+    )
+    consumer = "gpu" in compose.split("\n  worker:")[-1].split("\n  beat:")[0] or (
+        "TRAINING_QUEUE" in compose
+    )
+    out.append(
+        Result(
+            "docker: training without the gpu profile",
+            "a default-profile worker consumes the training queue"
+            if consumer
+            else "nothing outside the gpu profile consumes the gpu queue",
+            consumer,
+        )
+    )
+    return out

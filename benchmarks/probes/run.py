@@ -1,0 +1,81 @@
+"""Run issue 10's probes against a fresh local deployment and print what they saw.
+
+    DATABASE_URL=postgis://.../cp_hard .venv/bin/python -m benchmarks.probes.run
+    .venv/bin/python -m benchmarks.probes.run throttle inputs      # some of them
+
+The deployment (benchmarks/probes/deployment.py) is gunicorn with 2 workers and a
+Celery worker on the database in DATABASE_URL (a demo database: the bundled 2021
+extract imported, a model trained and a forecast week stored) and a Redis of its own;
+`postgres` copies the database into a PostgreSQL cluster of its own first. Loopback
+only. Exit status 1 when any observation is not the answer the site must give.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent.parent
+sys.path.insert(0, str(REPO))
+
+from benchmarks.probes import findings  # noqa: E402
+from benchmarks.probes.deployment import Deployment  # noqa: E402
+
+PROBES = {
+    "throttle": findings.throttle,
+    "uploads": findings.uploads,
+    "inputs": findings.inputs,
+    "redis": findings.redis_down,
+    "exports": findings.exports,
+    "csv": findings.csv_injection,
+    "training": findings.training_until,
+    "smaller": findings.smaller,
+    "runs": findings.dead_runs,
+    "postgres": findings.postgres_down,
+}
+# Probes that need their own deployment (a PostgreSQL of their own, beat).
+OWN_POSTGRES = {"postgres"}
+WITH_BEAT = {"runs"}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("probes", nargs="*", help=", ".join(PROBES))
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument(
+        "--dead-run-wait", type=float, default=330, help="seconds (runs probe)"
+    )
+    args = parser.parse_args()
+    names = args.probes or list(PROBES)
+    env = {"API_ANON_RATE": f"{findings.RATE}/minute"}
+    results = []
+    shared = [n for n in names if n not in OWN_POSTGRES | WITH_BEAT]
+    groups = [(shared, {})]
+    groups += [([n], {"beat": True}) for n in names if n in WITH_BEAT]
+    groups += [([n], {"own_postgres": True}) for n in names if n in OWN_POSTGRES]
+    for group, options in groups:
+        if not group:
+            continue
+        with Deployment(port=args.port, extra_env=env, **options) as dep:
+            print(f"deployment on {dep.base} ({dep.tmp})", flush=True)
+            for name in group:
+                t0 = time.monotonic()
+                kwargs = {"wait_s": args.dead_run_wait} if name == "runs" else {}
+                try:
+                    found = PROBES[name](dep, **kwargs)
+                except Exception as exc:  # noqa: BLE001 - a probe's failure is a finding
+                    found = [findings.Result(name, f"probe error: {exc!r}", False)]
+                for result in found:
+                    mark = "ok  " if result.ok else "FAIL"
+                    print(f"{mark} {result.finding}: {result.observed}", flush=True)
+                print(f"     ({name}: {time.monotonic() - t0:.0f}s)", flush=True)
+                results += found
+    bad = [r for r in results if not r.ok]
+    print(f"\n{len(results) - len(bad)} of {len(results)} observations as required")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
