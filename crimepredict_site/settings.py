@@ -79,6 +79,8 @@ MIDDLEWARE = [
     "django.middleware.http.ConditionalGetMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # 413 from Content-Length before anything (the CSRF check) reads the body.
+    "core.request_limits.BodyLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -169,8 +171,17 @@ SEATTLE_CENTER = (47.6097, -122.3331)
 IMPORT_UPLOAD_MAX_BYTES = env_int(
     "IMPORT_UPLOAD_MAX_BYTES", 512 * 1024 * 1024, minimum=1
 )
-DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# Request bodies (core.request_limits): refused with 413 from Content-Length alone.
+API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 64 * 1024, minimum=1024)
+REQUEST_MAX_BODY_BYTES = env_int("REQUEST_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_MAX_BODY_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+FILE_UPLOAD_TEMP_DIR = env_str("UPLOAD_TEMP_DIR", str(BASE_DIR / "var" / "tmp"))
+FILE_UPLOAD_HANDLERS = [
+    "core.request_limits.LimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 SODA_BASE_URL = env_str(
     "SODA_BASE_URL", "https://data.seattle.gov/resource/tazs-3rd5.json"
 )
@@ -193,6 +204,9 @@ MAP_TILES_ATTRIBUTION = env_str(
 # --- API ---------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # JSON bodies only: any other content type is a 415 (core.json_body).
+    "DEFAULT_PARSER_CLASSES": ["core.json_body.JSONBodyParser"],
+    "EXCEPTION_HANDLER": "core.api_errors.drf_exception_handler",
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle"],
@@ -212,6 +226,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.api_errors.add_error_responses",
+    ],
 }
 
 # --- Celery ------------------------------------------------------------------------

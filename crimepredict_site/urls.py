@@ -16,6 +16,10 @@ api_v1 = [
     path("redoc/", SpectacularRedocView.as_view(url_name="v1:schema"), name="redoc"),
 ]
 
+# Under /api/ errors are JSON in the API's one format; database outages are 503s.
+handler404 = "core.api_errors.not_found"
+handler500 = "core.api_errors.server_error"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "v1"), namespace="v1")),

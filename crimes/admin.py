@@ -18,6 +18,7 @@ from django.template.defaultfilters import filesizeformat
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from core.request_limits import upload_refused
 from crimes.models import Area, ImportRun, Incident
 from crimes.services.importing import reclaim_stale_runs
 from crimes.tasks import import_upload
@@ -82,20 +83,35 @@ class ImportUploadForm(forms.ModelForm):
             "dry_run": "Parse, validate and count only; write no incidents.",
         }
 
+    # The request whose files this form reads (set by ImportRunAdmin.get_form).
+    request = None
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["upload"].required = True
+
+    def clean(self):
+        # The upload handler stopped a file at the limit: it never reached the form.
+        refused = upload_refused(self.request)
+        if refused is not None:
+            self.add_error("upload", self.too_large(refused + 1, refused))
+        return super().clean()
 
     def clean_upload(self):
         upload = self.cleaned_data.get("upload")
         limit = settings.IMPORT_UPLOAD_MAX_BYTES
         if upload is not None and upload.size > limit:
-            raise ValidationError(
-                f"This file is {filesizeformat(upload.size)}; uploads are limited to "
-                f"{filesizeformat(limit)} (setting IMPORT_UPLOAD_MAX_BYTES). Import "
-                "larger files with `manage.py import_spd` on the server."
-            )
+            raise ValidationError(self.too_large(upload.size, limit))
         return upload
+
+    @staticmethod
+    def too_large(size: int, limit: int) -> str:
+        more = "More than " if size == limit + 1 else ""
+        return (
+            f"{more}{filesizeformat(size)}: uploads are limited to "
+            f"{filesizeformat(limit)} (setting IMPORT_UPLOAD_MAX_BYTES). Import "
+            "larger files with `manage.py import_spd` on the server."
+        )
 
 
 @admin.register(ImportRun)
@@ -133,13 +149,15 @@ class ImportRunAdmin(admin.ModelAdmin):
         return super().changelist_view(request, extra_context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        if str(object_id).isdigit():
+        if str(object_id).isascii() and str(object_id).isdigit():
             reclaim_stale_runs([int(object_id)])
         return super().change_view(request, object_id, form_url, extra_context)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:
-            kwargs["form"] = ImportUploadForm
+            kwargs["form"] = type(
+                "ImportUploadForm", (ImportUploadForm,), {"request": request}
+            )
         return super().get_form(request, obj, change, **kwargs)
 
     def get_fields(self, request, obj=None):

@@ -348,6 +348,7 @@ def _minutes_seconds(ms: str) -> str:
     """':MM:SS' -> 'MM:SS', checked."""
     if (
         len(ms) == 6
+        and ms.isascii()  # "0²" passes isdigit() and the comparisons below
         and ms[0] == ":"
         and ms[3] == ":"
         and ms[1:3].isdigit()
@@ -382,7 +383,9 @@ def parse_local_time(s: str) -> str:
             prefix, offset = _cached_hour(s[:13] + s[19:], _portal_key)
             return prefix + _minutes_seconds(s[13:19]) + offset
         if len(s) >= 19 and s[4] == "-" and s[10] == "T":  # 2019-01-01T00:00:00.000
-            if len(s) > 19 and (s[19] != "." or not s[20:].isdigit()):
+            if len(s) > 19 and (
+                s[19] != "." or not (s[20:].isascii() and s[20:].isdigit())
+            ):
                 return _aware_iso(s)
             prefix, offset = _cached_hour(s[:13], _iso_key)
             return prefix + _minutes_seconds(s[13:19]) + offset
@@ -438,7 +441,7 @@ def normalise(values: list[str]) -> tuple:
     offense_id = row[0]
     if not offense_id:
         raise RowError("missing offense id")
-    if not offense_id.isdigit() or len(offense_id) > 18:
+    if not (offense_id.isascii() and offense_id.isdigit()) or len(offense_id) > 18:
         raise RowError(f"invalid offense id {offense_id[:40]!r}")
     row[0] = int(offense_id)
     if not row[_REPORT_NUMBER]:

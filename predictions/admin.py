@@ -127,7 +127,7 @@ class _RunAdmin(admin.ModelAdmin):
         return super().changelist_view(request, extra_context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        if str(object_id).isdigit():
+        if str(object_id).isascii() and str(object_id).isdigit():
             self.ownership.reclaim_dead([int(object_id)])
         return super().change_view(request, object_id, form_url, extra_context)
 

@@ -73,10 +73,3 @@ class ScoreResponseSerializer(serializers.Serializer):
     )
     riskiest_segment = serializers.DictField(allow_null=True)
     note = serializers.CharField()
-
-
-class ErrorSerializer(serializers.Serializer):
-    field = serializers.ListField(
-        child=serializers.CharField(),
-        help_text="The field at fault (route, start, end, waypoints, mode, window…)",
-    )

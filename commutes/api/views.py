@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from commutes.api.serializers import (
-    ErrorSerializer,
-    ScoreRequestSerializer,
-    ScoreResponseSerializer,
-)
+from commutes.api.serializers import ScoreRequestSerializer, ScoreResponseSerializer
 from commutes.services.commute import score_commute
 from commutes.services.places import ensure_fresh, search_places
 from commutes.services.routes import RouteError, parse_route, parse_window
+from core.api_errors import ApiError
+from core.params import ascii_int
 
 MAX_PLACES = 20
+# Longer than any address; a NUL byte would make PostgreSQL refuse the query (a 500).
+MAX_QUERY_CHARS = 200
+# A forecast run is precomputed hourly: a client may try again in a few minutes.
+NO_FORECAST_RETRY_S = 300
 CATEGORIES = ("all", "person", "property")
 
 
@@ -30,8 +31,8 @@ class CommuteScoreView(APIView):
         request=ScoreRequestSerializer,
         responses={
             200: ScoreResponseSerializer,
-            400: ErrorSerializer,
-            503: OpenApiTypes.OBJECT,
+            400: OpenApiResponse(description="The body field at fault, named."),
+            503: OpenApiResponse(description="No forecast is stored yet."),
         },
         summary="Expected reported incidents along a route, by departure hour",
         description=(
@@ -50,10 +51,7 @@ class CommuteScoreView(APIView):
 
         data = request.data
         if not isinstance(data, dict):
-            return Response(
-                {"non_field_errors": ["send a JSON object"]},
-                status=status.HTTP_400_BAD_REQUEST,
-            )
+            raise ApiError("send a JSON object", code="malformed_body")
         category = data.get("category", "all")
         try:
             if category not in CATEGORIES:
@@ -64,14 +62,14 @@ class CommuteScoreView(APIView):
             window = parse_window(data.get("window"))
             result = score_commute(route, window, category)
         except RouteError as exc:
-            return Response(
-                {exc.field: [exc.message]}, status=status.HTTP_400_BAD_REQUEST
-            )
+            return exc.response()
         except NoForecast as exc:
-            return Response(
-                {"detail": f"no forecast available: {exc}"},
-                status=status.HTTP_503_SERVICE_UNAVAILABLE,
-            )
+            raise ApiError(
+                f"no forecast available: {exc}",
+                status=503,
+                code="no_forecast",
+                retry_after=NO_FORECAST_RETRY_S,
+            ) from None
         return Response(result)
 
 
@@ -83,7 +81,7 @@ class PlaceSearchView(APIView):
             OpenApiParameter("q", str, required=True, description="What was typed"),
             OpenApiParameter("limit", int, description=f"1..{MAX_PLACES}, default 8"),
         ],
-        responses={200: OpenApiTypes.OBJECT, 400: ErrorSerializer},
+        responses={200: OpenApiTypes.OBJECT},
         summary="Address typeahead over SPD hundred blocks and intersections",
         description=(
             "A GeoJSON FeatureCollection of Points (mean location of the place's "
@@ -95,15 +93,14 @@ class PlaceSearchView(APIView):
     def get(self, request, *args, **kwargs):
         q = request.query_params.get("q")
         if q is None:
-            return Response({"q": ["q is required"]}, status=400)
-        try:
-            limit = int(request.query_params.get("limit", 8))
-        except ValueError:
-            return Response({"limit": ["limit must be a whole number"]}, status=400)
-        if not 1 <= limit <= MAX_PLACES:
-            return Response(
-                {"limit": [f"limit must be between 1 and {MAX_PLACES}"]}, status=400
+            raise ApiError("q: is required", "q")
+        if len(q) > MAX_QUERY_CHARS or not q.isprintable():
+            raise ApiError(
+                f"q: printable text of at most {MAX_QUERY_CHARS} characters", "q"
             )
+        limit = ascii_int(request.query_params.get("limit", "8"))
+        if limit is None or not 1 <= limit <= MAX_PLACES:
+            raise ApiError(f"limit: an integer from 1 to {MAX_PLACES}", "limit")
         ensure_fresh()
         matches = search_places(q, limit)
         return Response(

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.contrib.gis.geos import LineString, Point
 from django.contrib.gis.geos.prepared import PreparedGeometry
 
+from core.api_errors import ApiError
 from crimes.models import Area
 
 # Door-to-door city averages, stops and waits included (why transit is slower than
@@ -34,14 +35,14 @@ DAY_SETS = {
     "weekdays": frozenset(range(5)),
     "weekends": frozenset({5, 6}),
 }
-_HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+_HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$", re.ASCII)
 
 
-class RouteError(ValueError):
-    """A request that cannot be scored; ``field`` names the part at fault."""
+class RouteError(ApiError):
+    """A request that cannot be scored (a 400); ``field`` names the part at fault."""
 
     def __init__(self, field: str, message: str):
-        super().__init__(message)
+        super().__init__(message, field)
         self.field = field
         self.message = message
 
@@ -105,7 +106,8 @@ def _position(value, field_name: str) -> tuple[float, float]:
         raise RouteError(field_name, "a point must be [longitude, latitude]")
     try:
         lon, lat = float(value[0]), float(value[1])
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
+        # OverflowError: a JSON integer of hundreds of digits is no coordinate.
         raise RouteError(field_name, "longitude and latitude must be numbers") from None
     if not (math.isfinite(lon) and math.isfinite(lat)):
         raise RouteError(field_name, "longitude and latitude must be finite")

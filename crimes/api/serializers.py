@@ -14,11 +14,6 @@ from crimes.models import Incident
 from crimes.services.history_queries import INCIDENT_FIELDS
 
 
-class HistoryErrorSerializer(serializers.Serializer):
-    parameter = serializers.CharField(help_text="The query parameter at fault.")
-    detail = serializers.CharField(help_text="What is wrong and what is allowed.")
-
-
 class IncidentFeatureSerializer(GeoFeatureModelSerializer):
     class Meta:
         model = Incident

@@ -16,7 +16,6 @@ from django.utils.http import http_date
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.cache import DATA_VERSION_KEY, data_version
@@ -133,10 +132,9 @@ FILTER_PARAMETERS = [
         description="Cell edge in metres (default 150).",
     ),
 ]
+# Every error answer is core.api_errors' format; its schema hook documents them all.
 ERRORS = {
-    400: OpenApiResponse(
-        s.HistoryErrorSerializer, description="A bad parameter, named."
-    ),
+    400: OpenApiResponse(description="A bad parameter, named in `parameter`."),
     429: OpenApiResponse(description="Too many requests (anonymous throttle)."),
 }
 
@@ -199,7 +197,7 @@ class HistoryView(APIView):
                 filters = parse_filters(query, state.vocabulary, self.extra_params)
                 options = self.options_from(query, filters)
             except FilterError as error:
-                return Response(error.as_dict(), status=400)
+                return error.response()
             response = self.respond(request, filters, options, key, version)
         # A 304 carries the validators and caching headers its 200 would (RFC 9110).
         response["ETag"] = etag
@@ -397,8 +395,7 @@ class MetaView(HistoryView):
 
     def get(self, request, *args, **kwargs):
         for name in request.query_params:
-            error = FilterError(name, "meta/ takes no parameters")
-            return Response(error.as_dict(), status=400)
+            return FilterError(name, "meta/ takes no parameters").response()
         return super().get(request, *args, **kwargs)
 
     def producer(self, filters, options):

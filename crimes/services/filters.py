@@ -17,8 +17,10 @@ from django.conf import settings
 from django.db.models import BooleanField
 from django.db.models.expressions import RawSQL
 
+from core.api_errors import ApiError
 from core.grid_sql import cell_bounds, cell_id_sql
 from core.local_time import SEATTLE
+from core.params import ascii_float, ascii_int
 from crimes.models import CrimeAgainst
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -50,16 +52,13 @@ MAX_VALUES = 64
 MAX_TEXT = 128
 
 
-class FilterError(ValueError):
-    """A query parameter the history endpoints cannot accept."""
+class FilterError(ApiError):
+    """A query parameter the history endpoints cannot accept (a 400 naming it)."""
 
     def __init__(self, param: str, message: str):
         self.param = param
         self.message = message
-        super().__init__(f"{param}: {message}")
-
-    def as_dict(self) -> dict:
-        return {"parameter": self.param, "detail": f"{self.param}: {self.message}"}
+        super().__init__(f"{param}: {message}", param)
 
 
 @dataclass(frozen=True)
@@ -220,11 +219,8 @@ def parse_int(
     raw = _single(query, name)
     if raw is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise FilterError(name, f"an integer from {low} to {high}") from None
-    if not low <= value <= high:
+    value = ascii_int(raw)
+    if value is None or not low <= value <= high:
         raise FilterError(name, f"an integer from {low} to {high}")
     return value
 
@@ -259,7 +255,7 @@ def _dows(query: Mapping) -> tuple[int, ...]:
         value = raw.lower()[:3]
         if value in DAY_NAMES:
             out.add(DAY_NAMES.index(value))
-        elif raw.isdigit() and int(raw) < 7:
+        elif ascii_int(raw) is not None and 0 <= int(raw) < 7:
             out.add(int(raw))
         else:
             raise FilterError("dow", "days mon..sun (or 0 = Monday .. 6 = Sunday)")
@@ -271,11 +267,8 @@ def _bbox(query: Mapping) -> tuple[float, float, float, float] | None:
     if raw is None:
         return None
     message = "min_lon,min_lat,max_lon,max_lat in degrees (EPSG:4326)"
-    try:
-        values = [float(v) for v in raw.split(",")]
-    except ValueError:
-        raise FilterError("bbox", message) from None
-    if len(values) != 4 or any(v != v for v in values):
+    values = [ascii_float(v.strip()) for v in raw.split(",")]
+    if len(values) != 4 or None in values:
         raise FilterError("bbox", message)
     x0, y0, x1, y1 = values
     if not (-180 <= x0 < x1 <= 180 and -90 <= y0 < y1 <= 90):

@@ -132,6 +132,24 @@ def reclaim_stale_runs(run_ids: list[int] | None = None) -> int:
     return RUNS.reclaim_dead(run_ids)
 
 
+def remove_failed_uploads(run_ids: list[int] | None = None) -> int:
+    """Delete the stored upload files of failed runs (up to 512 MB each); the run
+    keeps its name, counts and error. Returns how many files were removed."""
+    runs = ImportRun.objects.filter(status=ImportRun.Status.FAILED).exclude(upload="")
+    if run_ids is not None:
+        runs = runs.filter(pk__in=run_ids)
+    removed = 0
+    for run in runs:
+        try:
+            run.upload.delete(save=False)
+        except OSError:
+            log.warning("could not delete %s", run.upload.name, exc_info=True)
+            continue
+        ImportRun.objects.filter(pk=run.pk).update(upload="")
+        removed += 1
+    return removed
+
+
 def analyze_incidents() -> None:
     """Refresh the planner's statistics of crimes_incident after an import.
 
@@ -245,6 +263,7 @@ def fail_run(
         fields["error"] = error
     ImportRun.objects.filter(pk=run.pk).update(**fields)
     RUNS.release(run.pk)  # claimed, then failed before run_import (SODA fetch)
+    remove_failed_uploads([run.pk])
     run.refresh_from_db()
     if raise_:
         raise ImportFailed(run.error)

@@ -192,7 +192,7 @@ def _get_page(
         if attempt == retries:
             break
         delay = min(backoff_s * 2**attempt, MAX_BACKOFF_S)
-        if retry_after and retry_after.isdigit():
+        if retry_after and retry_after.isascii() and retry_after.isdigit():
             delay = min(max(delay, float(retry_after)), 5 * MAX_BACKOFF_S)
         log.warning(
             "SODA %s (offset %s), retrying in %.1fs", problem, params["$offset"], delay

@@ -10,15 +10,17 @@ from django.utils.cache import patch_vary_headers
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api_errors import ApiError
 from core.cache import FORECAST_VERSION_KEY, forecast_version
 from core.fast_path import Cacheable
 from core.local_time import as_aware, local_iso
+from core.params import EARLIEST, LATEST, ascii_float, ascii_int
 from core.throttling import AnonWindowThrottle
 from predictions.models import Category, ModelVersion
 from predictions.services import payloads
@@ -30,6 +32,9 @@ from predictions.services.forecast_store import (
 )
 from predictions.services.headline_metrics import headline
 
+# Ids are PostgreSQL integers: a larger number is no id, not a database error.
+MAX_ID = 2**31 - 1
+
 
 class GeoJSONRenderer(JSONRenderer):
     media_type = "application/geo+json"
@@ -40,12 +45,9 @@ def _hours(request, default: int = 168) -> int:
     raw = request.query_params.get("hours")
     if raw in (None, ""):
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValidationError({"hours": "must be an integer"}) from None
-    if not 1 <= value <= MAX_HOURS:
-        raise ValidationError({"hours": f"must be between 1 and {MAX_HOURS}"})
+    value = ascii_int(raw)
+    if value is None or not 1 <= value <= MAX_HOURS:
+        raise ValidationError({"hours": f"an integer from 1 to {MAX_HOURS}"})
     return value
 
 
@@ -53,12 +55,18 @@ def _start(request) -> datetime | None:
     raw = request.query_params.get("start")
     if raw in (None, ""):
         return None
+    message = (
+        f"an ISO 8601 time from {EARLIEST.year} to {LATEST.year - 1} "
+        "(naive = Seattle local time)"
+    )
     try:
-        return as_aware(datetime.fromisoformat(raw))
+        moment = datetime.fromisoformat(raw)
     except ValueError:
-        raise ValidationError(
-            {"start": "must be an ISO 8601 time; naive = Seattle local time"}
-        ) from None
+        raise ValidationError({"start": message}) from None
+    # Check the year before any zone arithmetic: 9999-12-31T23:00 overflows there.
+    if not EARLIEST.year <= moment.year < LATEST.year:
+        raise ValidationError({"start": message})
+    return as_aware(moment)
 
 
 def _category(request) -> str:
@@ -72,21 +80,19 @@ def _model(request) -> int | None:
     raw = request.query_params.get("model")
     if raw in (None, ""):
         return None
-    if not raw.isdigit():
-        raise ValidationError({"model": "must be a model version id"})
-    return int(raw)
+    value = ascii_int(raw)
+    if value is None or not 1 <= value <= MAX_ID:
+        raise ValidationError({"model": "a model version id (see models/)"})
+    return value
 
 
 def _float(request, name: str, lo: float, hi: float) -> float:
     raw = request.query_params.get(name)
     if raw in (None, ""):
         raise ValidationError({name: "is required"})
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValidationError({name: "must be a number"}) from None
-    if not lo <= value <= hi:
-        raise ValidationError({name: f"must be between {lo} and {hi}"})
+    value = ascii_float(raw)
+    if value is None or not lo <= value <= hi:
+        raise ValidationError({name: f"a number from {lo} to {hi}"})
     return value
 
 
@@ -163,7 +169,7 @@ class ForecastView(APIView):
                 _model(request),
             )
         except NoForecast as exc:
-            raise NotFound(str(exc)) from None
+            raise ApiError(str(exc), status=404, code="no_forecast") from None
         if request.headers.get("If-None-Match") == etag:
             # The caching headers its 200 would carry (RFC 9110 15.4.5).
             resp = HttpResponseNotModified(headers={"ETag": etag})
@@ -208,7 +214,7 @@ class ForecastPointView(APIView):
         try:
             week = load_forecast(category, _start(request), hours, _model(request))
         except NoForecast as exc:
-            raise NotFound(str(exc)) from None
+            raise ApiError(str(exc), status=404, code="no_forecast") from None
         values = week.values[:, idx]
         history = payloads.cell_history(idx, category, week)
         return Response(

@@ -258,9 +258,8 @@
       .then(function (res) {
         if (mine !== requestSeq) { return; }
         if (!res.ok) {
-          var msgs = [];
-          Object.keys(res.data || {}).forEach(function (k) { msgs.push([].concat(res.data[k]).join(" ")); });
-          showError(msgs.join(" ") || ("The server answered " + res.status));
+          // Every API error is {status, code, parameter, detail} (core.api_errors).
+          showError((res.data && res.data.detail) || ("The server answered " + res.status));
           setStatus("");
           return;
         }

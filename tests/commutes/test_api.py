@@ -204,15 +204,16 @@ def test_each_bad_request_gets_a_400_naming_the_problem(
     response = post(client, body)
     assert response.status_code == 400, response.content
     data = response.json()
-    assert field in data, data
-    assert words in " ".join(data[field]), data
+    assert data["status"] == 400 and data["parameter"] == field, data
+    assert words in data["detail"], data
 
 
 def test_malformed_json_and_non_objects_are_400(client, commute_data):
     assert post(client, "{not json", raw=True).status_code == 400
     response = post(client, [1, 2])
     assert response.status_code == 400
-    assert "JSON object" in response.json()["non_field_errors"][0]
+    assert "JSON object" in response.json()["detail"]
+    assert response.json()["code"] == "malformed_body"
 
 
 def test_no_forecast_is_503_not_500(client, commute_data):
@@ -220,8 +221,9 @@ def test_no_forecast_is_503_not_500(client, commute_data):
 
     ModelVersion.objects.update(is_active=False)
     response = post(client, {"start": [-122.33, 47.61], "end": [-122.32, 47.62]})
-    assert response.status_code == 503
+    assert response.status_code == 503 and "Retry-After" in response
     assert "no forecast" in response.json()["detail"]
+    assert response.json()["code"] == "no_forecast"
 
 
 def test_places_typeahead(client, commute_data):
@@ -299,7 +301,7 @@ def test_refresh_places_command(commute_data):
 def test_places_bad_parameters(client, params, field):
     response = client.get("/api/v1/places/", params)
     assert response.status_code == 400
-    assert field in response.json()
+    assert response.json()["parameter"] == field
 
 
 def test_openapi_schema_documents_both_endpoints(client):

@@ -113,14 +113,16 @@ def test_api_bad_parameters_named(client, grid, params, name):
     store_synthetic_week(START, hours=2)
     resp = client.get(reverse("v1:forecasts"), params)
     assert resp.status_code == 400
-    assert name in resp.json()
+    assert resp.json()["parameter"] == name
+    assert resp.json()["detail"].startswith(f"{name}: ")
 
 
 def test_point_outside_seattle_is_400(client, grid):
     store_synthetic_week(START, hours=2)
     resp = client.get(reverse("v1:forecast-point"), {"lat": 47.0, "lon": -122.33})
     assert resp.status_code == 400
-    assert "outside Seattle" in resp.json()["lat"]
+    assert resp.json()["parameter"] == "lat"
+    assert "outside Seattle" in resp.json()["detail"]
     assert (
         client.get(reverse("v1:forecast-point"), {"lat": "x", "lon": 1}).status_code
         == 400

@@ -1,0 +1,45 @@
+"""Strict readers of request parameters: plain ASCII numbers and bounded times.
+
+Python's own parsers are generous in ways an API must not be: ``int()`` takes
+"٣" (an Arabic-Indic 3), " 7 " and "1_000"; ``float()`` takes "nan", "inf" and
+"1_0.5"; ``str.isdigit()`` is true for "²", which ``int()`` then refuses with an
+error nobody caught (a 500). Times far from the data overflow later, when a time
+zone or an hour offset is applied. These readers accept exactly what the API
+documents and answer None otherwise, so each caller raises its own 400 naming the
+parameter.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+
+_INTEGER = re.compile(r"[+-]?[0-9]{1,18}")
+_NUMBER = re.compile(
+    r"[+-]?(?:[0-9]{1,30}(?:\.[0-9]{0,30})?|\.[0-9]{1,30})(?:[eE][+-]?[0-9]{1,3})?"
+)
+# The data starts in 2008; no request needs a time outside these (and a time near
+# year 1 or 9999 overflows once a zone offset or a week of hours is added).
+EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
+
+
+def ascii_int(raw: str) -> int | None:
+    """The integer written as ASCII decimal digits (optionally signed), else None."""
+    if not isinstance(raw, str) or not _INTEGER.fullmatch(raw):
+        return None
+    return int(raw)
+
+
+def ascii_float(raw: str) -> float | None:
+    """A finite number written in ASCII decimal notation, else None."""
+    if not isinstance(raw, str) or not _NUMBER.fullmatch(raw):
+        return None
+    value = float(raw)
+    return value if math.isfinite(value) else None
+
+
+def in_supported_range(moment: dt.datetime) -> bool:
+    """Whether an aware time lies within [EARLIEST, LATEST)."""
+    return EARLIEST <= moment < LATEST
