@@ -1,32 +1,46 @@
-"""Places for the commute page's address typeahead, derived from our own incidents."""
+"""The address typeahead's places and the routable street network."""
 
 from __future__ import annotations
 
 from django.contrib.gis.db import models
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 
 
 class Place(models.Model):
-    """A hundred-block address or an intersection as SPD writes it.
+    """A hundred-block address or an intersection, for the address typeahead.
 
-    Rebuilt from crimes.Incident by ``commutes.services.places.refresh_places`` (after
-    imports); never edited by hand, so the table can be replaced wholesale.
+    Two sources, each replaced wholesale by its own builder and never edited by hand:
+    SPD's addresses, rebuilt from crimes.Incident by
+    ``commutes.services.places.refresh_places`` (after imports), and the street
+    network's intersections, rebuilt by ``load_streets``.
     """
 
     class Kind(models.TextChoices):
         BLOCK = "block", "Hundred block"
         INTERSECTION = "intersection", "Intersection"
 
-    # Exactly as in Incident.block_address, e.g. "7XX BLOCK OF E PINE ST".
-    name = models.CharField(max_length=128, unique=True)
+    class Source(models.TextChoices):
+        SPD = "spd", "SPD address"
+        STREETS = "streets", "Street network"
+
+    # SPD: exactly as in Incident.block_address, e.g. "7XX BLOCK OF E PINE ST";
+    # streets: "BROADWAY / E PINE ST" (the SPD spelling of an intersection).
+    name = models.CharField(max_length=128)
     kind = models.CharField(max_length=16, choices=Kind.choices)
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.SPD)
     # Normalised for trigram matching ("7XX E PINE ST"); see services.places.
     search_text = models.CharField(max_length=128)
-    # Mean location of the place's incidents (averaged in EPSG:32610 metres).
+    # SPD: mean location of the place's incidents (averaged in EPSG:32610 metres);
+    # streets: where the two streets meet (mean of the junction's vertices).
     location = models.PointField(srid=4326)
+    # SPD: how many incidents carry the address (ranks the typeahead); streets: 0.
     incidents = models.IntegerField()
 
     class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "name"], name="place_source_name")
+        ]
         indexes = [
             GinIndex(
                 fields=["search_text"],
@@ -38,3 +52,91 @@ class Place(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class StreetNetworkLoad(models.Model):
+    """One run of ``load_streets``: which extract, what changed, how long it took.
+
+    The newest row describes the network in ``StreetEdge``; its ``grid_signature``
+    says which forecast grid the edges' ``cell_ids`` were computed against.
+    """
+
+    source_file = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64)
+    osm_base = models.CharField(max_length=32, blank=True)
+    edges = models.IntegerField(default=0)
+    vertices = models.IntegerField(default=0)
+    inserted = models.IntegerField(default=0)
+    updated = models.IntegerField(default=0)
+    deleted = models.IntegerField(default=0)
+    unchanged = models.IntegerField(default=0)
+    cells_computed = models.IntegerField(default=0)
+    connected_share = models.FloatField(
+        default=0.0, help_text="Share of vertices in the largest connected piece."
+    )
+    grid_signature = models.CharField(max_length=64, blank=True)
+    seconds = models.FloatField(default=0.0)
+    loaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        get_latest_by = "id"
+
+    def __str__(self) -> str:
+        return f"{self.source_file} ({self.edges} edges, {self.loaded_at:%Y-%m-%d})"
+
+
+class StreetEdge(models.Model):
+    """A stretch of an OpenStreetMap way between two shared nodes: a routable edge.
+
+    Written only by ``commutes.services.street_network.load_network`` (never edited by
+    hand): an edge keeps its id while its way, end nodes and occurrence stay the same.
+    ``source``/``target`` are OSM node ids in the way's direction. Traversal times are
+    seconds per mode and direction (``*_back_s`` = target to source); NULL means the
+    mode may not use the edge that way.
+    """
+
+    way_id = models.BigIntegerField(help_text="OpenStreetMap way id")
+    part = models.SmallIntegerField(
+        default=0, help_text="Occurrence of the same node pair within the way"
+    )
+    source = models.BigIntegerField(db_index=True)
+    target = models.BigIntegerField(db_index=True)
+    name = models.CharField(max_length=200, blank=True)
+    # What the site shows and searches: "E Pine St" for "East Pine Street".
+    label = models.CharField(max_length=200, blank=True)
+    highway = models.CharField(max_length=32)
+    oneway = models.SmallIntegerField(
+        default=0, help_text="1 one-way along the geometry, -1 against, 0 both ways"
+    )
+    maxspeed_kmh = models.FloatField(null=True, blank=True)
+    speed_kmh = models.FloatField(help_text="Driving speed: maxspeed or the class's")
+    bridge = models.BooleanField(default=False)
+    tunnel = models.BooleanField(default=False)
+    length_m = models.FloatField(help_text="Length in EPSG:32610 metres")
+    walk_s = models.FloatField(null=True)
+    walk_back_s = models.FloatField(null=True)
+    bike_s = models.FloatField(null=True)
+    bike_back_s = models.FloatField(null=True)
+    drive_s = models.FloatField(null=True)
+    drive_back_s = models.FloatField(null=True)
+    connected = models.BooleanField(
+        default=True, help_text="In the largest connected piece (routes snap to it)"
+    )
+    geom = models.LineStringField(srid=4326)
+    # Web Mercator copy for the vector tiles (ST_AsMVT works in EPSG:3857).
+    geom_mercator = models.LineStringField(srid=3857)
+    # Forecast grid cells within 100 m (ids, sorted); NULL until computed.
+    cell_ids = ArrayField(models.BigIntegerField(), null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["way_id", "source", "target", "part"],
+                name="street_edge_osm_key",
+            )
+        ]
+        indexes = [models.Index(fields=["highway"], name="street_edge_highway")]
+
+    def __str__(self) -> str:
+        return f"{self.label or self.highway} ({self.source} -> {self.target})"

@@ -165,6 +165,9 @@ HISTORY_CELL_SIZES = (150, 300, 600, 1200)
 # History exports (CSV / GeoJSON) stop after this many rows and say so.
 HISTORY_EXPORT_MAX_ROWS = env_int("HISTORY_EXPORT_MAX_ROWS", 20000, minimum=1)
 BOUNDARIES_DIR = BASE_DIR / "data" / "boundaries"
+# The OpenStreetMap street network (data/streets/README.md), loaded by a migration and
+# `manage.py load_streets`; routes and the built-in base map come from it.
+STREETS_FILE = BASE_DIR / "data" / "streets" / "seattle_osm_drive_2026-07-18.json.gz"
 SEATTLE_CENTER = (47.6097, -122.3331)
 
 # --- Data import -------------------------------------------------------------------

@@ -3,6 +3,10 @@
 Migrations create them, but transactional tests (the Celery worker and the live server
 need committed data) flush every table when they end; the autouse fixture in
 tests/conftest.py calls this so the next test finds them again.
+
+The street network (also loaded by a migration) is reloaded only by the tests that
+need it (``ensure_streets``): a reload costs ~6-10 s, too much to pay after every
+flush for tests that never route.
 """
 
 from __future__ import annotations
@@ -20,3 +24,14 @@ def ensure_reference_data() -> None:
         load_boundaries(Area, settings.BOUNDARIES_DIR)
     if not Cell.objects.exists():
         build_cells()
+
+
+def ensure_streets() -> None:
+    """The street network present (reloaded from data/streets/ after a flush)."""
+    from commutes.models import StreetEdge
+    from commutes.services.street_graph import clear_cache
+    from commutes.services.street_network import load_network
+
+    if not StreetEdge.objects.exists():
+        load_network()
+        clear_cache()

@@ -49,9 +49,10 @@ def normalise_query(text: str) -> str:
 
 
 REFRESH_SQL = f"""
-INSERT INTO commutes_place (name, kind, search_text, location, incidents)
+INSERT INTO commutes_place (name, kind, source, search_text, location, incidents)
 SELECT block_address,
     CASE WHEN position('/' IN block_address) > 0 THEN 'intersection' ELSE 'block' END,
+    'spd',
     trim(regexp_replace(
         regexp_replace(upper(block_address), '\\mBLOCK OF\\M', ' ', 'g'),
         '\\s+', ' ', 'g')),
@@ -73,7 +74,9 @@ def refresh_places() -> int:
     with transaction.atomic(), connection.cursor() as cur:
         # Serialise concurrent refreshes (command + lazy refresh) on one lock.
         cur.execute("SELECT pg_advisory_xact_lock(hashtext('commutes_place'))")
-        cur.execute("DELETE FROM commutes_place")
+        # Only SPD's addresses: the street network's intersections have their own
+        # builder (load_streets).
+        cur.execute("DELETE FROM commutes_place WHERE source = 'spd'")
         cur.execute(REFRESH_SQL)
         count = cur.rowcount
     cache.set(PLACES_VERSION_KEY, version, timeout=None)
