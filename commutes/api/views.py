@@ -10,8 +10,14 @@ from rest_framework.views import APIView
 from commutes.api.serializers import ScoreRequestSerializer, ScoreResponseSerializer
 from commutes.services.commute import score_commute
 from commutes.services.places import ensure_fresh, search_places
-from commutes.services.routes import RouteError, parse_route, parse_window
+from commutes.services.routes import (
+    RouteError,
+    parse_depart,
+    parse_route,
+    parse_window,
+)
 from core.api_errors import ApiError
+from core.local_time import SEATTLE
 from core.params import ascii_int
 
 MAX_PLACES = 20
@@ -32,21 +38,32 @@ class CommuteScoreView(APIView):
         responses={
             200: ScoreResponseSerializer,
             400: OpenApiResponse(description="The body field at fault, named."),
-            503: OpenApiResponse(description="No forecast is stored yet."),
+            503: OpenApiResponse(
+                description="No forecast, or no street network, is stored yet."
+            ),
         },
         summary="Expected reported incidents along a route, by departure hour",
         description=(
-            "Give a GeoJSON LineString as `route`, or `start` and `end` (and optional "
-            "`waypoints`) as [lon, lat]. Returns, for each departure hour of the "
-            "forecast week, the expected reported incidents in the cells within "
-            "~100 m of the route during the trip, the same for a typical route of "
-            "that length and mode, their ratio, the best departures in `window` "
-            "and the route's ~250 m stretches ranked (GeoJSON). 400 names the field "
-            "at fault; 503 when no forecast is stored yet."
+            "Give `start` and `end` (and optional `waypoints`) as [lon, lat]: walk, "
+            "bike and drive are routed along Seattle's streets (each point snaps to "
+            "the nearest street the mode may use, within 300 m), and `routes` "
+            "holds the shortest route by time plus up to two alternatives that take "
+            "longer (at most 30%) and pass fewer expected reported incidents for "
+            "`depart`. Transit is a straight line at its door-to-door speed. A "
+            "GeoJSON LineString given as `route` is scored as drawn (no routing). "
+            "For each route and each departure hour of the forecast week: the "
+            "expected reported incidents in the cells within ~100 m during the trip, "
+            "the same for a typical route of that length and mode, their ratio, the "
+            "best departures in `window`, and the route's stretches ranked "
+            "(GeoJSON; along the streets they are named). The top-level fields "
+            "repeat the shortest route's. 400 names the field at fault (a point "
+            "too far from a street, no route, outside the city, over 40 km, a bad "
+            "window or depart); 503 when no forecast or street network is stored."
         ),
         tags=["commutes"],
     )
     def post(self, request, *args, **kwargs):
+        from commutes.services.street_graph import NoNetwork
         from predictions.services.forecast_store import NoForecast
 
         data = request.data
@@ -60,7 +77,8 @@ class CommuteScoreView(APIView):
                 )
             route = parse_route(data)
             window = parse_window(data.get("window"))
-            result = score_commute(route, window, category)
+            depart = parse_depart(data.get("depart"), SEATTLE)
+            result = score_commute(route, window, category, depart)
         except RouteError as exc:
             return exc.response()
         except NoForecast as exc:
@@ -70,6 +88,8 @@ class CommuteScoreView(APIView):
                 code="no_forecast",
                 retry_after=NO_FORECAST_RETRY_S,
             ) from None
+        except NoNetwork as exc:
+            raise ApiError(str(exc), status=503, code="no_street_network") from None
         return Response(result)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import datetime, time
 from functools import lru_cache
 
 from django.conf import settings
@@ -23,6 +23,9 @@ from crimes.models import Area
 # Door-to-door city averages, stops and waits included (why transit is slower than
 # driving): they set the trip's duration, hence how many hours it overlaps.
 MODE_SPEED_KMH = {"walk": 5.0, "bike": 15.0, "drive": 30.0, "transit": 18.0}
+# Modes routed along the street network; the others (transit, until there is transit
+# data) stay a straight line at their door-to-door speed.
+ROUTED_MODES = ("walk", "bike", "drive")
 MAX_LENGTH_M = 40_000.0
 MAX_POINTS = 200
 # A route may start or end a little beyond the city limits (a bridge, the ferry dock).
@@ -68,9 +71,18 @@ class Window:
 
 @dataclass(frozen=True)
 class Route:
+    """What the visitor asked for: points in order, the mode, how it was given.
+
+    ``drawn``: a client-drawn ``route`` LineString, scored as drawn (no routing).
+    ``fields`` names the request field each point came from, for error messages.
+    ``line_utm`` is the straight polyline through the points.
+    """
+
     points: tuple[tuple[float, float], ...]  # (lon, lat), EPSG:4326
     mode: str
     line_utm: LineString = field(compare=False)  # EPSG:32610
+    drawn: bool = False
+    fields: tuple[str, ...] = ()
 
     @property
     def length_m(self) -> float:
@@ -158,6 +170,7 @@ def parse_route(data: dict) -> Route:
         raise RouteError("waypoints", "waypoints must be a list of [lon, lat]")
 
     points: list[tuple[float, float]]
+    fields: list[str]
     if route_raw is not None:
         coords = _linestring_coords(route_raw)
         if len(coords) > MAX_POINTS:
@@ -165,6 +178,7 @@ def parse_route(data: dict) -> Route:
                 "route", f"route has {len(coords)} points; at most {MAX_POINTS}"
             )
         points = [_position(c, "route") for c in coords]
+        fields = ["route"] * len(points)
         if waypoints_raw:
             raise RouteError(
                 "waypoints", "give waypoints with start/end, not with a LineString"
@@ -196,6 +210,7 @@ def parse_route(data: dict) -> Route:
             *(_position(w, "waypoints") for w in waypoints_raw),
             _position(end_raw, "end"),
         ]
+        fields = ["start", *(["waypoints"] * len(waypoints_raw)), "end"]
     if len(points) < 2:
         raise RouteError("route", "a route needs at least two points")
 
@@ -209,6 +224,7 @@ def parse_route(data: dict) -> Route:
             f"the route is {line_utm.length / 1000:.1f} km long; at most "
             f"{MAX_LENGTH_M / 1000:.0f} km",
         )
+    drawn = route_raw is not None
     city = _city_utm()
     if city is not None and not city.covers(line_utm):
         for i, (lon, lat) in enumerate(points):
@@ -216,13 +232,41 @@ def parse_route(data: dict) -> Route:
                 settings.ANALYSIS_SRID, clone=True
             )
             if not city.covers(p):
+                what = f"point {i + 1}" if drawn else fields[i]
                 raise RouteError(
-                    "route",
-                    f"point {i + 1} ({lat:.5f}, {lon:.5f}) is outside Seattle; "
+                    fields[i],
+                    f"{what} ({lat:.5f}, {lon:.5f}) is outside Seattle; "
                     "forecasts cover the city only",
                 )
-        raise RouteError("route", "the route leaves Seattle between its points")
-    return Route(points=tuple(points), mode=mode, line_utm=line_utm)
+        # Routed along the streets, a straight line over water between two points
+        # in the city is no problem; a drawn or straight-line route must stay in.
+        if drawn or mode not in ROUTED_MODES:
+            raise RouteError("route", "the route leaves Seattle between its points")
+    return Route(
+        points=tuple(points),
+        mode=mode,
+        line_utm=line_utm,
+        drawn=drawn,
+        fields=tuple(fields),
+    )
+
+
+def parse_depart(raw, zone) -> datetime | None:
+    """``"2021-12-21T08:00"`` (Seattle time; an offset is honoured) -> aware."""
+    if raw is None or raw == "":
+        return None
+    if not isinstance(raw, str):
+        raise RouteError("depart", "depart must be an ISO date-time string")
+    try:
+        moment = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        raise RouteError(
+            "depart",
+            f"depart {raw!r} is not an ISO date-time, e.g. 2021-12-21T08:00",
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return moment
 
 
 def _clock(value, name: str) -> time:

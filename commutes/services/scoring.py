@@ -81,6 +81,34 @@ def trip_integral(
     return cum[d + whole] - cum[d] + frac * f[d + whole]
 
 
+def hour_weights(
+    start_h: float, duration_h: float, hours: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(hour indices, hours spent in each) for a trip over [start_h, start_h + D).
+
+    ``start_h`` counts hours from the forecast's first hour and may be fractional
+    (a departure at 08:20). Indices past ``hours`` fold back a week, as in
+    ``extend_hours``.
+    """
+    if duration_h <= 0:
+        return np.empty(0, np.int64), np.empty(0)
+    end = start_h + duration_h
+    idx = np.arange(math.floor(start_h), math.ceil(end), dtype=np.int64)
+    spent = np.minimum(idx + 1, end) - np.maximum(idx, start_h)
+    late = idx >= hours
+    if hours >= HOURS_PER_WEEK:
+        idx[late] -= HOURS_PER_WEEK
+    else:
+        idx[late] = hours - 1
+    return idx, spent
+
+
+def expected_at(per_hour: np.ndarray, start_h: float, duration_h: float) -> float:
+    """The trip integral of ``per_hour`` for one departure (fractional hours ok)."""
+    idx, spent = hour_weights(start_h, duration_h, per_hour.shape[0])
+    return float((np.asarray(per_hour, dtype=np.float64)[idx] * spent).sum())
+
+
 @dataclass(frozen=True)
 class CoreScore:
     expected: np.ndarray  # (departures,) expected incidents in the corridor, per trip

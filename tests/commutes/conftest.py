@@ -15,7 +15,7 @@ import pytest
 
 from core.local_time import SEATTLE
 from tests.commutes.known_forecast import store_known_forecast
-from tests.reference_data import ensure_reference_data
+from tests.reference_data import ensure_reference_data, ensure_streets
 from tests.spd_rows import delete_imported, load_spd
 
 # A Monday, so the week runs Monday..Sunday in Seattle time.
@@ -34,6 +34,7 @@ def _load() -> CommuteData:
     from predictions.models import ForecastRun, ForecastValues, ModelVersion
 
     ensure_reference_data()
+    ensure_streets()
     delete_imported()
     ForecastValues.objects.all().delete()
     ForecastRun.objects.all().delete()
@@ -48,8 +49,10 @@ def _unload() -> None:
     from commutes.models import Place
     from predictions.models import ForecastRun, ForecastValues, ModelVersion
 
-    for model in (ForecastValues, ForecastRun, ModelVersion, Place):
+    for model in (ForecastValues, ForecastRun, ModelVersion):
         model.objects.all().delete()
+    # The network's intersections are reference data, like the streets.
+    Place.objects.filter(source=Place.Source.SPD).delete()
     delete_imported()
 
 
@@ -73,6 +76,7 @@ def commute_data(_commute_session_data, django_db_blocker) -> CommuteData:
         if ModelVersion.objects.filter(
             pk=_commute_session_data.model_version_id, is_active=True
         ).exists():
+            ensure_streets()
             return _commute_session_data
         fresh = _load()
     _commute_session_data.__dict__.update(fresh.__dict__)

@@ -6,7 +6,11 @@ import json
 
 import pytest
 
-from tests.commutes.test_scoring_db import BUSY, CAPITOL_HILL_TO_UW
+from tests.commutes.test_scoring_db import (
+    BUSY,
+    CAPITOL_HILL_TO_UW,
+    DRAWN_CAPITOL_HILL_TO_UW,
+)
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/commutes/score/"
@@ -27,24 +31,94 @@ def test_score_answers_the_commute(client, commute_data):
     data = response.json()
     assert len(data["timeline"]) == 168
     assert data["route"]["properties"]["mode"] == "bike"
-    assert 4500 < data["route"]["properties"]["length_m"] < 5500
+    assert data["route"]["properties"]["along"] == "streets"
+    # Along the streets (Broadway, 10th Ave E, the University Bridge): longer than
+    # the 5.1 km straight line.
+    assert 5200 < data["route"]["properties"]["length_m"] < 6500
     assert len(data["departures"]["best"]) == 3
     assert data["segments"]["type"] == "FeatureCollection"
     assert data["segments"]["features"][0]["geometry"]["type"] == "LineString"
     assert data["riskiest_segment"]["recent_history"]["total"] > 0
+    assert " between " in data["riskiest_segment"]["name"]
     assert "reported" in data["note"]
-    # The same route as a LineString (with agreeing start/end) scores the same.
-    coords = [body["start"], *body["waypoints"], body["end"]]
-    again = post(
+    assert data["depart"]["chosen"] == "best_in_window"
+    assert data["depart"]["departure"] == data["departures"]["best"][0]["departure"]
+    routes = data["routes"]
+    assert 1 <= len(routes) <= 3
+    assert routes[0]["kind"] == "shortest"
+    assert all(r["kind"] == "alternative" for r in routes[1:])
+    for r in routes:
+        assert r["geometry"]["type"] == "LineString"
+        assert len(r["timeline"]) == 168
+        assert r["streets"] and r["length_m"] > 0 and r["duration_min"] > 0
+        assert set(r["vs_shortest"]) == {"time", "expected"}
+        assert r["departures"]["window"]["days"] == ["mon", "tue", "wed", "thu", "fri"]
+    assert routes[0]["geometry"] == data["route"]["geometry"]
+    assert routes[0]["timeline"] == data["timeline"]
+    assert "Broadway" in routes[0]["streets"]
+    assert routes[0]["vs_shortest"] == {"time": 1.0, "expected": 1.0}
+    assert [s["field"] for s in data["snapped"]] == ["start", "end"]
+    assert all(s["distance_m"] <= 300 for s in data["snapped"])
+
+
+def test_a_drawn_route_is_scored_as_drawn(client, commute_data):
+    """Clients that send their own polyline keep getting it scored, not routed."""
+    body = DRAWN_CAPITOL_HILL_TO_UW | {"mode": "bike"}
+    data = post(client, body).json()
+    coords = body["route"]["coordinates"]
+    assert data["route"]["geometry"]["coordinates"] == coords
+    assert data["route"]["properties"]["along"] == "drawn"
+    assert 4500 < data["route"]["properties"]["length_m"] < 5500
+    assert [r["kind"] for r in data["routes"]] == ["as_drawn"]
+    assert data["snapped"] is None
+    # The same polyline as start, waypoints and end is routed instead.
+    routed = post(
         client,
-        {
-            "route": {"type": "LineString", "coordinates": coords},
-            "start": body["start"],
-            "mode": "bike",
-            "window": body["window"],
-        },
+        {"start": coords[0], "waypoints": coords[1:-1], "end": coords[-1]}
+        | {"mode": "bike"},
     ).json()
-    assert again["timeline"] == data["timeline"]
+    assert routed["route"]["properties"]["along"] == "streets"
+    assert routed["route"]["geometry"] != data["route"]["geometry"]
+
+
+def test_transit_stays_a_labelled_straight_line(client, commute_data):
+    data = post(client, CAPITOL_HILL_TO_UW | {"mode": "transit"}).json()
+    (only,) = data["routes"]
+    assert only["along"] == "straight_line"
+    assert "straight line" in only["along_label"]
+    assert only["geometry"]["coordinates"] == [
+        CAPITOL_HILL_TO_UW["start"],
+        CAPITOL_HILL_TO_UW["end"],
+    ]
+    # 18 km/h door to door.
+    assert only["duration_min"] == pytest.approx(
+        only["length_m"] / 1000 / 18 * 60, abs=0.1
+    )
+
+
+def test_depart_sets_the_departure_of_every_route(client, commute_data):
+    body = CAPITOL_HILL_TO_UW | {"mode": "walk", "depart": "2021-12-21T17:00"}
+    data = post(client, body).json()
+    assert data["depart"] == {
+        "departure": "2021-12-21T17:00:00-08:00",
+        "chosen": "given",
+    }
+    hour = next(
+        r for r in data["timeline"] if r["departure"] == "2021-12-21T17:00:00-08:00"
+    )
+    for route in data["routes"]:
+        row = next(
+            r
+            for r in route["timeline"]
+            if r["departure"] == data["depart"]["departure"]
+        )
+        assert route["expected"] == row["expected"]
+    assert data["routes"][0]["expected"] == hour["expected"]
+    # An offset is honoured; minutes are allowed (the trip integral is exact).
+    data = post(
+        client, CAPITOL_HILL_TO_UW | {"depart": "2021-12-21T17:30:00-08:00"}
+    ).json()
+    assert data["depart"]["departure"] == "2021-12-21T17:30:00-08:00"
 
 
 LONG_ZIGZAG = [[-122.34, 47.60], [-122.30, 47.70]] * 5  # ~11.5 km each way, 10 legs
@@ -153,6 +227,58 @@ LONG_ZIGZAG = [[-122.34, 47.60], [-122.30, 47.70]] * 5  # ~11.5 km each way, 10 
             "no departure on the hour",
         ),
         ({"start": [-122.33, 47.61]}, "route", "both start and end"),
+        (
+            {"start": [-122.33, 47.61], "end": [-122.20, 47.61]},
+            "end",
+            "outside Seattle",
+        ),
+        # The middle of Lake Union: water is outside the city limits.
+        (
+            {"start": [-122.33, 47.61], "end": [-122.3360, 47.6370]},
+            "end",
+            "outside Seattle",
+        ),
+        # Inside Seward Park, 600 m from any street.
+        ({"start": [-122.33, 47.61], "end": [-122.2530, 47.5580]}, "end", "300 m"),
+        (
+            {
+                "start": [-122.33, 47.61],
+                "waypoints": [[-122.2530, 47.5580]],
+                "end": [-122.32, 47.62],
+            },
+            "waypoints",
+            "waypoint 1",
+        ),
+        (
+            {"start": [-122.33, 47.61], "end": [-122.32, 47.62], "depart": "soon"},
+            "depart",
+            "ISO date-time",
+        ),
+        (
+            {
+                "start": [-122.33, 47.61],
+                "end": [-122.32, 47.62],
+                "depart": "2022-03-01T08:00",
+            },
+            "depart",
+            "forecast week",
+        ),
+        (
+            {"start": [-122.33, 47.61], "end": [-122.32, 47.62], "depart": 8},
+            "depart",
+            "ISO date-time",
+        ),
+        # Rainier Beach to Bitter Lake and back twice: over 40 km along the streets.
+        (
+            {
+                "start": [-122.2650, 47.5130],
+                "waypoints": [[-122.3480, 47.7230], [-122.2650, 47.5130]],
+                "end": [-122.3480, 47.7230],
+                "mode": "drive",
+            },
+            "route",
+            "at most 40 km",
+        ),
         ({"start": [-122.33, 47.61], "end": [-122.33, 47.61]}, "route", "zero length"),
         ({"start": [47.61, -122.33], "end": [47.62, -122.32]}, "start", "lon first"),
         ({"start": ["a", "b"], "end": [-122.32, 47.62]}, "start", "numbers"),

@@ -20,11 +20,22 @@ from tests.commutes.known_forecast import store_known_forecast
 
 pytestmark = pytest.mark.django_db
 
-# Capitol Hill (Broadway & E Pine) to the University District, by bike.
-CAPITOL_HILL_TO_UW = {
-    "start": [-122.3208, 47.6154],
-    "waypoints": [[-122.3208, 47.6400], [-122.3180, 47.6510]],
-    "end": [-122.3045, 47.6553],
+# Capitol Hill (Broadway & E Pine St) to the University District (NE 45th St &
+# University Way NE): the commute, routed along the streets.
+CAPITOL_HILL = [-122.3208, 47.6154]
+U_DISTRICT = [-122.3130, 47.6612]
+CAPITOL_HILL_TO_UW = {"start": CAPITOL_HILL, "end": U_DISTRICT}
+# A client-drawn polyline from Capitol Hill towards the UW (scored as drawn).
+DRAWN_CAPITOL_HILL_TO_UW = {
+    "route": {
+        "type": "LineString",
+        "coordinates": [
+            CAPITOL_HILL,
+            [-122.3208, 47.6400],
+            [-122.3180, 47.6510],
+            [-122.3045, 47.6553],
+        ],
+    }
 }
 # Downtown: 3rd Ave from Pine St to Yesler Way, the city's busiest blocks.
 BUSY = [[-122.3387, 47.6110], [-122.3320, 47.6040], [-122.3305, 47.6020]]
@@ -60,7 +71,7 @@ def _independent_corridor(line_utm, width=100.0) -> set[int]:
 
 
 def test_corridor_cells_of_a_known_route(commute_data):
-    route = parse_route(CAPITOL_HILL_TO_UW | {"mode": "bike"})
+    route = parse_route(DRAWN_CAPITOL_HILL_TO_UW | {"mode": "bike"})
     corridor = find_corridor(route.line_utm)
     assert set(corridor.cell_ids.tolist()) == _independent_corridor(route.line_utm)
     # ~4.8 km, ~250 m stretches whose cells together make the corridor.
@@ -80,8 +91,9 @@ def test_scores_equal_sums_computed_independently(commute_data):
     start = FORECAST_START + timedelta(days=7)
     store_known_forecast(start, hours=176, values=values)
 
-    route = parse_route(CAPITOL_HILL_TO_UW | {"mode": "walk"})
+    route = parse_route(DRAWN_CAPITOL_HILL_TO_UW | {"mode": "walk"})
     result = score_commute(route)
+    assert [r["kind"] for r in result["routes"]] == ["as_drawn"]
     corridor = sorted(_independent_corridor(route.line_utm))
     cols = np.searchsorted(ids, corridor)
     duration = route.length_m / 1000 / 5.0  # walking: 5 km/h

@@ -1,0 +1,443 @@
+"""The street network in memory: snapping and shortest paths with scipy's csgraph.
+
+``docs/routing.md`` explains the choice: per-departure edge costs (time weighted by
+the forecast near each edge) are numpy arithmetic on arrays held by the web process,
+then ``scipy.sparse.csgraph.dijkstra``; pgRouting would need those costs shipped into
+PostgreSQL on every request. The arrays are built once per process from
+``StreetEdge`` and rebuilt when a newer network load appears.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+import shapely
+from django.conf import settings
+from django.db import connection
+from pyproj import Transformer
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
+
+COST_COLUMNS = {
+    "walk": ("walk_s", "walk_back_s"),
+    "bike": ("bike_s", "bike_back_s"),
+    "drive": ("drive_s", "drive_back_s"),
+}
+SNAP_MAX_M = 300.0
+# Explicit zeros in a sparse matrix are not arcs to csgraph: keep every cost above 0.
+_MIN_COST = 1e-6
+
+
+class NoRoute(LookupError):
+    """No path between two snapped points for the mode (one-way streets, islands)."""
+
+
+@dataclass(frozen=True)
+class Snap:
+    """A point moved onto the nearest usable edge: where, and how far it moved."""
+
+    edge: int  # index into StreetGraph arrays
+    fraction: float  # 0 at the edge's source .. 1 at its target (metres in UTM)
+    distance_m: float
+    lon: float
+    lat: float
+
+
+@dataclass(frozen=True)
+class Step:
+    """Part of an edge travelled by a route: fractions along the edge's geometry."""
+
+    edge: int
+    start: float  # 0..1 from the edge's source
+    end: float  # travelling forwards when end > start
+
+    @property
+    def forward(self) -> bool:
+        return self.end >= self.start
+
+    @property
+    def share(self) -> float:
+        return abs(self.end - self.start)
+
+    @property
+    def whole(self) -> bool:
+        return self.share >= 1.0 - 1e-9
+
+
+@dataclass
+class ModeGraph:
+    """The arcs one mode may use, grouped by (from, to) vertex pair in CSR order."""
+
+    arc_edge: np.ndarray  # (A,) edge index of each arc
+    arc_forward: np.ndarray  # (A,) bool: source -> target
+    arc_seconds: np.ndarray  # (A,)
+    order: np.ndarray  # arcs sorted by (from, to)
+    starts: np.ndarray  # (P,) first position in ``order`` of each vertex pair
+    pair_key: np.ndarray  # (P,) from * n_vertices + to, sorted
+    pair_to: np.ndarray  # (P,)
+    indptr: np.ndarray  # (n_vertices + 1,)
+    tree: shapely.STRtree  # usable, connected edges (UTM)
+    tree_edges: np.ndarray  # edge index of each tree item
+    fwd_seconds: np.ndarray  # (E,) nan where the mode may not go forwards
+    back_seconds: np.ndarray  # (E,)
+
+
+@dataclass
+class StreetGraph:
+    key: tuple
+    edge_ids: np.ndarray  # (E,) StreetEdge ids
+    source: np.ndarray  # (E,) vertex index
+    target: np.ndarray  # (E,)
+    vertex_osm: np.ndarray  # (V,) OSM node ids
+    length_m: np.ndarray  # (E,)
+    labels: list[str]
+    highway: list[str]
+    lines_utm: np.ndarray  # (E,) shapely LineStrings, EPSG:32610
+    coords: list[np.ndarray]  # (E,) lon/lat vertices of each edge
+    cell_indptr: np.ndarray  # (E + 1,) CSR of each edge's cell ids
+    cell_ids: np.ndarray  # (nnz,)
+    modes: dict[str, ModeGraph] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _memo: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def n_vertices(self) -> int:
+        return int(self.vertex_osm.size)
+
+    def edge_cells(self, edge: int) -> np.ndarray:
+        return self.cell_ids[self.cell_indptr[edge] : self.cell_indptr[edge + 1]]
+
+    def memo(self, key, build):
+        """Per-graph memo for derived arrays (e.g. the edge x cell matrix)."""
+        with self._lock:
+            if key in self._memo:
+                return self._memo[key]
+        value = build()
+        with self._lock:
+            self._memo[key] = value
+            while len(self._memo) > 8:
+                self._memo.pop(next(iter(self._memo)))
+        return value
+
+    # --- snapping --------------------------------------------------------------
+    def snap(self, lon: float, lat: float, mode: str) -> Snap | None:
+        """Nearest point on the nearest edge ``mode`` may use, within SNAP_MAX_M."""
+        x, y = _to_utm().transform(lon, lat)
+        point = shapely.Point(x, y)
+        graph = self.modes[mode]
+        found, dist = graph.tree.query_nearest(
+            point, max_distance=SNAP_MAX_M, return_distance=True, all_matches=False
+        )
+        if not len(found):
+            return None
+        edge = int(graph.tree_edges[found[0]])
+        line = self.lines_utm[edge]
+        along = float(line.project(point))
+        fraction = along / line.length if line.length > 0 else 0.0
+        on = line.interpolate(along)
+        slon, slat = _to_wgs84().transform(on.x, on.y)
+        return Snap(edge, fraction, float(dist[0]), float(slon), float(slat))
+
+    # --- shortest paths --------------------------------------------------------
+    def pair_costs(self, mode: str, arc_weight: np.ndarray) -> np.ndarray:
+        """The cheapest arc per vertex pair (parallel edges), in CSR order."""
+        graph = self.modes[mode]
+        return np.minimum.reduceat(arc_weight[graph.order], graph.starts)
+
+    def shortest_path(
+        self,
+        mode: str,
+        start: Snap,
+        end: Snap,
+        edge_factor: np.ndarray | None = None,
+        limit: float = np.inf,
+    ) -> tuple[list[Step], float]:
+        """Cheapest steps from ``start`` to ``end`` and their cost.
+
+        Cost = seconds x ``edge_factor`` (per edge; 1 when None). Raises NoRoute.
+        """
+        graph = self.modes[mode]
+        factor = np.ones(self.edge_ids.size) if edge_factor is None else edge_factor
+        fwd = graph.fwd_seconds * factor
+        back = graph.back_seconds * factor
+        arc_weight = np.maximum(graph.arc_seconds * factor[graph.arc_edge], _MIN_COST)
+        data = self.pair_costs(mode, arc_weight)
+        n = self.n_vertices
+        # The start point is one more vertex, appended as the last row: arcs to the
+        # ends of its edge for the part of the edge left in each direction.
+        e0, f0 = start.edge, start.fraction
+        first_to, first_cost = [], []
+        if np.isfinite(fwd[e0]):
+            first_to.append(self.target[e0])
+            first_cost.append(max((1 - f0) * fwd[e0], _MIN_COST))
+        if np.isfinite(back[e0]):
+            first_to.append(self.source[e0])
+            first_cost.append(max(f0 * back[e0], _MIN_COST))
+        if len(first_to) == 2 and first_to[0] == first_to[1]:  # a loop edge
+            first_to, first_cost = first_to[:1], [min(first_cost)]
+        matrix = csr_matrix(
+            (
+                np.concatenate([data, first_cost]),
+                np.concatenate([graph.pair_to, first_to]).astype(np.int32),
+                np.concatenate(
+                    [graph.indptr, [graph.indptr[-1] + len(first_to)]]
+                ).astype(np.int32),
+            ),
+            shape=(n + 1, n + 1),
+        )
+        dist, pred = dijkstra(
+            matrix, directed=True, indices=n, return_predecessors=True, limit=limit
+        )
+        # The end point: reached from either end of its edge, or directly along the
+        # start edge when both points lie on it.
+        e1, f1 = end.edge, end.fraction
+        options: list[tuple[float, int | None, Step]] = []
+        if np.isfinite(fwd[e1]):
+            options.append(
+                (dist[self.source[e1]] + f1 * fwd[e1], self.source[e1], Step(e1, 0, f1))
+            )
+        if np.isfinite(back[e1]):
+            options.append(
+                (
+                    dist[self.target[e1]] + (1 - f1) * back[e1],
+                    self.target[e1],
+                    Step(e1, 1, f1),
+                )
+            )
+        if e0 == e1:
+            if f1 >= f0 and np.isfinite(fwd[e0]):
+                options.append(((f1 - f0) * fwd[e0], None, Step(e0, f0, f1)))
+            elif f1 < f0 and np.isfinite(back[e0]):
+                options.append(((f0 - f1) * back[e0], None, Step(e0, f0, f1)))
+        options = [o for o in options if np.isfinite(o[0])]
+        if not options:
+            raise NoRoute(mode)
+        cost, last_vertex, last_step = min(options, key=lambda o: o[0])
+        if last_vertex is None:
+            return [last_step], float(cost)
+        vertices = [last_vertex]
+        while vertices[-1] != n:
+            previous = int(pred[vertices[-1]])
+            if previous < 0:
+                raise NoRoute(mode)
+            vertices.append(previous)
+        vertices.reverse()  # n (the start point), v1, ..., last_vertex
+        # Leaving the start edge towards v1 (on a loop edge both ways reach it).
+        leave = []
+        if np.isfinite(fwd[e0]) and self.target[e0] == vertices[1]:
+            leave.append(((1 - f0) * fwd[e0], Step(e0, f0, 1.0)))
+        if np.isfinite(back[e0]) and self.source[e0] == vertices[1]:
+            leave.append((f0 * back[e0], Step(e0, f0, 0.0)))
+        steps = [min(leave, key=lambda o: o[0])[1]]
+        for u, v in zip(vertices[1:-1], vertices[2:], strict=True):
+            arc = self._cheapest_arc(mode, arc_weight, int(u), int(v))
+            edge = int(graph.arc_edge[arc])
+            forward = bool(graph.arc_forward[arc])
+            steps.append(Step(edge, 0.0 if forward else 1.0, 1.0 if forward else 0.0))
+        steps.append(last_step)
+        return [s for s in steps if s.share > 0], float(cost)
+
+    def _cheapest_arc(self, mode: str, arc_weight: np.ndarray, u: int, v: int) -> int:
+        graph = self.modes[mode]
+        key = u * self.n_vertices + v
+        pair = int(np.searchsorted(graph.pair_key, key))
+        lo = graph.starts[pair]
+        hi = (
+            graph.starts[pair + 1] if pair + 1 < graph.starts.size else graph.order.size
+        )
+        arcs = graph.order[lo:hi]
+        return int(arcs[np.argmin(arc_weight[arcs])])
+
+    # --- geometry of steps -----------------------------------------------------
+    def step_coords(self, step: Step) -> np.ndarray:
+        """lon/lat vertices of a step, in travel order."""
+        if step.whole:
+            coords = self.coords[step.edge]
+            return coords if step.forward else coords[::-1]
+        line = self.step_line_utm(step)
+        x, y = _to_wgs84().transform(*shapely.get_coordinates(line).T)
+        return np.column_stack([x, y])
+
+    def step_line_utm(self, step: Step) -> shapely.LineString:
+        line = self.lines_utm[step.edge]
+        if step.whole:
+            return line if step.forward else shapely.reverse(line)
+        from shapely.ops import substring
+
+        piece = substring(line, step.start, step.end, normalized=True)
+        if piece.geom_type == "Point":  # a zero-length piece
+            return shapely.LineString([piece.coords[0], piece.coords[0]])
+        return piece
+
+    def step_cells(self, step: Step, radius_m: float) -> np.ndarray:
+        """Grid cells within ``radius_m`` of the part of the edge a step covers."""
+        cells = self.edge_cells(step.edge)
+        if step.whole or not cells.size:
+            return cells
+        from core.grid_sql import cell_bounds
+
+        piece = self.step_line_utm(step)
+        boxes = shapely.box(*np.array([cell_bounds(int(c)) for c in cells]).T)
+        return cells[shapely.dwithin(boxes, piece, radius_m)]
+
+
+_cache_lock = threading.Lock()
+_cache: dict[str, StreetGraph] = {}
+
+
+def _to_utm() -> Transformer:
+    return _transformer(settings.STORAGE_SRID, settings.ANALYSIS_SRID)
+
+
+def _to_wgs84() -> Transformer:
+    return _transformer(settings.ANALYSIS_SRID, settings.STORAGE_SRID)
+
+
+_transformers: dict[tuple[int, int, int], Transformer] = {}
+
+
+def _transformer(a: int, b: int) -> Transformer:
+    # pyproj Transformers are not thread-safe: one per thread and direction.
+    key = (a, b, threading.get_ident())
+    found = _transformers.get(key)
+    if found is None:
+        found = Transformer.from_crs(a, b, always_xy=True)
+        _transformers[key] = found
+    return found
+
+
+def network_key() -> tuple | None:
+    """(load id, grid signature) of the newest network load; None when none."""
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT id, grid_signature FROM commutes_streetnetworkload"
+            " ORDER BY id DESC LIMIT 1"
+        )
+        row = cur.fetchone()
+    return tuple(row) if row else None
+
+
+class NoNetwork(RuntimeError):
+    """The street network is not loaded (run ``manage.py load_streets``)."""
+
+
+def street_graph() -> StreetGraph:
+    """The current network, built once per process and network load."""
+    key = network_key()
+    if key is None:
+        raise NoNetwork("the street network is not loaded: run manage.py load_streets")
+    with _cache_lock:
+        graph = _cache.get("graph")
+        if graph is not None and graph.key == key:
+            return graph
+    graph = _build(key)
+    with _cache_lock:
+        _cache["graph"] = graph
+    return graph
+
+
+def clear_cache() -> None:
+    with _cache_lock:
+        _cache.clear()
+
+
+_COLUMNS = (
+    "id source target label highway length_m walk_s walk_back_s bike_s"
+    " bike_back_s drive_s drive_back_s connected"
+).split()
+
+
+def _build(key: tuple) -> StreetGraph:
+    with connection.cursor() as cur:
+        cur.execute(
+            f"SELECT {', '.join(_COLUMNS)}, ST_AsBinary(geom),"
+            " coalesce(cell_ids, '{}') FROM commutes_streetedge ORDER BY id"
+        )
+        rows = cur.fetchall()
+    n = len(rows)
+    col = {name: i for i, name in enumerate(_COLUMNS)}
+
+    def floats(name: str) -> np.ndarray:
+        i = col[name]
+        return np.array([np.nan if r[i] is None else r[i] for r in rows], dtype=float)
+
+    edge_ids = np.array([r[0] for r in rows], dtype=np.int64)
+    osm_source = np.array([r[1] for r in rows], dtype=np.int64)
+    osm_target = np.array([r[2] for r in rows], dtype=np.int64)
+    vertex_osm, inverse = np.unique(
+        np.concatenate([osm_source, osm_target]), return_inverse=True
+    )
+    source, target = inverse[:n].astype(np.int64), inverse[n:].astype(np.int64)
+    lines = shapely.from_wkb([bytes(r[-2]) for r in rows])
+    points, index = shapely.get_coordinates(lines, return_index=True)
+    coords = np.split(points, np.flatnonzero(np.diff(index)) + 1)
+    x, y = _to_utm().transform(points[:, 0], points[:, 1])
+    lines_utm = shapely.linestrings(np.column_stack([x, y]), indices=index)
+    cells = [r[-1] for r in rows]
+    cell_indptr = np.concatenate([[0], np.cumsum([len(c) for c in cells])])
+    cell_ids = (
+        np.fromiter((c for cs in cells for c in cs), dtype=np.int64)
+        if cell_indptr[-1]
+        else np.empty(0, np.int64)
+    )
+    graph = StreetGraph(
+        key=key,
+        edge_ids=edge_ids,
+        source=source,
+        target=target,
+        vertex_osm=vertex_osm,
+        length_m=floats("length_m"),
+        labels=[r[col["label"]] for r in rows],
+        highway=[r[col["highway"]] for r in rows],
+        lines_utm=lines_utm,
+        coords=coords,
+        cell_indptr=cell_indptr,
+        cell_ids=cell_ids,
+    )
+    connected = np.array([bool(r[col["connected"]]) for r in rows])
+    for mode, (fwd_col, back_col) in COST_COLUMNS.items():
+        graph.modes[mode] = _mode_graph(
+            graph, floats(fwd_col), floats(back_col), connected
+        )
+    return graph
+
+
+def _mode_graph(
+    graph: StreetGraph, fwd: np.ndarray, back: np.ndarray, connected: np.ndarray
+) -> ModeGraph:
+    n = graph.n_vertices
+    f_ok, b_ok = np.isfinite(fwd), np.isfinite(back)
+    edges = np.arange(fwd.size)
+    arc_edge = np.concatenate([edges[f_ok], edges[b_ok]])
+    arc_forward = np.concatenate(
+        [np.ones(f_ok.sum(), bool), np.zeros(b_ok.sum(), bool)]
+    )
+    arc_from = np.concatenate([graph.source[f_ok], graph.target[b_ok]])
+    arc_to = np.concatenate([graph.target[f_ok], graph.source[b_ok]])
+    arc_seconds = np.concatenate([fwd[f_ok], back[b_ok]])
+    key = arc_from * n + arc_to
+    order = np.argsort(key, kind="stable")
+    sorted_key = key[order]
+    first = np.concatenate([[True], sorted_key[1:] != sorted_key[:-1]])
+    starts = np.flatnonzero(first)
+    pair_key = sorted_key[starts]
+    pair_from, pair_to = np.divmod(pair_key, n)
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(pair_from, minlength=n))])
+    usable = (f_ok | b_ok) & connected
+    tree_edges = np.flatnonzero(usable)
+    return ModeGraph(
+        arc_edge=arc_edge,
+        arc_forward=arc_forward,
+        arc_seconds=arc_seconds,
+        order=order,
+        starts=starts,
+        pair_key=pair_key,
+        pair_to=pair_to,
+        indptr=indptr,
+        tree=shapely.STRtree(graph.lines_utm[tree_edges]),
+        tree_edges=tree_edges,
+        fwd_seconds=fwd,
+        back_seconds=back,
+    )
