@@ -1,9 +1,15 @@
+from django.core.cache import cache
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import condition, require_GET
 
 from commutes.services.commute import model_card_url
 from commutes.services.routes import MODE_SPEED_KMH
+from commutes.services.street_graph import network_key
+from commutes.services.street_tiles import street_tile, tile_in_range
+
+TILE_CACHE_SECONDS = 24 * 3600
 
 
 @require_GET
@@ -22,3 +28,30 @@ def commute(request):
             },
         },
     )
+
+
+def _tile_etag(request, z: int, x: int, y: int) -> str | None:
+    key = network_key()
+    return None if key is None else f"streets-{key[0]}-{z}-{x}-{y}"
+
+
+@require_GET
+@condition(etag_func=_tile_etag)
+def street_tile_view(request, z: int, x: int, y: int):
+    """GET /tiles/streets/z/x/y.pbf: the bundled streets as a Mapbox vector tile.
+
+    Empty (200, no bytes) where there is no street, e.g. over the Sound. Cached in
+    Redis per network load; browsers may keep a tile a day (the ETag names the
+    network load, so a reload of the streets is seen on revalidation).
+    """
+    if not tile_in_range(z, x, y):
+        raise Http404(f"no tile {z}/{x}/{y}")
+    key = network_key()
+    cache_key = f"commutes:tile:{key[0] if key else 0}:{z}:{x}:{y}"
+    body = cache.get(cache_key)
+    if body is None:
+        body = street_tile(z, x, y)
+        cache.set(cache_key, body, TILE_CACHE_SECONDS)
+    response = HttpResponse(body, content_type="application/vnd.mapbox-vector-tile")
+    response["Cache-Control"] = f"public, max-age={TILE_CACHE_SECONDS}"
+    return response

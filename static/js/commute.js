@@ -1,6 +1,9 @@
 /* The commute page: mark a route, score it through the API, show when to leave.
- * State lives in the URL (a link reopens the same commute) and recent commutes in
- * localStorage; nothing about the visitor goes to the server beyond the route itself. */
+ * Walk, bike and drive come back as routes along the streets: the shortest and up to
+ * two safer alternatives, all drawn; picking one shows its timeline, best times and
+ * riskiest stretch. State lives in the URL (a link reopens the same commute and the
+ * same pick) and recent commutes in localStorage; nothing about the visitor goes to
+ * the server beyond the route itself. */
 (function () {
   "use strict";
 
@@ -9,9 +12,9 @@
   var RECENT_MAX = 8;
   var SEATTLE_TZ = CrimeMap.readConfig().timeZone;  // served by the site (one definition)
 
-  var state = { start: null, end: null, via: [], names: {} };
+  var state = { start: null, end: null, via: [], names: {}, pick: 0, depart: null };
   var map = null;
-  var layers = { pins: null, route: null, segments: null };
+  var layers = { pins: null, route: null, routes: null, segments: null };
   var chart = null;
   var lastResult = null;
   var currentView = "week";
@@ -52,16 +55,93 @@
     layers.pins.clearLayers();
     layers.route.clearLayers();
     var pts = routePoints();
+    var routed = lastResult && lastResult.routes && lastResult.routes.length;
     if (state.start) { addPin(state.start, "cm-start", "A", "Start", function (p) { state.start = p; delete state.names.start; }); }
     state.via.forEach(function (p, i) {
       var m = addPin(p, "cm-via", String(i + 1), "Waypoint " + (i + 1) + " (click to remove)", function (q) { state.via[i] = q; });
       m.on("click", function () { removeVia(i); });
     });
     if (state.end) { addPin(state.end, "cm-end", "B", "Destination", function (p) { state.end = p; delete state.names.end; }); }
-    if (pts.length >= 2) {
-      L.polyline(pts.map(function (p) { return [p[1], p[0]]; }), { color: "#1f4fa3", weight: 4, opacity: 0.8 }).addTo(layers.route);
+    if (pts.length >= 2 && !routed) {
+      // Until the server answers: a thin straight preview through the points.
+      L.polyline(pts.map(function (p) { return [p[1], p[0]]; }), { color: "#1f4fa3", weight: 2, opacity: 0.6, dashArray: "4 6" }).addTo(layers.route);
     }
     renderWaypointList();
+  }
+
+  // --- the routes the server found (shortest first), the picked one on top ---
+  function drawRoutes() {
+    layers.routes.clearLayers();
+    var routes = lastResult ? lastResult.routes : [];
+    var el = $("commute-map");
+    el.dataset.routes = String(routes.length);
+    el.dataset.pick = String(state.pick);
+    routes.forEach(function (r, i) {
+      if (i === state.pick) { return; }
+      var line = L.polyline(lineLatLngs(r), { color: "#59627a", weight: 5, opacity: 0.75, dashArray: "8 6" });
+      line.bindTooltip(routeTitle(r, i));
+      line.on("click", function (ev) { L.DomEvent.stopPropagation(ev); pick(i); });
+      line.addTo(layers.routes);
+    });
+    var chosen = routes[state.pick];
+    if (chosen) {
+      L.polyline(lineLatLngs(chosen), { color: "#1f4fa3", weight: 7, opacity: 0.9 })
+        .bindTooltip(routeTitle(chosen, state.pick)).addTo(layers.routes);
+    }
+  }
+
+  function fitRoutes() {
+    var bounds = null;
+    (lastResult ? lastResult.routes : []).forEach(function (r) {
+      var b = L.latLngBounds(lineLatLngs(r));
+      bounds = bounds ? bounds.extend(b) : b;
+    });
+    if (bounds && bounds.isValid() && !map.getBounds().contains(bounds)) { map.fitBounds(bounds.pad(0.15)); }
+    else if (bounds && bounds.isValid() && map.getZoom() < 13) { map.fitBounds(bounds.pad(0.15)); }
+  }
+
+  function lineLatLngs(r) { return r.geometry.coordinates.map(function (c) { return [c[1], c[0]]; }); }
+
+  function routeTitle(r, i) {
+    if (r.kind === "alternative") { return "Alternative " + i + ": " + r.comparison; }
+    if (r.kind === "as_drawn") { return "Your route, as drawn"; }
+    return r.along === "streets" ? "Shortest by time" : "Straight line (" + r.along_label + ")";
+  }
+
+  function pick(i) {
+    if (!lastResult || !lastResult.routes[i]) { return; }
+    state.pick = i;
+    window.history.replaceState(null, "", window.location.pathname + "?" + currentQuery());
+    render(lastResult);
+  }
+
+  function renderRouteChoices(data) {
+    var ul = $("route-choices");
+    ul.innerHTML = "";
+    var dep = data.depart;
+    $("route-depart").textContent = "Expected for leaving " + whenLabel(dep.departure) +
+      (dep.chosen === "given" ? " (your choice)" : " (the shortest route's best time in your window)") + ".";
+    data.routes.forEach(function (r, i) {
+      var li = document.createElement("li");
+      var b = document.createElement("button");
+      b.type = "button";
+      b.className = "route-choice" + (i === state.pick ? " picked" : "");
+      b.setAttribute("aria-pressed", i === state.pick ? "true" : "false");
+      b.dataset.index = String(i);
+      var title = document.createElement("strong");
+      title.textContent = routeTitle(r, i);
+      b.appendChild(title);
+      var detail = document.createElement("span");
+      detail.textContent = (r.length_m / 1000).toFixed(1) + " km, about " + Math.round(r.duration_min) + " min, " +
+        fmt(r.expected, 2) + " expected reported incidents" +
+        (r.streets.length ? " — " + r.streets.slice(0, 4).join(", ") + (r.streets.length > 4 ? ", …" : "") : "");
+      b.appendChild(detail);
+      b.addEventListener("click", function () { pick(i); });
+      li.appendChild(b);
+      ul.appendChild(li);
+    });
+    var only = data.routes.length === 1 && data.routes[0].along === "streets";
+    $("route-none").hidden = !only;
   }
 
   function addPin(p, cls, text, title, onMove) {
@@ -188,6 +268,8 @@
     params.set("from", $("window-start").value);
     params.set("to", $("window-end").value);
     params.set("days", $("window-days").value);
+    if (state.depart) { params.set("depart", state.depart); }
+    if (state.pick) { params.set("pick", String(state.pick)); }
     if (state.names.start) { params.set("sname", state.names.start); }
     if (state.names.end) { params.set("ename", state.names.end); }
     return params.toString();
@@ -199,6 +281,8 @@
     state.end = decodePoint(params.get("end"));
     state.via = (params.get("via") || "").split(";").map(decodePoint).filter(Boolean);
     state.names = {};
+    state.depart = params.get("depart") || null;
+    state.pick = parseInt(params.get("pick") || "0", 10) || 0;
     if (params.get("sname")) { state.names.start = params.get("sname"); }
     if (params.get("ename")) { state.names.end = params.get("ename"); }
     if (params.get("mode")) { $("mode").value = params.get("mode"); }
@@ -237,6 +321,11 @@
 
   // --- scoring ---
   function changed() {
+    // A new route or window: back to the shortest and the best departure.
+    state.pick = 0;
+    state.depart = null;
+    lastResult = null;
+    if (layers.routes) { layers.routes.clearLayers(); }
     drawRoute();
     var query = currentQuery();
     window.history.replaceState(null, "", window.location.pathname + "?" + query);
@@ -253,6 +342,7 @@
       start: state.start, end: state.end, waypoints: state.via, mode: $("mode").value,
       window: { start: $("window-start").value || "00:00", end: $("window-end").value || "23:59", days: $("window-days").value },
     };
+    if (state.depart) { body.depart = state.depart; }
     fetch(config.scoreUrl, { method: "POST", headers: { "Content-Type": "application/json", "Accept": "application/json" }, body: JSON.stringify(body) })
       .then(function (r) { return r.json().then(function (data) { return { ok: r.ok, status: r.status, data: data }; }); })
       .then(function (res) {
@@ -264,27 +354,34 @@
           return;
         }
         lastResult = res.data;
+        if (!lastResult.routes || !lastResult.routes[state.pick]) { state.pick = 0; }
+        drawRoute();
         render(res.data);
+        fitRoutes();
         var query = currentQuery();
         var label = (state.names.start || pointLabel(state.start)) + " → " + (state.names.end || pointLabel(state.end)) + " (" + $("mode").value + ")";
         remember(query, label);
-        setStatus("Scored. Best times and the riskiest stretch are below.");
+        var n = res.data.routes.length;
+        setStatus(n > 1 ? n + " routes found: pick one on the map or in the list below." : "Scored. Best times and the riskiest stretch are below.");
       })
       .catch(function () { if (mine === requestSeq) { showError("Could not reach the server."); setStatus(""); } });
   }
 
   function render(data) {
     $("results").hidden = false;
+    var r = data.routes[state.pick] || data.routes[0];
     var props = data.route.properties;
-    var rel = data.summary.mean_relative_risk;
+    var rel = r.summary.mean_relative_risk;
     $("route-summary").textContent =
-      (props.length_m / 1000).toFixed(1) + " km by " + props.mode + ", about " + Math.round(props.duration_min) +
-      " min; " + props.corridor_cells + " grid cells within " + props.corridor_half_width_m + " m. Over the week, this route averages " +
-      fmt(data.summary.mean_expected, 2) + " expected reported incidents per trip, " +
+      (r.length_m / 1000).toFixed(1) + " km by " + props.mode + " " + r.along_label + ", about " + Math.round(r.duration_min) +
+      " min; " + r.corridor_cells + " grid cells within " + props.corridor_half_width_m + " m. Over the week, this route averages " +
+      fmt(r.summary.mean_expected, 2) + " expected reported incidents per trip, " +
       (rel === null ? "" : fmt(rel, 2) + "× a typical route of the same length and mode.");
-    renderBest(data.departures);
-    renderRiskiest(data);
-    renderSegments(data.segments);
+    renderRouteChoices(data);
+    drawRoutes();
+    renderBest(r.departures);
+    renderRiskiest(r);
+    renderSegments(r.segments);
     renderChart();
     $("honest-note").textContent = data.note;
     $("share-link").href = window.location.pathname + "?" + currentQuery();
@@ -300,7 +397,14 @@
       var li = document.createElement("li");
       li.className = "best-time";
       li.textContent = whenLabel(d.departure) + ": " + fmt(d.expected, 2) + " expected" +
-        (d.relative_risk === null ? "" : " (" + fmt(d.relative_risk, 2) + "× typical)");
+        (d.relative_risk === null ? "" : " (" + fmt(d.relative_risk, 2) + "× typical)") + " ";
+      // Routes depend on when you leave: find them for this departure.
+      var b = document.createElement("button");
+      b.type = "button";
+      b.className = "secondary depart-button";
+      b.textContent = "Routes for this time";
+      b.addEventListener("click", function () { leaveAt(d.departure); });
+      li.appendChild(b);
       ol.appendChild(li);
     });
     var best = dep.best[0], worst = dep.worst;
@@ -310,6 +414,13 @@
     } else { $("best-compare").textContent = ""; }
   }
 
+  function leaveAt(iso) {
+    state.depart = iso.slice(0, 16);
+    state.pick = 0;
+    window.history.replaceState(null, "", window.location.pathname + "?" + currentQuery());
+    score();
+  }
+
   function renderRiskiest(data) {
     var seg = data.riskiest_segment;
     var thead = $("riskiest-table").querySelector("thead"), tbody = $("riskiest-table").querySelector("tbody");
@@ -317,8 +428,9 @@
     if (!seg) { $("riskiest-summary").textContent = "No stretch stands out: the forecast expects nothing along this route."; return; }
     var f = data.segments.features[seg.index].properties;
     var h = seg.recent_history;
-    $("riskiest-summary").textContent = "The stretch from " + (f.from_m / 1000).toFixed(2) + " to " + (f.to_m / 1000).toFixed(2) +
-      " km (red on the map): " + fmt(f.relative_risk, 2) + "× an average stretch of the city. " +
+    var where = seg.name ? seg.name + " (" + (f.from_m / 1000).toFixed(1) + "–" + (f.to_m / 1000).toFixed(1) + " km, red on the map)"
+      : "The stretch from " + (f.from_m / 1000).toFixed(2) + " to " + (f.to_m / 1000).toFixed(2) + " km (red on the map)";
+    $("riskiest-summary").textContent = where + ": " + fmt(f.relative_risk, 2) + "× an average stretch of the city. " +
       (h.total ? h.total + " incidents were reported within 100 m of it in the last 12 months of data." : "Nothing was reported within 100 m of it in the last 12 months of data.");
     if (!h.total) { return; }
     var keys = Object.keys(h.time_of_day_labels);
@@ -343,15 +455,18 @@
     L.geoJSON(fc, {
       filter: function (f) { return f.properties.riskiest; },
       style: function () { return { color: "#b3261e", weight: 9, opacity: 0.85 }; },
-      onEachFeature: function (f, layer) { layer.bindTooltip("Riskiest stretch: " + fmt(f.properties.relative_risk, 2) + "× an average stretch"); },
+      onEachFeature: function (f, layer) { layer.bindTooltip("Riskiest stretch" + (f.properties.name ? " (" + f.properties.name + ")" : "") + ": " + fmt(f.properties.relative_risk, 2) + "× an average stretch"); },
     }).addTo(layers.segments);
     // The map draws on a canvas (preferCanvas): say what is highlighted in the DOM.
     var riskiest = fc.features.filter(function (f) { return f.properties.riskiest; });
     $("commute-map").dataset.riskiest = riskiest.length ? String(riskiest[0].properties.index) : "";
   }
 
+  function pickedRoute() { return lastResult ? (lastResult.routes[state.pick] || lastResult.routes[0]) : null; }
+
   function viewRows() {
-    var rows = lastResult ? lastResult.timeline : [];
+    var route = pickedRoute();
+    var rows = route ? route.timeline : [];
     if (currentView === "week" || !rows.length) { return rows; }
     // "Today" is the forecast's first day: the current day when forecasts are fresh.
     var first = localDate(rows[0].departure);
@@ -365,6 +480,13 @@
 
   function renderChart() {
     var rows = viewRows();
+    var shortestRows = [];
+    if (state.pick > 0) {
+      var first = lastResult.routes[0].timeline;
+      var byTime = {};
+      first.forEach(function (r) { byTime[r.departure] = r.expected; });
+      shortestRows = rows.map(function (r) { return byTime[r.departure]; });
+    }
     var labels = rows.map(function (r) { return currentView === "week" ? whenLabel(r.departure) : hourFmt.format(new Date(r.departure)); });
     var data = {
       labels: labels,
@@ -373,6 +495,10 @@
         { label: "Typical route (same length and mode)", data: rows.map(function (r) { return r.typical; }), borderColor: "#5b6475", borderDash: [6, 4], pointRadius: 0, fill: false },
       ],
     };
+    if (shortestRows.length) {
+      data.datasets[0].label = "This route (alternative " + state.pick + ")";
+      data.datasets.push({ label: "Shortest route", data: shortestRows, borderColor: "#1f4fa3", borderDash: [2, 3], pointRadius: 0, fill: false });
+    }
     var options = {
       responsive: true, maintainAspectRatio: false, animation: false, interaction: { mode: "index", intersect: false },
       scales: { y: { beginAtZero: true, title: { display: true, text: "expected reported incidents per trip" } }, x: { ticks: { maxTicksLimit: currentView === "week" ? 14 : 24 } } },
@@ -381,7 +507,8 @@
     if (chart) { chart.data = data; chart.options = options; chart.update(); }
     else { chart = new Chart($("timeline-chart"), { type: "line", data: data, options: options }); }
     $("timeline-chart").dataset.points = String(rows.length);
-    var w = lastResult.departures.window;
+    $("timeline-chart").dataset.route = String(state.pick);
+    var w = pickedRoute().departures.window;
     $("chart-caption").textContent = "Departures on the hour, Seattle time; forecast from " + whenLabel(lastResult.forecast.start) + ". Your window: " + w.start + "–" + w.end + ".";
   }
 
@@ -395,7 +522,7 @@
     $("commute-form").addEventListener("submit", function (ev) { ev.preventDefault(); changed(); if (!state.start || !state.end) { showError("Place a start and a destination first."); } });
     ["mode", "window-start", "window-end", "window-days"].forEach(function (id) { $(id).addEventListener("change", changed); });
     $("clear-button").addEventListener("click", function () {
-      state = { start: null, end: null, via: [], names: {} };
+      state = { start: null, end: null, via: [], names: {}, pick: 0, depart: null };
       syncInputs(); showError(""); $("results").hidden = true; changed();
     });
     document.querySelectorAll(".view-toggle button").forEach(function (b) {
@@ -406,16 +533,21 @@
       });
     });
     syncInputs();
+    var picked = state.pick, depart = state.depart;
     CrimeMap.create("commute-map", { zoom: 12 }).then(function (m) {
       map = m.map;
       window.commutePage = { map: map };
       layers.route = L.layerGroup().addTo(map);
+      layers.routes = L.layerGroup().addTo(map);
       layers.segments = L.layerGroup().addTo(map);
       layers.pins = L.layerGroup().addTo(map);
       map.on("click", onMapClick);
       drawRoute();
       var pts = routePoints();
       if (pts.length >= 2) { map.fitBounds(L.latLngBounds(pts.map(function (p) { return [p[1], p[0]]; })).pad(0.3)); }
+      // A reopened link keeps its departure and pick through the first score.
+      state.pick = picked;
+      state.depart = depart;
       if (state.start && state.end) { score(); }
     });
   }

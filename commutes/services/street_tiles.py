@@ -1,0 +1,70 @@
+"""Vector tiles of the street network, made by PostGIS (ST_AsMVT).
+
+The base map of every page when MAP_TILES_URL is empty: one layer, "streets", with
+each edge's ``name``, OSM ``class`` and ``rank`` (0 = motorway .. 8 = living street).
+Far out only the big roads are in the tile, close up every street, so a tile stays
+small at every zoom. Geometries come from ``StreetEdge.geom_mercator`` (EPSG:3857,
+GiST-indexed), so a tile is one index scan plus encoding.
+"""
+
+from __future__ import annotations
+
+from django.db import connection
+
+from commutes.services.street_network import CLASS_RANK
+
+LAYER = "streets"
+EXTENT = 4096
+BUFFER = 64
+MIN_ZOOM = 0
+MAX_ZOOM = 20
+# Below zoom 14 a tile spans more than ~2.4 km: only roads of these ranks are drawn.
+RANK_BY_ZOOM = {11: 2, 12: 3, 13: 6}  # zoom <= key -> rank <= value
+RANK_FAR = 1  # zoom <= 10: motorways and trunks only
+
+_SQL = f"""
+WITH bounds AS (SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS env),
+edges AS (
+    SELECT ST_AsMVTGeom(
+            CASE WHEN %(tolerance)s > 0
+                THEN ST_Simplify(e.geom_mercator, %(tolerance)s)
+                ELSE e.geom_mercator END,
+            bounds.env, {EXTENT}, {BUFFER}, true) AS geom,
+        e.label AS name, e.highway AS class,
+        CASE e.highway {" ".join(f"WHEN '{k}' THEN {v}" for k, v in CLASS_RANK.items())}
+            ELSE 9 END AS rank
+    FROM commutes_streetedge e, bounds
+    WHERE e.geom_mercator && bounds.env AND e.highway = ANY(%(classes)s)
+)
+SELECT ST_AsMVT(edges, '{LAYER}', {EXTENT}, 'geom') FROM edges WHERE geom IS NOT NULL
+"""
+
+
+def max_rank(z: int) -> int:
+    """The smallest road class (largest rank) drawn at zoom ``z``."""
+    if z <= 10:
+        return RANK_FAR
+    for zoom, rank in sorted(RANK_BY_ZOOM.items()):
+        if z <= zoom:
+            return rank
+    return max(CLASS_RANK.values())
+
+
+def tile_in_range(z: int, x: int, y: int) -> bool:
+    return MIN_ZOOM <= z <= MAX_ZOOM and 0 <= x < 2**z and 0 <= y < 2**z
+
+
+def street_tile(z: int, x: int, y: int) -> bytes:
+    """The MVT bytes of tile z/x/y (b"" where no street is: an empty tile)."""
+    rank = max_rank(z)
+    classes = [c for c, r in CLASS_RANK.items() if r <= rank]
+    # Half a tile pixel (in metres) of simplification far out: invisible, and a
+    # zoom-11 tile of the whole city shrinks by half.
+    pixel_m = 40075016.686 / 2**z / EXTENT
+    tolerance = pixel_m / 2 if z < 14 else 0.0
+    with connection.cursor() as cur:
+        cur.execute(
+            _SQL, {"z": z, "x": x, "y": y, "classes": classes, "tolerance": tolerance}
+        )
+        row = cur.fetchone()
+    return bytes(row[0]) if row and row[0] is not None else b""
