@@ -102,11 +102,14 @@ class PlaceSearchView(APIView):
             OpenApiParameter("limit", int, description=f"1..{MAX_PLACES}, default 8"),
         ],
         responses={200: OpenApiTypes.OBJECT},
-        summary="Address typeahead over SPD hundred blocks and intersections",
+        summary="Address typeahead: SPD hundred blocks, intersections of the streets",
         description=(
-            "A GeoJSON FeatureCollection of Points (mean location of the place's "
-            "incidents), best match first (pg_trgm word similarity, then how often "
-            "the address appears). Built from our own data: works offline."
+            "A GeoJSON FeatureCollection of Points, best match first (pg_trgm word "
+            "similarity, then how often the address appears). `source` spd: SPD's "
+            "hundred blocks and intersections at the mean location of their "
+            "incidents; `source` streets: where two streets of the OpenStreetMap "
+            'network meet ("broadway & e pine"), preferred over SPD\'s spelling of '
+            "the same junction. Built from our own data: works offline."
         ),
         tags=["commutes"],
     )
@@ -135,6 +138,7 @@ class PlaceSearchView(APIView):
                             "kind": m.kind,
                             "incidents": m.incidents,
                             "score": m.score,
+                            "source": m.source,
                         },
                     }
                     for m in matches

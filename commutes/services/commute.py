@@ -469,7 +469,7 @@ def _route_payload(
         "expected": _num(at["expected"]),
         "typical": _num(at["typical"]),
         "relative_risk": _num(at["relative_risk"], 3),
-        "vs_shortest": {"time": _num(time_ratio, 3), "expected": _num(exp_ratio, 3)},
+        "vs_shortest": {"time": _num(time_ratio), "expected": _num(exp_ratio)},
         "comparison": comparison,
         "streets": scored.streets or [],
         "corridor_cells": scored.core.corridor_cells,

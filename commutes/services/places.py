@@ -109,15 +109,16 @@ class PlaceMatch:
     lat: float
     incidents: int
     score: float
+    source: str = "spd"
 
 
 # Only one- and two-letter words ("NE", "10"): nothing for trigrams to rank, so the
 # words' starts must match and the most frequent places come first.
 _SHORT = """
-SELECT name, kind, x, y, incidents, word_similarity(%(q)s, search_text)
+SELECT name, kind, x, y, incidents, word_similarity(%(q)s, search_text), source
 FROM (
     SELECT name, kind, ST_X(location) AS x, ST_Y(location) AS y, incidents,
-        search_text
+        search_text, source
     FROM commutes_place
     WHERE search_text LIKE %(prefix)s OR search_text LIKE %(word)s
     ORDER BY incidents DESC, name
@@ -132,9 +133,9 @@ ORDER BY incidents DESC, name
 CANDIDATES = 300
 _RANKED = """
 SELECT name, kind, ST_X(location), ST_Y(location), incidents,
-    word_similarity(%(q)s, search_text) AS score
+    word_similarity(%(q)s, search_text) AS score, source
 FROM (
-    SELECT name, kind, location, incidents, search_text FROM commutes_place
+    SELECT name, kind, location, incidents, search_text, source FROM commutes_place
     WHERE {where}
     ORDER BY incidents DESC
     LIMIT %(candidates)s
@@ -163,14 +164,15 @@ def search_places(query: str, limit: int = 10) -> list[PlaceMatch]:
     tokens = _tokens(q)
     params: dict[str, object] = {
         "q": q,
-        "limit": int(limit),
+        # Room for the duplicates _one_per_junction drops.
+        "limit": 2 * int(limit),
         "candidates": CANDIDATES,
     }
     if not tokens:
         params |= {"prefix": f"{q}%", "word": f"% {q}%"}
         with connection.cursor() as cur:
             cur.execute(_SHORT, params)
-            return [_match(r) for r in cur.fetchall()]
+            return _one_per_junction([_match(r) for r in cur.fetchall()], limit)
     likes = []
     for i, token in enumerate(tokens):
         params[f"t{i}"] = f"%{token}%"
@@ -189,7 +191,7 @@ def search_places(query: str, limit: int = 10) -> list[PlaceMatch]:
             )
             cur.execute(_RANKED.format(where="%(q)s <%% search_text"), params)
             rows = cur.fetchall()
-    return [_match(r) for r in rows]
+    return _one_per_junction([_match(r) for r in rows], limit)
 
 
 def _match(r) -> PlaceMatch:
@@ -200,4 +202,32 @@ def _match(r) -> PlaceMatch:
         lat=round(float(r[3]), 6),
         incidents=int(r[4]),
         score=round(float(r[5]), 3),
+        source=r[6],
     )
+
+
+_NUMBERED = re.compile(r" #\d+$")
+
+
+def _junction_key(name: str) -> frozenset[str]:
+    return frozenset(p.strip() for p in _NUMBERED.sub("", name).split("/"))
+
+
+def _one_per_junction(matches: list[PlaceMatch], limit: int) -> list[PlaceMatch]:
+    """SPD and the street network both name "BROADWAY / E PINE ST" (SPD in either
+    order): keep one, the network's, whose location is where the streets meet."""
+    streets = {
+        _junction_key(m.name)
+        for m in matches
+        if m.kind == "intersection" and m.source == "streets"
+    }
+    out = [
+        m
+        for m in matches
+        if not (
+            m.kind == "intersection"
+            and m.source == "spd"
+            and _junction_key(m.name) in streets
+        )
+    ]
+    return out[:limit]

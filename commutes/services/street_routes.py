@@ -193,8 +193,9 @@ def pick_alternatives(
     """Up to MAX_ALTERNATIVES Pareto-better detours, quickest first.
 
     Kept: slower than the shortest (by at most MAX_EXTRA_TIME), at least MIN_GAIN
-    fewer expected incidents, different enough from the shortest and from each
-    other, and not dominated (no kept route is both quicker and lower).
+    (of the shortest's expected count) fewer expected incidents than the shortest
+    and than any quicker kept alternative, and different enough from the shortest
+    and from each other. So the list is Pareto-better: each is slower and lower.
     """
     t0, e0 = shortest.route.seconds, shortest.expected
     fit = [
@@ -207,8 +208,9 @@ def pick_alternatives(
     fit.sort(key=lambda c: (c.route.seconds, c.expected))
     frontier: list[Candidate] = []
     for c in fit:
-        if frontier and c.expected >= frontier[-1].expected:
-            continue  # dominated: a quicker kept route expects no more
+        if frontier and c.expected > frontier[-1].expected - MIN_GAIN * e0:
+            # Dominated, or a longer way for next to no gain over a kept quicker one.
+            continue
         if any(not differs_enough(graph, c.route, k.route) for k in frontier):
             continue
         frontier.append(c)

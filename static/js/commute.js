@@ -536,7 +536,15 @@
     var picked = state.pick, depart = state.depart;
     CrimeMap.create("commute-map", { zoom: 12 }).then(function (m) {
       map = m.map;
-      window.commutePage = { map: map };
+      window.commutePage = {
+        map: map,
+        // What is drawn, for tests and the curious: each route's [lon, lat] list.
+        drawnRoutes: function () {
+          return layers.routes.getLayers().map(function (l) {
+            return l.getLatLngs().map(function (ll) { return [ll.lng, ll.lat]; });
+          });
+        },
+      };
       layers.route = L.layerGroup().addTo(map);
       layers.routes = L.layerGroup().addTo(map);
       layers.segments = L.layerGroup().addTo(map);

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlparse
+
 import pytest
 
 pytestmark = pytest.mark.django_db
@@ -24,16 +26,32 @@ def _pick(page, input_id: str, text: str) -> str:
     return page.input_value(f"#{input_id}")
 
 
+def _chart_values(page) -> list:
+    return page.evaluate(
+        "Chart.getChart('timeline-chart').data.datasets[0].data.slice()"
+    )
+
+
 @pytest.mark.browser
 def test_commute_page_in_browser(live_server, page, commute_data, artifacts_dir):
+    requests, scored = [], []
+    page.on("request", lambda r: requests.append(r.url))
+    page.on(
+        "response",
+        lambda r: scored.append(r.json()) if "/commutes/score/" in r.url else None,
+    )
     page.goto(live_server.url + "/commute/")
     page.wait_for_selector("#commute-map[data-ready='1']", timeout=15000)
-    start = _pick(page, "start-input", "e pine")
-    assert "E PINE" in start
-    # The destination by clicking the map: the UW campus (NE 45th St & 15th Ave NE).
+    # The base map is the bundled streets, drawn from the site's own tiles.
+    assert page.get_attribute("#commute-map", "data-streets") == "vector"
+    assert "OpenStreetMap" in page.inner_text(".leaflet-control-attribution")
+    # A street intersection from the network, typed as people write it.
+    start = _pick(page, "start-input", "broadway & e pine")
+    assert start == "BROADWAY / E PINE ST"
+    # The destination by clicking the map: NE 45th St & University Way NE.
     point = page.evaluate(
         "() => { const p = window.commutePage.map.latLngToContainerPoint("
-        "[47.6612, -122.3126]); return [p.x, p.y]; }"
+        "[47.6612, -122.3130]); return [p.x, p.y]; }"
     )
     page.select_option("#mode", "bike")
     page.locator("#commute-map").click(position={"x": point[0], "y": point[1]})
@@ -42,18 +60,52 @@ def test_commute_page_in_browser(live_server, page, commute_data, artifacts_dir)
     page.wait_for_function(
         "document.getElementById('timeline-chart').dataset.points === '168'"
     )
+
+    # Several routes, drawn along the streets exactly as the API returned them.
+    routes = int(page.get_attribute("#commute-map", "data-routes"))
+    assert routes >= 2
+    assert page.locator("#route-choices li").count() == routes
+    api = [r["geometry"]["coordinates"] for r in scored[-1]["routes"]]
+    drawn = page.evaluate("window.commutePage.drawnRoutes()")
+    assert sorted(len(d) for d in drawn) == sorted(len(a) for a in api)
+    for coords in api:
+        assert any(
+            all(
+                abs(a[0] - b[0]) < 1e-9 and abs(a[1] - b[1]) < 1e-9
+                for a, b in zip(coords, d, strict=True)
+            )
+            for d in drawn
+            if len(d) == len(coords)
+        )
+    first = page.locator(".route-choice").nth(1).inner_text()
+    assert "time" in first and "expected reported incidents" in first
     assert page.locator("#riskiest-table tbody tr").count() >= 1
-    assert page.get_attribute("#commute-map", "data-riskiest").isdigit()
+    assert " between " in page.inner_text("#riskiest-summary")
+
+    # Pick an alternative: the chart, the best times and the riskiest stretch follow.
+    chart_before = _chart_values(page)
+    best_before = page.locator("#best-times").inner_text()
+    page.click(".route-choice[data-index='1']")
+    page.wait_for_function(
+        "document.getElementById('timeline-chart').dataset.route === '1'"
+    )
+    assert page.get_attribute("#commute-map", "data-pick") == "1"
+    assert page.get_attribute(".route-choice[data-index='1']", "aria-pressed") == "true"
+    assert _chart_values(page) != chart_before
+    best = page.locator("#best-times").inner_text()
+    assert best != best_before
     page.click(".view-toggle button[data-view='today']")
     assert page.get_attribute("#timeline-chart", "data-points") == "24"
-    best = page.locator("#best-times").inner_text()
     link = page.get_attribute("#share-link", "href")
     assert "start=" in link and "end=" in link and "mode=bike" in link
+    assert "pick=1" in link
     page.screenshot(path=str(artifacts_dir / "commute.png"), full_page=True)
 
-    # A link reopens the same commute; the recent list lives in this browser only.
+    # A link reopens the same routes with the same pick; recent commutes stay here.
     page.goto(live_server.url + link)
     page.wait_for_selector("#best-times li.best-time", timeout=15000)
+    assert page.get_attribute("#commute-map", "data-pick") == "1"
+    assert int(page.get_attribute("#commute-map", "data-routes")) == routes
     assert page.locator("#best-times").inner_text() == best
     assert page.input_value("#start-input") == start
     assert page.locator("#recent-list a").count() >= 1
@@ -63,3 +115,7 @@ def test_commute_page_in_browser(live_server, page, commute_data, artifacts_dir)
     page.set_viewport_size({"width": 390, "height": 844})
     page.screenshot(path=str(artifacts_dir / "commute-phone.png"), full_page=True)
     assert page.errors == []
+    # Street tiles came from the site itself; no map view went anywhere else.
+    assert any("/tiles/streets/" in url for url in requests)
+    hosts = {urlparse(url).netloc for url in requests if url.startswith("http")}
+    assert hosts == {urlparse(live_server.url).netloc}

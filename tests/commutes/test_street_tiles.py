@@ -1,0 +1,140 @@
+"""The site's own base map: Mapbox vector tiles of the streets made by PostGIS.
+
+Tiles are decoded with GDAL's MVT driver (an independent reader), which places them
+in EPSG:3857 from their z/x/y path.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from django.contrib.gis.gdal import DataSource, GDALException
+from django.contrib.gis.gdal.feature import Feature
+from django.contrib.gis.gdal.prototypes import ds as capi
+
+from tests.reference_data import ensure_streets
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def streets(db):
+    ensure_streets()
+
+
+def tile_of(lon: float, lat: float, z: int) -> tuple[int, int, int]:
+    n = 2**z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return z, x, y
+
+
+def decode(body: bytes, z: int, x: int, y: int, tmp_path) -> list[dict]:
+    path = tmp_path / str(z) / str(x) / f"{y}.pbf"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(body)
+    source = DataSource(str(path))
+    assert [layer.name for layer in source] == ["streets"]
+    layer = source[0]
+    assert layer.srs.srid == 3857
+    # The MVT driver's feature count is an estimate, so read until the driver
+    # says there is no next feature (Django's Layer iterates by that count).
+    capi.reset_reading(layer.ptr)
+    features = []
+    while True:
+        try:
+            feature = Feature(capi.get_next_feature(layer.ptr), layer)
+        except GDALException:
+            break
+        features.append(
+            {
+                "name": feature.get("name"),
+                "class": feature.get("class"),
+                "rank": feature.get("rank"),
+                "geom": feature.geom,
+            }
+        )
+    return features
+
+
+def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
+    half = 20037508.342789244
+    size = 2 * half / 2**z
+    return (
+        -half + x * size,
+        half - (y + 1) * size,
+        -half + (x + 1) * size,
+        half - y * size,
+    )
+
+
+def test_a_downtown_tile_is_valid_mvt_with_the_streets(client, streets, tmp_path):
+    z, x, y = tile_of(-122.3380, 47.6090, 16)  # Pike Place / 1st Ave
+    response = client.get(f"/tiles/streets/{z}/{x}/{y}.pbf")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/vnd.mapbox-vector-tile"
+    assert "public" in response["Cache-Control"]
+    features = decode(response.content, z, x, y, tmp_path)
+    assert len(features) > 20
+    names = {f["name"] for f in features}
+    assert {"Pike St", "1st Ave"} <= names
+    xmin, ymin, xmax, ymax = tile_bounds(z, x, y)
+    pad = (xmax - xmin) * 64 / 4096 + 1  # the tile's 64-unit buffer
+    for f in features:
+        assert f["geom"].geom_type in ("LineString", "MultiLineString")
+        ex = f["geom"].extent
+        assert xmin - pad <= ex[0] and ex[2] <= xmax + pad
+        assert ymin - pad <= ex[1] and ex[3] <= ymax + pad
+
+
+def test_the_sea_is_an_empty_tile(client, streets):
+    z, x, y = tile_of(-122.4600, 47.6200, 14)  # Puget Sound, off Magnolia
+    response = client.get(f"/tiles/streets/{z}/{x}/{y}.pbf")
+    assert response.status_code == 200
+    assert response.content == b""
+
+
+def test_bigger_roads_from_far_every_street_close_up(client, streets, tmp_path):
+    far = tile_of(-122.3331, 47.6062, 11)
+    close = tile_of(-122.3200, 47.6200, 15)  # Capitol Hill
+    far_features = decode(
+        client.get("/tiles/streets/{}/{}/{}.pbf".format(*far)).content, *far, tmp_path
+    )
+    close_features = decode(
+        client.get("/tiles/streets/{}/{}/{}.pbf".format(*close)).content,
+        *close,
+        tmp_path,
+    )
+    assert {f["class"] for f in far_features} <= {"motorway", "trunk", "primary"}
+    assert "residential" in {f["class"] for f in close_features}
+    assert far_features and all(f["rank"] <= 2 for f in far_features)
+
+
+def test_tiles_revalidate_by_network_load_and_reject_bad_addresses(client, streets):
+    z, x, y = tile_of(-122.3331, 47.6062, 14)
+    first = client.get(f"/tiles/streets/{z}/{x}/{y}.pbf")
+    again = client.get(
+        f"/tiles/streets/{z}/{x}/{y}.pbf", HTTP_IF_NONE_MATCH=first["ETag"]
+    )
+    assert again.status_code == 304
+    assert client.get("/tiles/streets/3/9/1.pbf").status_code == 404
+    assert client.get("/tiles/streets/25/0/0.pbf").status_code == 404
+    assert client.get("/tiles/streets/a/0/0.pbf").status_code == 404
+
+
+def test_pages_draw_the_bundled_streets_when_no_tile_server_is_set(client, streets):
+    import json
+    import re
+
+    body = client.get("/").content.decode()
+    config = json.loads(
+        re.search(
+            r'<script id="site-map-config" type="application/json">(.*?)</script>',
+            body,
+        ).group(1)
+    )
+    assert config["tilesUrl"] == ""
+    assert config["streetTilesUrl"] == "/tiles/streets/{z}/{x}/{y}.pbf"
+    assert "OpenStreetMap" in config["streetsAttribution"]
+    assert config["vectorGridUrl"].endswith("Leaflet.VectorGrid.bundled.min.js")
