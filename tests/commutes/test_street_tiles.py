@@ -130,7 +130,7 @@ def test_pages_draw_the_bundled_streets_when_no_tile_server_is_set(client, stree
     body = client.get("/").content.decode()
     config = json.loads(
         re.search(
-            r'<script id="site-map-config" type="application/json">(.*?)</script>',
+            r'<script id="site-config" type="application/json">(.*?)</script>',
             body,
         ).group(1)
     )
