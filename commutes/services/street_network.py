@@ -417,6 +417,26 @@ def refresh_edge_cells(cursor, force: bool = False) -> int:
     return cursor.rowcount
 
 
+_RANK_SQL = (
+    "CASE highway "
+    + " ".join(f"WHEN '{k}' THEN {v}" for k, v in CLASS_RANK.items())
+    + " ELSE 9 END"
+)
+_BUILD_LINES = f"""
+INSERT INTO commutes_streetline (label, highway, rank, geom_mercator)
+SELECT label, highway, {_RANK_SQL},
+    (ST_Dump(ST_LineMerge(ST_Collect(geom_mercator)))).geom
+FROM commutes_streetedge GROUP BY label, highway
+"""
+
+
+def build_lines(cursor) -> int:
+    """Rebuild the base map's merged lines (StreetLine) from the edges."""
+    cursor.execute("DELETE FROM commutes_streetline")
+    cursor.execute(_BUILD_LINES)
+    return cursor.rowcount
+
+
 def _intersections(edges: list[EdgeRow], nodes: dict) -> list[tuple]:
     """(name, lon, lat) for every place two differently named streets meet."""
     at_vertex: dict[int, dict[str, int]] = defaultdict(dict)
@@ -497,11 +517,14 @@ def _sha256(path: Path) -> str:
 def load_network(
     path: Path | str | None = None,
     progress: Callable[[str], None] | None = None,
+    base_map: bool = True,
 ) -> dict:
     """Load (or reload) the street network; returns the counts of the load.
 
     One transaction: the site keeps routing on the old network until the new one
     commits. Raises NetworkError when the file or the city limits are missing.
+    ``base_map=False`` skips the base map's lines (migration 0003 runs before their
+    table exists; 0004 builds them).
     """
     started = time.monotonic()
     path = Path(path or settings.STREETS_FILE)
@@ -588,6 +611,11 @@ def load_network(
         counts["cells_computed"] = refresh_edge_cells(cur, force=grid_changed)
         say(f"cells within {CELL_RADIUS_M:.0f} m of {counts['cells_computed']} edges")
 
+        changed = counts["inserted"] + counts["updated"] + counts["deleted"]
+        if base_map:
+            cur.execute("SELECT NOT EXISTS (SELECT 1 FROM commutes_streetline)")
+            if changed or cur.fetchone()[0]:
+                say(f"{build_lines(cur)} lines for the base map")
         places = _store_intersections(cur, _intersections(edges, nodes))
         say(f"{places} intersections for the address search")
         seconds = time.monotonic() - started
@@ -615,6 +643,8 @@ def load_network(
             ],
         )
         cur.execute("ANALYZE commutes_streetedge")
+        if base_map:
+            cur.execute("ANALYZE commutes_streetline")
     return {
         **counts,
         "edges": len(edges),

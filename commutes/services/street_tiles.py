@@ -1,10 +1,10 @@
 """Vector tiles of the street network, made by PostGIS (ST_AsMVT).
 
 The base map of every page when MAP_TILES_URL is empty: one layer, "streets", with
-each edge's ``name``, OSM ``class`` and ``rank`` (0 = motorway .. 8 = living street).
+each line's ``name``, OSM ``class`` and ``rank`` (0 = motorway .. 8 = living street).
 Far out only the big roads are in the tile, close up every street, so a tile stays
-small at every zoom. Geometries come from ``StreetEdge.geom_mercator`` (EPSG:3857,
-GiST-indexed), so a tile is one index scan plus encoding.
+small at every zoom. Geometries come from ``StreetLine`` (the edges of one name and
+class merged, EPSG:3857, GiST-indexed), so a tile is one index scan plus encoding.
 """
 
 from __future__ import annotations
@@ -24,19 +24,17 @@ RANK_FAR = 1  # zoom <= 10: motorways and trunks only
 
 _SQL = f"""
 WITH bounds AS (SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS env),
-edges AS (
+lines AS (
     SELECT ST_AsMVTGeom(
             CASE WHEN %(tolerance)s > 0
-                THEN ST_Simplify(e.geom_mercator, %(tolerance)s)
-                ELSE e.geom_mercator END,
+                THEN ST_Simplify(l.geom_mercator, %(tolerance)s)
+                ELSE l.geom_mercator END,
             bounds.env, {EXTENT}, {BUFFER}, true) AS geom,
-        e.label AS name, e.highway AS class,
-        CASE e.highway {" ".join(f"WHEN '{k}' THEN {v}" for k, v in CLASS_RANK.items())}
-            ELSE 9 END AS rank
-    FROM commutes_streetedge e, bounds
-    WHERE e.geom_mercator && bounds.env AND e.highway = ANY(%(classes)s)
+        l.label AS name, l.highway AS class, l.rank
+    FROM commutes_streetline l, bounds
+    WHERE l.geom_mercator && bounds.env AND l.rank <= %(rank)s
 )
-SELECT ST_AsMVT(edges, '{LAYER}', {EXTENT}, 'geom') FROM edges WHERE geom IS NOT NULL
+SELECT ST_AsMVT(lines, '{LAYER}', {EXTENT}, 'geom') FROM lines WHERE geom IS NOT NULL
 """
 
 
@@ -57,14 +55,13 @@ def tile_in_range(z: int, x: int, y: int) -> bool:
 def street_tile(z: int, x: int, y: int) -> bytes:
     """The MVT bytes of tile z/x/y (b"" where no street is: an empty tile)."""
     rank = max_rank(z)
-    classes = [c for c, r in CLASS_RANK.items() if r <= rank]
     # Half a tile pixel (in metres) of simplification far out: invisible, and a
     # zoom-11 tile of the whole city shrinks by half.
     pixel_m = 40075016.686 / 2**z / EXTENT
     tolerance = pixel_m / 2 if z < 14 else 0.0
     with connection.cursor() as cur:
         cur.execute(
-            _SQL, {"z": z, "x": x, "y": y, "classes": classes, "tolerance": tolerance}
+            _SQL, {"z": z, "x": x, "y": y, "rank": rank, "tolerance": tolerance}
         )
         row = cur.fetchone()
     return bytes(row[0]) if row and row[0] is not None else b""

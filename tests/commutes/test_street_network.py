@@ -320,3 +320,20 @@ def test_reload_of_a_changed_extract_keeps_unchanged_ids(streets, extract, tmp_p
     assert restored.keys() == before.keys()
     assert all(restored[k][0] == before[k][0] for k in kept)
     assert result["deleted"] == len(after.keys() - before.keys())
+
+
+def test_the_base_map_lines_are_the_edges_merged(streets):
+    with connection.cursor() as cur:
+        cur.execute(
+            """
+            SELECT e.label, e.highway, e.len, l.len, l.n
+            FROM (SELECT label, highway, sum(ST_Length(geom_mercator)) AS len
+                  FROM commutes_streetedge GROUP BY 1, 2) e
+            FULL JOIN (SELECT label, highway, sum(ST_Length(geom_mercator)) AS len,
+                       count(*) AS n FROM commutes_streetline GROUP BY 1, 2) l
+            USING (label, highway)
+            """
+        )
+        rows = cur.fetchall()
+    assert rows and all(r[2] == pytest.approx(r[3], rel=1e-9) for r in rows)
+    assert sum(r[4] for r in rows) < StreetEdge.objects.count() / 2

@@ -76,7 +76,7 @@ def test_a_downtown_tile_is_valid_mvt_with_the_streets(client, streets, tmp_path
     assert response["Content-Type"] == "application/vnd.mapbox-vector-tile"
     assert "public" in response["Cache-Control"]
     features = decode(response.content, z, x, y, tmp_path)
-    assert len(features) > 20
+    assert len(features) > 5  # lines of one street name and class, merged
     names = {f["name"] for f in features}
     assert {"Pike St", "1st Ave"} <= names
     xmin, ymin, xmax, ymax = tile_bounds(z, x, y)
