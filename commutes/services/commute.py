@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
+import shapely
 from django.conf import settings
 from django.contrib.gis.geos import LineString
 from django.urls import reverse
@@ -147,11 +148,19 @@ class Segment:
     """A stretch of a route: where, its cells, and (along the streets) its name."""
 
     geometry: dict  # GeoJSON LineString, EPSG:4326
-    line_utm: LineString
+    utm: LineString | np.ndarray  # EPSG:32610: a GEOS line, or its coordinates
     from_m: float
     to_m: float
     cell_ids: np.ndarray
     name: str | None = None
+
+    @property
+    def line_utm(self) -> LineString:
+        # Built on demand: only the riskiest stretch needs a GEOS line (its
+        # history query), and making one per stretch cost ~30 ms a route.
+        if not isinstance(self.utm, LineString):
+            self.utm = LineString(self.utm.tolist(), srid=settings.ANALYSIS_SRID)
+        return self.utm
 
 
 @dataclass
@@ -247,7 +256,7 @@ def _straight(route: Route, week, city_mean: np.ndarray) -> ScoredRoute:
     segments = [
         Segment(
             geometry=corridor.segments_geojson[i],
-            line_utm=corridor.segments[i],
+            utm=corridor.segments[i],
             from_m=a,
             to_m=b,
             cell_ids=corridor.segment_cell_ids[i],
@@ -278,12 +287,12 @@ def _along_streets(
     for stretch in street_routes.stretches(graph, street_route):
         coords = street_routes.route_coords(graph, stretch.steps)
         utm = np.concatenate(
-            [np.asarray(graph.step_line_utm(s).coords) for s in stretch.steps]
+            [shapely.get_coordinates(graph.step_line_utm(s)) for s in stretch.steps]
         )
         segments.append(
             Segment(
                 geometry={"type": "LineString", "coordinates": coords},
-                line_utm=LineString(utm.tolist(), srid=settings.ANALYSIS_SRID),
+                utm=utm,
                 from_m=stretch.from_m,
                 to_m=stretch.to_m,
                 cell_ids=street_routes.route_cells(graph, stretch.steps),

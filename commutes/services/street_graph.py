@@ -231,24 +231,28 @@ class StreetGraph:
         if np.isfinite(back[e0]) and self.source[e0] == vertices[1]:
             leave.append((f0 * back[e0], Step(e0, f0, 0.0)))
         steps = [min(leave, key=lambda o: o[0])[1]]
-        for u, v in zip(vertices[1:-1], vertices[2:], strict=True):
-            arc = self._cheapest_arc(mode, arc_weight, int(u), int(v))
+        path = np.asarray(vertices[1:], dtype=np.int64)
+        for arc in self._cheapest_arcs(mode, arc_weight, path[:-1], path[1:]):
             edge = int(graph.arc_edge[arc])
             forward = bool(graph.arc_forward[arc])
             steps.append(Step(edge, 0.0 if forward else 1.0, 1.0 if forward else 0.0))
         steps.append(last_step)
         return [s for s in steps if s.share > 0], float(cost)
 
-    def _cheapest_arc(self, mode: str, arc_weight: np.ndarray, u: int, v: int) -> int:
+    def _cheapest_arcs(
+        self, mode: str, arc_weight: np.ndarray, u: np.ndarray, v: np.ndarray
+    ) -> np.ndarray:
+        """For each consecutive vertex pair of a path, the arc it used: the cheapest
+        of the parallel arcs between the two (most pairs have one)."""
         graph = self.modes[mode]
-        key = u * self.n_vertices + v
-        pair = int(np.searchsorted(graph.pair_key, key))
-        lo = graph.starts[pair]
-        hi = (
-            graph.starts[pair + 1] if pair + 1 < graph.starts.size else graph.order.size
-        )
-        arcs = graph.order[lo:hi]
-        return int(arcs[np.argmin(arc_weight[arcs])])
+        pair = np.searchsorted(graph.pair_key, u * self.n_vertices + v)
+        ends = np.append(graph.starts, graph.order.size)
+        lo, hi = ends[pair], ends[pair + 1]
+        arcs = graph.order[lo]
+        for i in np.flatnonzero(hi - lo > 1):
+            group = graph.order[lo[i] : hi[i]]
+            arcs[i] = group[np.argmin(arc_weight[group])]
+        return arcs
 
     # --- geometry of steps -----------------------------------------------------
     def step_coords(self, step: Step) -> np.ndarray:
