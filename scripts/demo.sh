@@ -2,7 +2,7 @@
 # `make demo`: set everything up and run Crime Predict with real Seattle data.
 #   services + database + virtualenv (scripts/setup.sh), migrations, static files,
 #   the bundled 2021 SPD extract, a trained model, a week of forecasts, a Celery worker
-#   and the web server on http://127.0.0.1:8000/. Safe and quick to run again.
+#   and the web server on http://127.0.0.1:8000/ (DEMO_PORT). Safe and quick to run again.
 # `bash scripts/demo.sh stop` stops the worker and the web server.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
@@ -27,13 +27,20 @@ bash scripts/setup.sh
 export SECRET_KEY="$(cat var/secret_key)"
 export DEBUG=0 HTTPS=0 ALLOWED_HOSTS="${ALLOWED_HOSTS:-127.0.0.1,localhost}"
 export ARTIFACTS_DIR="${ARTIFACTS_DIR:-$REPO/var/artifacts}"
+# The base map is the bundled OpenStreetMap streets, served by the site itself (no map
+# view leaves the machine); set MAP_TILES_URL to use a tile server instead.
+export MAP_TILES_URL="${MAP_TILES_URL:-}"
+PORT="${DEMO_PORT:-8000}"
 PY="$VENV/bin/python"
 manage() { "$PY" manage.py "$@"; }
 ask() { manage shell -c "$1" 2>/dev/null | tail -n 1; }
 
-echo "==> migrate"
+echo "==> migrate (loads the Seattle boundaries, the grid and the street network)"
 manage migrate --noinput >/dev/null
 manage collectstatic --noinput >/dev/null
+
+echo "==> the street network (data/streets; a re-run reports every edge unchanged)"
+manage load_streets | tail -n 1
 
 echo "==> import the bundled SPD extract (data/spd/spd_2021.csv.gz; a re-run reports all unchanged)"
 manage import_spd data/spd/spd_2021.csv.gz
@@ -66,19 +73,19 @@ stop
 setsid nohup "$VENV/bin/celery" -A crimepredict_site worker -Q default,gpu -c 1 \
   --max-tasks-per-child 1 --loglevel INFO >var/log/worker.log 2>&1 &
 echo $! > "$RUN/worker.pid"
-setsid nohup "$VENV/bin/gunicorn" crimepredict_site.wsgi -b 127.0.0.1:8000 -w 2 \
+setsid nohup "$VENV/bin/gunicorn" crimepredict_site.wsgi -b "127.0.0.1:$PORT" -w 2 \
   --timeout 60 --access-logfile var/log/access.log >var/log/web.log 2>&1 &
 echo $! > "$RUN/web.pid"
 for _ in $(seq 40); do
-  curl -fsS -o /dev/null http://127.0.0.1:8000/ 2>/dev/null && break
+  curl -fsS -o /dev/null "http://127.0.0.1:$PORT/" 2>/dev/null && break
   sleep 0.5
 done
-curl -fsS -o /dev/null http://127.0.0.1:8000/ || { echo "web server did not start; see var/log/web.log" >&2; exit 1; }
+curl -fsS -o /dev/null "http://127.0.0.1:$PORT/" || { echo "web server did not start; see var/log/web.log" >&2; exit 1; }
 
 cat <<MSG
 
-Crime Predict is running: http://127.0.0.1:8000/
-  admin:  http://127.0.0.1:8000/admin/  (user admin, password in var/admin_password)
-  API:    http://127.0.0.1:8000/api/v1/docs/
+Crime Predict is running: http://127.0.0.1:$PORT/
+  admin:  http://127.0.0.1:$PORT/admin/  (user admin, password in var/admin_password)
+  API:    http://127.0.0.1:$PORT/api/v1/docs/
   logs:   var/log/web.log, var/log/worker.log      stop: make stop
 MSG

@@ -12,6 +12,9 @@ need_pkgs=()
 have_pg_ext() { ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1; }
 command -v psql >/dev/null || need_pkgs+=(postgresql postgresql-client)
 have_pg_ext || need_pkgs+=(postgis "postgresql-$(ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1 || echo 15)-postgis-3")
+# pgRouting: benchmarks/bench_routing.py measures it against the in-process router.
+have_pgrouting() { ls /usr/share/postgresql/*/extension/pgrouting.control >/dev/null 2>&1; }
+have_pgrouting || need_pkgs+=("postgresql-$(ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1 || echo 15)-pgrouting")
 command -v gdalinfo >/dev/null || need_pkgs+=(gdal-bin)
 ldconfig -p | grep -q libgdal || need_pkgs+=(libgdal-dev)
 command -v redis-server >/dev/null || need_pkgs+=(redis-server)
@@ -27,6 +30,10 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
   if ! have_pg_ext; then
     v=$(ls /usr/lib/postgresql | sort -n | tail -1)
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "postgresql-$v-postgis-3" >/dev/null
+  fi
+  if ! have_pgrouting; then
+    v=$(ls /usr/lib/postgresql | sort -n | tail -1)
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "postgresql-$v-pgrouting" >/dev/null
   fi
 fi
 
@@ -58,7 +65,8 @@ if ! PGPASSWORD="$DB_PASSWORD" psql -h "$PGHOST_ADDR" -U "$DB_USER" -d postgres 
   PGPASSWORD="$DB_PASSWORD" psql -q -h "$PGHOST_ADDR" -U "$DB_USER" -d postgres -c "CREATE DATABASE $DB_NAME"
 fi
 PGPASSWORD="$DB_PASSWORD" psql -q -h "$PGHOST_ADDR" -U "$DB_USER" -d "$DB_NAME" \
-  -c "CREATE EXTENSION IF NOT EXISTS postgis" -c "CREATE EXTENSION IF NOT EXISTS pg_trgm"
+  -c "CREATE EXTENSION IF NOT EXISTS postgis" -c "CREATE EXTENSION IF NOT EXISTS pg_trgm" \
+  -c "CREATE EXTENSION IF NOT EXISTS pgrouting"
 
 # --- virtualenv -----------------------------------------------------------------------
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
