@@ -60,7 +60,7 @@ def main() -> int:
 
     from core.local_time import as_aware
     from predictions.services import forecasting
-    from predictions.services.forecast_store import active_version, clear_process_cache
+    from predictions.services.forecast_store import active_version
 
     version = active_version()
     if version is None:
@@ -85,7 +85,6 @@ def main() -> int:
         f"categories) in {total:.2f}s = {run.rows_written / total:.0f} rows/s, "
         f"{values / total / 1e6:.2f} M cell-values/s"
     )
-    clear_process_cache()
 
     # 2) endpoint vs static file of the same bytes, same gunicorn.
     from django.test import Client

@@ -9,55 +9,56 @@ anonymous GET/HEAD of an opted-in view with one Redis round trip and no SQL.
 
 How it works:
 
-- A view opts in with a class attribute ``fast_path = Cacheable(...)``: which Redis
-  integer is bumped whenever its answers can change (crimes' data version, the
-  forecast version), which request headers the answer varies on, whether it also
-  depends on the current hour. Only views with AllowAny permissions and exactly the
-  fixed-window anonymous throttle are served here (anything else is not a cache hit).
+- A view opts in with a class attribute ``fast_path = Cacheable(...)``: the cache
+  scopes its answers depend on (core.cache: ``data``, ``areas``, ``forecasts``,
+  ``grid``...), which request headers the answer varies on, whether it also depends on
+  the current hour. Only views with AllowAny permissions and exactly the fixed-window
+  anonymous throttle are served here (anything else is not a cache hit).
 - The full stack runs as before on a miss. On its way out, a 200 to an eligible GET
   is recorded: the headers exactly as the inner middlewares and the view made them,
-  in Redis under a key of (host, path, query in a normal order, varying headers),
-  stamped with the version token read *before* the view ran (so a change that lands
-  during the request only ever makes the entry stale-on-arrival, never wrong); the
-  body in this process's memory under its SHA-1 (a 2.4 MB forecast is not fetched
-  from Redis on every hit). Only 200s are recorded, so a 400 is never a hit.
-- An eligible request does one pipelined round trip: GET the version, GET the entry,
-  INCR + EXPIRE the throttle window. If the entry's token is current and the body is
-  here, the answer is a replay of the recorded 200, or a 304 built from its headers
-  when If-None-Match is exactly its ETag. Otherwise (stale, missing, throttled, an
-  unusual conditional request) the request continues down the normal stack with its
-  throttle count attached, so the view's throttle does not count it twice.
+  in Redis under the response key (core.cache.request_key: scheme, host, path, query
+  in a normal order, varying headers) plus the versions read *before* the view ran (so
+  a change that lands during the request only ever makes the entry unreachable, never
+  wrong) and the hour when hourly; the body in this process's memory under its SHA-1
+  (a 2.4 MB forecast is not fetched from Redis on every hit). Only 200s are recorded,
+  so a 400 is never a hit.
+- An eligible request does one pipelined round trip: the versions and the entry at
+  them (core.cache.queue_lookup, one script), INCR + EXPIRE of the throttle window.
+  If there is an entry and the body is here, the answer is a replay of the recorded
+  200, or a 304 built from its headers when If-None-Match is exactly its ETag.
+  Otherwise (missing, throttled, an unusual conditional request) the request continues
+  down the normal stack with its throttle count attached, so the view's throttle does
+  not count it twice.
 
 The middleware sits after SecurityMiddleware (HTTPS redirect, its headers apply to
-every answer) and before the session/auth stack. tests/test_api_fast_path.py checks
-that every answer (hits, misses, 304, 400, 429, HEAD, gzip) is identical with and
-without it.
+every answer) and before the session/auth stack. tests/test_fast_path_equality.py
+collects every opted-in view from the URLconf and checks that its answers (hits,
+misses, 304, HEAD, Accept, the hourly default, after imports, activations and deletes)
+are identical to the answers of the site with no cache at all;
+tests/test_api_fast_path.py covers 400s, 429s, gzip and who is served.
 """
 
 from __future__ import annotations
 
 import hashlib
 import pickle
-import threading
-import time
-from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import DisallowedHost
 from django.http import HttpResponse, HttpResponseNotModified
 from django.urls import Resolver404, resolve
+from django.utils import timezone
 from django.utils.http import parse_etags
 from rest_framework.permissions import AllowAny
 
-from core.throttling import PRECOUNTED, AnonWindowThrottle, redis_client
+from core import cache
+from core.throttling import PRECOUNTED, AnonWindowThrottle
 
 # Process memory for bodies, by SHA-1 (shared by every route and version).
 MAX_MEMO_BYTES = 96 * 1024 * 1024
 MAX_BODY_BYTES = 24 * 1024 * 1024
-ENTRY_PREFIX = "fastpath:"
+ENTRY_NAME = "response"
 # Conditional headers the fast path does not evaluate itself (the view does).
 _OTHER_CONDITIONS = ("HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE", "HTTP_IF_RANGE")
 # Headers a 200 carries that its 304 does not (Content-Length becomes 0).
@@ -67,18 +68,21 @@ _BODY_HEADERS = frozenset({"content-type", "content-encoding", "content-length"}
 @dataclass(frozen=True)
 class Cacheable:
     """A view's promise: its successful anonymous GET answers are a pure function of
-    (host, path, query, the ``vary`` request headers, the version, [the hour])."""
+    (core.cache.request_key with ``vary``, the versions of ``scopes``, [the hour])."""
 
-    version_key: str  # Django cache key of an integer bumped on every change
-    current_version: Callable[[], int]  # reads it, creating it when missing
+    scopes: tuple[str, ...]  # core.cache scopes whose data the answers are built from
     vary: tuple[str, ...] = ()  # request headers the body depends on, e.g. Accept
     hourly: bool = False  # e.g. "start defaults to the current hour"
 
+    def __post_init__(self) -> None:
+        unknown = set(self.scopes) - set(cache.SCOPES)
+        if not self.scopes or unknown:
+            raise ValueError(f"Cacheable needs known scopes, got {self.scopes}")
+
 
 _routes: dict[str, Cacheable | None] = {}
-_memo: OrderedDict[str, bytes] = OrderedDict()
-_memo_bytes = 0
-_memo_lock = threading.Lock()
+# Content-addressed, so never stale: an entry (read at the current versions) names it.
+_memo = cache.ProcessLRU(max_bytes=MAX_MEMO_BYTES)
 
 
 def route_for(path_info: str) -> Cacheable | None:
@@ -101,30 +105,8 @@ def route_for(path_info: str) -> Cacheable | None:
     return spec
 
 
-def _memo_get(digest: str) -> bytes | None:
-    with _memo_lock:
-        body = _memo.get(digest)
-        if body is not None:
-            _memo.move_to_end(digest)
-        return body
-
-
-def _memo_put(digest: str, body: bytes) -> None:
-    global _memo_bytes
-    with _memo_lock:
-        if digest in _memo:
-            return
-        _memo[digest] = body
-        _memo_bytes += len(body)
-        while _memo_bytes > MAX_MEMO_BYTES:
-            _memo_bytes -= len(_memo.popitem(last=False)[1])
-
-
 def clear_memo() -> None:
-    global _memo_bytes
-    with _memo_lock:
-        _memo.clear()
-        _memo_bytes = 0
+    _memo.clear()
     _routes.clear()
 
 
@@ -135,18 +117,9 @@ def _anonymous(request) -> bool:
     )
 
 
-def _entry_key(request, host: str, spec: Cacheable) -> str:
-    query = sorted(request.GET.lists())  # keys in order; repeated values keep theirs
-    varying = [request.headers.get(name, "") for name in spec.vary]
-    raw = repr((host, request.path, query, varying))
-    return cache.make_key(ENTRY_PREFIX + hashlib.sha1(raw.encode()).hexdigest())
-
-
-def _token(spec: Cacheable, raw_version) -> str:
-    version = int(raw_version) if raw_version is not None else spec.current_version()
-    if spec.hourly:
-        return f"{version}:{int(time.time() // 3600)}"
-    return str(version)
+def _suffix(spec: Cacheable) -> str:
+    # The same clock as the views' "current hour" (django.utils.timezone.now).
+    return f"h{int(timezone.now().timestamp() // 3600)}" if spec.hourly else ""
 
 
 def _replay(
@@ -185,35 +158,37 @@ class ApiFastPathMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.method not in ("GET", "HEAD") or not _anonymous(request):
+        if (
+            request.method not in ("GET", "HEAD")
+            or not _anonymous(request)
+            or cache.bypassed()
+        ):
             return self.get_response(request)
         spec = route_for(request.path_info)
         if spec is None:
             return self.get_response(request)
         try:
-            host = request.get_host()
+            key = cache.request_key(request, spec.vary)
         except DisallowedHost:
-            host = None
-        if host is None:
             return self.get_response(request)  # the normal stack answers the 400
 
         throttle = AnonWindowThrottle()
-        entry_key = _entry_key(request, host, spec)
-        pipe = redis_client().pipeline(transaction=False)
-        pipe.get(cache.make_key(spec.version_key))
-        pipe.get(entry_key)
+        entry = cache.entry_key(ENTRY_NAME, key)
+        suffix = _suffix(spec)
+        pipe = cache.redis_client().pipeline(transaction=False)
+        cache.queue_lookup(pipe, spec.scopes, entry, suffix)
         counted = throttle.rate is not None
         if counted:
             throttle.queue(pipe, throttle.anonymous_key(request))
         results = pipe.execute()
-        token = _token(spec, results[0])
+        versions, raw = cache.read_lookup(spec.scopes, results[0])
         allowed = True
         if counted:
-            setattr(request, PRECOUNTED, results[2])
-            allowed = results[2] <= throttle.num_requests
-        if allowed and results[1] is not None:
-            entry_token, digest, headers = pickle.loads(results[1])
-            body = _memo_get(digest) if entry_token == token else None
+            setattr(request, PRECOUNTED, results[1])
+            allowed = results[1] <= throttle.num_requests
+        if allowed and raw is not None:
+            digest, headers = pickle.loads(raw)
+            body = _memo.get(digest)
             if body is not None:
                 response = _replay(request, headers, body)
                 if response is not None:
@@ -228,16 +203,15 @@ class ApiFastPathMiddleware:
             and "private" not in response.get("Cache-Control", "")
             and "no-store" not in response.get("Cache-Control", "")
         ):
-            self.record(entry_key, token, response)
+            self.record(entry, cache.token_of(versions) + ":" + suffix, response)
         return response
 
     @staticmethod
-    def record(entry_key: str, token: str, response: HttpResponse) -> None:
+    def record(entry: str, token: str, response: HttpResponse) -> None:
         body = response.content
         if len(body) > MAX_BODY_BYTES:
             return
         digest = hashlib.sha1(body).hexdigest()
-        _memo_put(digest, body)
-        entry = pickle.dumps((token, digest, list(response.items())))
-        timeout = settings.CACHES["default"].get("TIMEOUT") or 3600
-        redis_client().set(entry_key, entry, ex=int(timeout))
+        _memo.put(digest, body, len(body))
+        value = pickle.dumps((digest, list(response.items())))
+        cache.redis_client().set(entry + token, value, ex=cache.entry_timeout())

@@ -12,27 +12,15 @@ so a request it passes on to the view is counted once.
 
 from __future__ import annotations
 
-import threading
 import time
 
-import redis
 from django.conf import settings
 from rest_framework.throttling import AnonRateThrottle
 
-_client: redis.Redis | None = None
-_lock = threading.Lock()
+from core.cache import redis_client
+
 # Attribute of the Django request: its count in the current window, already taken.
 PRECOUNTED = "_anon_window_count"
-
-
-def redis_client() -> redis.Redis:
-    # Created lazily so each (forked) server worker opens its own connections.
-    global _client
-    if _client is None:
-        with _lock:
-            if _client is None:
-                _client = redis.Redis.from_url(settings.REDIS_URL)
-    return _client
 
 
 class AnonWindowThrottle(AnonRateThrottle):

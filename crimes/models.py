@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.gis.db import models
 from django.db.models import Func
 
+from core.cache import TrackedQuerySet
 from core.models import Run
 from ml.events import PLACEHOLDER_LOCAL_TIMES_S
 from ml.timeutil import TZ_NAME
@@ -133,6 +134,9 @@ class Incident(models.Model):
     imported_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # Its writes without signals bump the data's cache version (core.cache).
+    objects = TrackedQuerySet.as_manager()
+
     class Meta:
         indexes = [
             models.Index(fields=["offense_start"], name="incident_offense_start"),
@@ -224,6 +228,8 @@ class Area(models.Model):
     code = models.CharField(max_length=96)
     name = models.CharField(max_length=128)
     geom = models.MultiPolygonField(srid=4326)
+
+    objects = TrackedQuerySet.as_manager()
 
     class Meta:
         constraints = [

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from core.cache import bump_forecast_version
+from core.cache import TrackedQuerySet
 from core.models import Run
 
 
@@ -41,6 +41,8 @@ class Cell(models.Model):
     # Centre in WGS84, precomputed because every page and API response needs it.
     lon = models.FloatField()
     lat = models.FloatField()
+
+    objects = TrackedQuerySet.as_manager()
 
     class Meta:
         ordering = ["idx"]
@@ -78,6 +80,9 @@ class ModelVersion(models.Model):
     activated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    # Its updates (activate) bump the forecasts' cache version (core.cache).
+    objects = TrackedQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at"]
         constraints = [
@@ -110,7 +115,6 @@ class ModelVersion(models.Model):
             ModelVersion.objects.filter(pk=self.pk).update(
                 is_active=True, activated_at=now
             )
-            bump_forecast_version()  # forecast reads now answer from this version
         self.is_active = True
         self.activated_at = now
 
@@ -181,6 +185,8 @@ class ForecastValues(models.Model):
     forecast_run = models.ForeignKey(
         ForecastRun, null=True, on_delete=models.SET_NULL, related_name="+"
     )
+
+    objects = TrackedQuerySet.as_manager()
 
     class Meta:
         constraints = [

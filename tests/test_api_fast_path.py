@@ -20,15 +20,12 @@ from django.test import Client, override_settings
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from core import cache as cache_versions
 from core import fast_path
-from core.cache import bump_data_version
 from core.local_time import SEATTLE
 from core.models import RunStatus
 from crimes.models import Incident
-from crimes.services import history_queries
 from predictions.models import ForecastRun, ModelVersion
-from predictions.services import forecast_store, payloads
+from predictions.services import forecast_store
 from predictions.services.cells import grid_arrays
 from tests.reference_data import ensure_reference_data
 
@@ -99,10 +96,7 @@ def data(db):
     make_incidents(200)
     version = new_version()
     run_id = write_week(version, 1.0)
-    history_queries._memo.clear()
-    fast_path.clear_memo()
-    forecast_store.clear_process_cache()
-    payloads._bodies.clear()
+    fast_path.clear_memo()  # bodies of earlier tests (process caches key on versions)
     return version, run_id
 
 
@@ -230,8 +224,7 @@ def test_an_import_is_visible_at_once(data, pair, dispatches):
     fast, _plain = pair
     before = fast.get(GRID).json()
     assert fast.get(GRID).json() == before and len(dispatches) == 1
-    make_incidents(5, first_id=10_000, seed=7)
-    bump_data_version()
+    make_incidents(5, first_id=10_000, seed=7)  # bulk_create: the queryset bumps
     after = fast.get(GRID)
     assert len(dispatches) == 2
     assert after.json()["total"] == before["total"] + 5
@@ -255,18 +248,6 @@ def test_a_new_forecast_run_or_version_is_visible_at_once(data, pair, dispatches
     assert fast.get(Q8).json()["model_version"] == version.pk
     other.activate()
     assert fast.get(Q8).json()["model_version"] == other.pk
-
-
-def test_the_version_bump_waits_for_the_commit_too(
-    data, django_capture_on_commit_callbacks
-):
-    with django_capture_on_commit_callbacks() as callbacks:
-        before = cache_versions.forecast_version()
-        cache_versions.bump_forecast_version()
-        assert cache_versions.forecast_version() == before + 1
-    assert len(callbacks) == 1
-    callbacks[0]()
-    assert cache_versions.forecast_version() == before + 2
 
 
 def test_throttle_counts_each_request_once(data, pair, monkeypatch):

@@ -10,8 +10,6 @@ last year's reports in stretch_history.py; the thin views call ``score_commute``
 from __future__ import annotations
 
 import math
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -33,6 +31,7 @@ from commutes.services.routes import (
 )
 from commutes.services.street_graph import SNAP_MAX_M, street_graph
 from commutes.services.stretch_history import recent_history
+from core.cache import FORECASTS, GRID, VersionedCache, versions
 from core.local_time import SEATTLE
 
 DEPARTURES = scoring.HOURS_PER_WEEK
@@ -58,29 +57,16 @@ ALONG_LABEL = {
     "drawn": "as drawn",
 }
 
-_mean_cache: OrderedDict[tuple, np.ndarray] = OrderedDict()
-_mean_lock = threading.Lock()
+_MEANS = VersionedCache("city-mean", (FORECASTS, GRID), local=8)
 
 
-def _city_mean(week) -> np.ndarray:
-    """Citywide mean per hour, cached per stored forecast (one pass over all cells)."""
-    key = (
-        week.model_version_id,
-        week.forecast_run_id,
-        week.category,
-        week.start,
-        week.hours,
+def _city_mean(week, current: tuple[int, ...]) -> np.ndarray:
+    """Citywide mean per hour, cached per stored forecast (one pass over all cells);
+    ``current``: the versions ``week`` was read at."""
+    key = (week.model_version_id, week.category, week.start, week.hours)
+    return _MEANS.get(
+        key, lambda: scoring.city_mean_per_hour(week.values), versions=current
     )
-    with _mean_lock:
-        hit = _mean_cache.get(key)
-    if hit is not None:
-        return hit
-    mean = scoring.city_mean_per_hour(week.values)
-    with _mean_lock:
-        _mean_cache[key] = mean
-        while len(_mean_cache) > 8:
-            _mean_cache.popitem(last=False)
-    return mean
 
 
 def model_card_url() -> str:
@@ -513,11 +499,12 @@ def score_commute(
     (naming the field), predictions.services.forecast_store.NoForecast when no
     forecast is stored and street_graph.NoNetwork when no street network is.
     """
-    from predictions.services.forecast_store import load_forecast
+    from predictions.services.forecast_store import SCOPES, load_forecast
 
     window = window or Window()
-    week = load_forecast(category, hours=FORECAST_HOURS)
-    city_mean = _city_mean(week)
+    current = versions(*SCOPES)  # before the rows (core.cache)
+    week = load_forecast(category, hours=FORECAST_HOURS, versions=current)
+    city_mean = _city_mean(week, current)
     depart_h = _depart_offset(week, depart)
     snapped = None
     if route.drawn or route.mode not in ROUTED_MODES:

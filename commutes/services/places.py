@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 
-from core.cache import data_version
+from core.cache import DATA, versions
 
 PLACES_VERSION_KEY = "commutes:places-version"
 REFRESH_LOCK_KEY = "commutes:places-refresh-lock"
@@ -70,7 +70,7 @@ def refresh_places() -> int:
 
     One transaction: readers keep seeing the old rows until the new ones commit.
     """
-    version = data_version()
+    version = versions(DATA)  # before the rows are read
     with transaction.atomic(), connection.cursor() as cur:
         # Serialise concurrent refreshes (command + lazy refresh) on one lock.
         cur.execute("SELECT pg_advisory_xact_lock(hashtext('commutes_place'))")
@@ -84,13 +84,13 @@ def refresh_places() -> int:
 
 
 def ensure_fresh() -> bool:
-    """Refresh lazily when an import has bumped data_version since the last build.
+    """Refresh lazily when the data's version (core.cache) moved since the last build.
 
-    The importer bumps data_version(); the first typeahead request afterwards pays
+    Any change to the incidents bumps it; the first typeahead request afterwards pays
     for the rebuild (about a second on the full data) and concurrent requests keep
     answering from the previous rows. Returns True when it refreshed.
     """
-    if cache.get(PLACES_VERSION_KEY) == data_version():
+    if cache.get(PLACES_VERSION_KEY) == versions(DATA):
         return False
     if not cache.add(REFRESH_LOCK_KEY, 1, timeout=120):
         return False

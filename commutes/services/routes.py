@@ -11,13 +11,13 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, time
-from functools import lru_cache
 
 from django.conf import settings
 from django.contrib.gis.geos import LineString, Point
 from django.contrib.gis.geos.prepared import PreparedGeometry
 
 from core.api_errors import ApiError
+from core.cache import AREAS, VersionedCache
 from crimes.models import Area
 
 # Door-to-door city averages, stops and waits included (why transit is slower than
@@ -100,14 +100,20 @@ class Route:
         return LineString(list(self.points), srid=settings.STORAGE_SRID)
 
 
-@lru_cache(maxsize=1)
+_CITY = VersionedCache("city-limits", (AREAS,), local=1)
+
+
 def _city_utm() -> PreparedGeometry | None:
     """The city limits in metres, widened by the tolerance, prepared for fast tests."""
-    area = Area.objects.filter(kind=Area.Kind.CITY).only("geom").first()
-    if area is None:
-        return None
-    geom = area.geom.transform(settings.ANALYSIS_SRID, clone=True)
-    return geom.buffer(CITY_TOLERANCE_M).prepared
+
+    def read() -> PreparedGeometry | None:
+        area = Area.objects.filter(kind=Area.Kind.CITY).only("geom").first()
+        if area is None:
+            return None
+        geom = area.geom.transform(settings.ANALYSIS_SRID, clone=True)
+        return geom.buffer(CITY_TOLERANCE_M).prepared
+
+    return _CITY.get("all", read)
 
 
 def _position(value, field_name: str) -> tuple[float, float]:

@@ -2,14 +2,17 @@
 
 Each view only says which extra parameters it takes and which service function makes
 its body; HistoryView does validation (400 naming the parameter), conditional
-requests (ETag / Last-Modified, 304) and the Redis cache keyed by the data version.
+requests (ETag / Last-Modified, 304) and the shared cache of bodies (core.cache),
+keyed on the request and the versions of the data and areas.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpResponse
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
@@ -18,12 +21,12 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.views import APIView
 
-from core.cache import DATA_VERSION_KEY, data_version
+from core import cache
 from core.fast_path import Cacheable
 from core.throttling import AnonWindowThrottle
 from crimes.api import serializers as s
 from crimes.models import CrimeAgainst
-from crimes.services import history_cache, history_queries
+from crimes.services import history_queries
 from crimes.services.filters import (
     DAY_NAMES,
     FilterError,
@@ -33,12 +36,18 @@ from crimes.services.filters import (
     parse_filters,
     parse_int,
 )
-from crimes.services.history_cache import history_etag
 from crimes.services.history_export import export_csv, export_geojson
 
 MAX_PAGE_SIZE = 500
 # Deep pages are slow OFFSET scans and nobody reads them: past this, use the export.
 MAX_OFFSET = 10_000
+# JSON bodies of history answers, shared by every process.
+BODIES = cache.VersionedCache("history-body", history_queries.SCOPES, shared=True)
+
+
+def dumps(payload: Any) -> bytes:
+    """Compact JSON: the page's data is measured in bytes."""
+    return json.dumps(payload, separators=(",", ":"), cls=DjangoJSONEncoder).encode()
 
 
 class JsonOnly(BaseContentNegotiation):
@@ -147,14 +156,13 @@ class HistoryView(APIView):
     """GET: validate, answer 304 when the client is current, else cached JSON."""
 
     content_negotiation_class = JsonOnly
-    kind: ClassVar[str] = ""
     extra_params: ClassVar[tuple[str, ...]] = ()
     refused_params: ClassVar[tuple[str, ...]] = ()
     content_type: ClassVar[str] = "application/json"
     cacheable: ClassVar[bool] = True
     throttle_classes = [AnonWindowThrottle]
     # Warm anonymous reads are answered before the view: core.fast_path
-    fast_path: ClassVar[Cacheable | None] = Cacheable(DATA_VERSION_KEY, data_version)
+    fast_path: ClassVar[Cacheable | None] = Cacheable(history_queries.SCOPES)
 
     def options_from(self, query, filters: HistoryFilters) -> dict[str, Any]:
         """Endpoint-specific parameters (raise FilterError on a bad one)."""
@@ -165,19 +173,15 @@ class HistoryView(APIView):
     ) -> Callable[[], Any]:
         raise NotImplementedError
 
-    def request_key(self, request) -> str:
-        """What the answer depends on besides the data version: the raw query."""
-        return history_cache.request_key(
-            [(k, v) for k, values in request.query_params.lists() for v in values]
-        )
-
     def get(self, request, *args, **kwargs):
-        key = self.request_key(request)
-        # Warm path: the data version and the cached answer in one Redis round trip.
+        key = cache.request_key(request)
+        # Warm path: the versions and the cached answer in one Redis round trip.
         # A body is only ever stored for a query that passed validation below.
-        version, body = history_cache.lookup(self.kind, key)
-        state = history_queries.history_state(version)
-        etag = history_etag(self.kind, key, version)
+        versions, body = BODIES.lookup(key)
+        state = history_queries.history_state(versions)
+        # A pure function of the request and the versions: a conditional request is
+        # answered without computing (or even fetching) the body.
+        etag = cache.etag(key, versions)
         modified = int(state.last_modified.timestamp())
         not_modified = get_conditional_response(
             request, etag=etag, last_modified=modified
@@ -198,7 +202,7 @@ class HistoryView(APIView):
                 options = self.options_from(query, filters)
             except FilterError as error:
                 return error.response()
-            response = self.respond(request, filters, options, key, version)
+            response = self.respond(request, filters, options, key, versions)
         # A 304 carries the validators and caching headers its 200 would (RFC 9110).
         response["ETag"] = etag
         response["Last-Modified"] = http_date(modified)
@@ -206,9 +210,9 @@ class HistoryView(APIView):
         response["Cache-Control"] = "public, max-age=60"
         return response
 
-    def respond(self, request, filters, options, key, version) -> HttpResponse:
-        body = history_cache.dumps(self.producer(filters, options)())
-        history_cache.store(self.kind, key, version, body)
+    def respond(self, request, filters, options, key, versions) -> HttpResponse:
+        body = dumps(self.producer(filters, options)())
+        BODIES.store(key, versions, body)
         return HttpResponse(body, content_type=self.content_type)
 
 
@@ -242,7 +246,6 @@ def _extend(summary: str, response, exclude=(), extra=()):
     ],
 )
 class IncidentList(HistoryView):
-    kind = "incidents"
     extra_params = ("page", "page_size")
 
     def options_from(self, query, filters):
@@ -250,10 +253,6 @@ class IncidentList(HistoryView):
         max_page = MAX_OFFSET // page_size
         page = parse_int(query, "page", 1, max_page, 1)
         return {"page": page, "page_size": page_size}
-
-    def request_key(self, request):
-        # Page links are absolute URLs, so the host is part of the answer.
-        return f"{request.get_host()}|{super().request_key(request)}"
 
     def producer(self, filters, options):
         request = self.request
@@ -292,7 +291,6 @@ class IncidentList(HistoryView):
     exclude=("cell",),
 )
 class GridView(HistoryView):
-    kind = "grid"
     refused_params = ("cell",)
 
     def producer(self, filters, options):
@@ -312,7 +310,6 @@ class GridView(HistoryView):
     ],
 )
 class TimeseriesView(HistoryView):
-    kind = "timeseries"
     extra_params = ("interval",)
 
     def options_from(self, query, filters):
@@ -337,16 +334,12 @@ class TimeseriesView(HistoryView):
 
 @_extend("Incident counts by local day of week and hour of day", s.ProfileSerializer)
 class ProfileView(HistoryView):
-    kind = "profile"
-
     def producer(self, filters, options):
         return lambda: history_queries.profile(filters)
 
 
 @_extend("Incident counts by offense group and category", s.GroupsSerializer)
 class GroupsView(HistoryView):
-    kind = "groups"
-
     def producer(self, filters, options):
         return lambda: history_queries.groups(filters)
 
@@ -369,7 +362,6 @@ class GroupsView(HistoryView):
     ],
 )
 class AreasView(HistoryView):
-    kind = "areas"
     extra_params = ("kind", "geometry")
 
     def options_from(self, query, filters):
@@ -391,8 +383,6 @@ class AreasView(HistoryView):
     tags=["history"],
 )
 class MetaView(HistoryView):
-    kind = "meta"
-
     def get(self, request, *args, **kwargs):
         for name in request.query_params:
             return FilterError(name, "meta/ takes no parameters").response()
@@ -409,7 +399,7 @@ class _ExportView(HistoryView):
     cacheable = False
     fast_path = None
 
-    def respond(self, request, filters, options, key, version):
+    def respond(self, request, filters, options, key, versions):
         make = export_csv if self.fmt == "csv" else export_geojson
         export = make(filters)
         response = HttpResponse(export.body, content_type=self.content_type)
@@ -441,7 +431,6 @@ EXPORT_DOC = (
     tags=["history"],
 )
 class ExportCsv(_ExportView):
-    kind = "export-csv"
     fmt = "csv"
     content_type = "text/csv; charset=utf-8"
 
@@ -459,6 +448,5 @@ class ExportCsv(_ExportView):
     tags=["history"],
 )
 class ExportGeojson(_ExportView):
-    kind = "export-geojson"
     fmt = "geojson"
     content_type = "application/geo+json"

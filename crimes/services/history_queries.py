@@ -3,14 +3,13 @@
 Everything here runs in PostgreSQL over crimes_incident's plain and generated columns
 (x_utm / y_utm / local_hour / local_dow), which the covering index of migration
 0003_history_indexes holds, so a citywide year is an index-only scan and a GROUP BY.
-Filters come from crimes.services.filters; callers cache the results
-(crimes.services.history_cache) under the data version.
+Filters come from crimes.services.filters; callers cache the results under the
+versions of SCOPES (core.cache).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,16 +17,18 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import connection, transaction
 
-from core.cache import data_version
+from core.cache import AREAS, DATA, VersionedCache
 from core.grid_sql import GRID_ORIGIN, cell_id_from, col_row_sql, corner_sql
 from core.local_time import SEATTLE, TZ_NAME
 from crimes.models import Area, CrimeAgainst, Incident
 from crimes.services.filters import DAY_NAMES, HistoryFilters, Vocabulary
-from crimes.services.history_cache import cached_value
 from crimes.services.summary import data_totals, last_import
 from ml.grid import ID_BASE
 from ml.spd_files import DATA_COLUMNS
 
+# What every history answer is built from: the incidents and imports, and the areas
+# (beat / MCPP vocabulary and polygons).
+SCOPES = (DATA, AREAS)
 TIMESERIES_INTERVALS = ("hour", "day", "week", "month")
 MAX_BUCKETS = 10_000
 AREA_KINDS = ("beat", "mcpp")
@@ -71,7 +72,7 @@ def _fetchall(sql: str, params: list) -> list[tuple]:
 
 @dataclass(frozen=True)
 class HistoryState:
-    version: int
+    version: int  # of the data
     vocabulary: Vocabulary
     groups: tuple[tuple[str, str, int], ...]  # (category, group, count), all data
     categories: tuple[tuple[str, int], ...]
@@ -84,25 +85,17 @@ class HistoryState:
     last_import: dict | None
 
 
-_memo: dict[int, HistoryState] = {}
-_memo_lock = threading.Lock()
+# In process memory as well as in Redis: the version check (one Redis round trip) is
+# all a warm request pays for it.
+_STATE = VersionedCache("history-state", SCOPES, local=1, shared=True)
 
 
-def history_state(version: int | None = None) -> HistoryState:
-    """Facts every request needs, computed once per data version.
-
-    Kept in process memory as well as in Redis: the version check (one Redis GET) is
-    all a warm request pays for it (callers that already read it pass it in).
-    """
-    if version is None:
-        version = data_version()
-    state = _memo.get(version)
-    if state is None:
-        state = cached_value("state", "all", lambda: _compute_state(version), version)
-        with _memo_lock:
-            _memo.clear()
-            _memo[version] = state
-    return state
+def history_state(versions: tuple[int, ...] | None = None) -> HistoryState:
+    """Facts every request needs, computed once per version of the data and areas
+    (callers that already read the versions pass them in)."""
+    if versions is None:
+        versions = _STATE.versions()
+    return _STATE.get("all", lambda: _compute_state(versions[0]), versions=versions)
 
 
 def _compute_state(version: int) -> HistoryState:

@@ -37,7 +37,7 @@ from pathlib import Path
 from django.db import DatabaseError, connection, connections, transaction
 from django.utils import timezone
 
-from core.cache import bump_data_version
+from core.cache import DATA, bump
 from core.models import RunStatus
 from core.run_ownership import RunOwnership, failed_fields, worker_label
 from crimes.models import ImportRun, Incident, RejectedRow
@@ -220,7 +220,7 @@ def _run_import(
             if not run.dry_run:
                 if counts["inserted"] or counts["updated"]:
                     transaction.on_commit(analyze_incidents)
-                transaction.on_commit(bump_data_version)
+                bump(DATA)  # the rows were written with SQL: no model signal
     except UnreadableFile as exc:
         reporter.close()
         return fail_run(run, str(exc))
@@ -239,6 +239,8 @@ def _run_import(
         progress=1.0,
         **counts,
     )
+    if not run.dry_run:
+        bump(DATA)  # the finished run is part of every answer (freshness, last import)
     run.refresh_from_db()
     log.info(
         "import run %s (%s) done in %.1fs: %s",

@@ -6,12 +6,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, Max, Min
 
-from core.cache import data_version
+from core.cache import AREAS, DATA, VersionedCache
 from crimes.models import ImportRun, Incident
+
+_TOTALS = VersionedCache("data-totals", (DATA,), shared=True)
+_BOUNDARIES = VersionedCache("boundary", (AREAS,), shared=True)
 
 
 @dataclass(frozen=True)
@@ -49,20 +51,17 @@ def last_import() -> ImportRun | None:
 
 
 def data_summary() -> DataSummary:
-    key = f"crimes:summary:{data_version()}"
-    cached = cache.get(key)
-    if cached is None:
-        cached = data_totals()
-        cache.set(key, cached, timeout=3600)
-    return DataSummary(last_import=last_import(), **cached)
+    return DataSummary(last_import=last_import(), **_TOTALS.get("all", data_totals))
 
 
 def boundary_geojson(kind: str, tolerance_m: float = 15.0) -> str:
     """A FeatureCollection of one kind of area, simplified in metres, cached."""
-    key = f"crimes:boundary:{kind}:{tolerance_m}"
-    text = cache.get(key)
-    if text is not None:
-        return text
+    return _BOUNDARIES.get(
+        (kind, tolerance_m), lambda: _boundary_geojson(kind, tolerance_m)
+    )
+
+
+def _boundary_geojson(kind: str, tolerance_m: float) -> str:
     sql = """
         SELECT COALESCE(json_build_object(
             'type', 'FeatureCollection',
@@ -83,5 +82,4 @@ def boundary_geojson(kind: str, tolerance_m: float = 15.0) -> str:
         text = cursor.fetchone()[0]
     if '"features" : null' in text or '"features":null' in text:
         text = '{"type":"FeatureCollection","features":[]}'
-    cache.set(key, text, timeout=None)
     return text

@@ -17,7 +17,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api_errors import ApiError
-from core.cache import FORECAST_VERSION_KEY, forecast_version
 from core.fast_path import Cacheable
 from core.local_time import as_aware, local_iso
 from core.params import EARLIEST, LATEST, ascii_float, ascii_int
@@ -27,6 +26,7 @@ from predictions.services import payloads
 from predictions.services.cells import cell_at, in_city
 from predictions.services.forecast_store import (
     MAX_HOURS,
+    SCOPES,
     NoForecast,
     load_forecast,
 )
@@ -129,19 +129,15 @@ class ForecastView(APIView):
 
     Compact JSON by default (`cell_ids` once, `values[hour][cell]` in the same order;
     `encoding=q8` gives base64 uint8 log-levels per hour, see `q8`). GeoJSON with
-    `format=geojson` or `Accept: application/geo+json`. ETag from the forecast run.
+    `format=geojson` or `Accept: application/geo+json`. ETag from the versions of the
+    forecasts and the grid and what was asked.
     """
 
     renderer_classes = [JSONRenderer, GeoJSONRenderer]
     throttle_classes = [AnonWindowThrottle]
     # Warm anonymous reads: core.fast_path answers before the view;
     # hourly: without `start` the answer starts at the current hour.
-    fast_path = Cacheable(
-        FORECAST_VERSION_KEY,
-        forecast_version,
-        vary=("Accept", "Accept-Encoding"),
-        hourly=True,
-    )
+    fast_path = Cacheable(SCOPES, vary=("Accept", "Accept-Encoding"), hourly=True)
 
     @extend_schema(
         parameters=[

@@ -8,12 +8,11 @@ dense ``idx`` order.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
 
+from core.cache import GRID, VersionedCache, bump
 from core.grid_sql import GRID_ORIGIN, col_row_sql, corner_sql
 from ml.grid import ID_BASE
 
@@ -66,15 +65,18 @@ def build_cells(cursor=None, cell_size: float | None = None) -> int:
 
     if cursor is not None:
         n = run(cursor)
+        bump(GRID)  # written with SQL: no model signal
     else:
         with transaction.atomic(), connection.cursor() as cur:
             n = run(cur)
-    _grid_arrays.cache_clear()
+            bump(GRID)
     return n
 
 
-@lru_cache(maxsize=1)
-def _grid_arrays(signature: tuple[int, int, int]) -> dict[str, np.ndarray]:
+_ARRAYS = VersionedCache("grid-arrays", (GRID,), local=1)
+
+
+def _grid_arrays() -> dict[str, np.ndarray]:
     with connection.cursor() as cur:
         cur.execute("SELECT id, lon, lat FROM predictions_cell ORDER BY idx")
         rows = cur.fetchall()
@@ -86,22 +88,10 @@ def _grid_arrays(signature: tuple[int, int, int]) -> dict[str, np.ndarray]:
     }
 
 
-def _signature() -> tuple[int, int, int]:
-    with connection.cursor() as cur:
-        cur.execute(
-            "SELECT count(*), coalesce(min(id), 0), coalesce(max(id), 0)"
-            " FROM predictions_cell"
-        )
-        n, lo, hi = cur.fetchone()
-    return int(n), int(lo), int(hi)
-
-
 def grid_arrays() -> dict[str, np.ndarray]:
-    """Cell ids (int64) and WGS84 centres in idx order, cached per process.
-
-    The cache keys on (count, min id, max id) so a rebuilt grid is picked up.
-    """
-    return _grid_arrays(_signature())
+    """Cell ids (int64) and WGS84 centres in idx order, cached per process on the
+    grid's version (a rebuild is seen at once)."""
+    return _ARRAYS.get("all", _grid_arrays)
 
 
 def grid_spec():

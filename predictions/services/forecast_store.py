@@ -7,8 +7,6 @@ scorer. A request never runs the model: it only reads these rows.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -16,7 +14,7 @@ import numpy as np
 from django.db import connection, transaction
 from django.utils import timezone
 
-from core.cache import bump_forecast_version
+from core.cache import FORECASTS, GRID, VersionedCache, bump
 from core.local_time import SEATTLE, as_aware, floor_hour
 from core.models import RunStatus
 from predictions.models import Category, ForecastRun, ForecastValues, ModelVersion
@@ -24,7 +22,12 @@ from predictions.services.cells import grid_arrays
 
 DTYPE = np.dtype("<f4")  # little-endian float32, whatever the host
 MAX_HOURS = 24 * 7 * 4
-_PROCESS_CACHE_SIZE = 6  # a week of 10k cells is ~7 MB
+# What every forecast read is built from: versions, runs and rows, and the grid.
+SCOPES = (FORECASTS, GRID)
+# Per process: which version and first hour a request means (its default start moves
+# with the clock) and the weeks read (a week of 10k cells is ~7 MB).
+_RESOLVED = VersionedCache("forecast-resolved", SCOPES, local=64)
+_WEEKS = VersionedCache("forecast-week", SCOPES, local=6)
 
 
 class NoForecast(LookupError):
@@ -100,15 +103,13 @@ def default_start(version_id: int, now: datetime | None = None) -> datetime:
     return run.start.astimezone(UTC)
 
 
-_cache: OrderedDict[tuple, ForecastWeek] = OrderedDict()
-_cache_lock = threading.Lock()
-
-
 def load_forecast(
     category: str,
     start: datetime | None = None,
     hours: int = 168,
     model_version_id: int | None = None,
+    *,
+    versions: tuple[int, ...] | None = None,
 ) -> ForecastWeek:
     """Expected incidents per cell-hour for ``hours`` hours from ``start``.
 
@@ -116,16 +117,41 @@ def load_forecast(
     see ``default_start``; a naive start is Seattle local; it is floored to the hour.
     ``model_version_id`` None: the active version. Only hours that were precomputed
     come back (consecutive from ``start``); none at all raises ``NoForecast``.
-    Cached per process, keyed by the rows' newest forecast run, so a rerun is seen
-    at once and repeated reads cost one small index query.
+    Cached per process on the versions of SCOPES (``versions``: read by the caller
+    before anything else), so a write, an activation, a delete or a grid rebuild is
+    seen at once and a repeated read costs one Redis round trip.
     """
     if category not in Category.values:
         raise ValueError(f"category must be one of {', '.join(Category.values)}")
     if not 1 <= int(hours) <= MAX_HOURS:
         raise ValueError(f"hours must be between 1 and {MAX_HOURS}")
     hours = int(hours)
+    if versions is None:
+        versions = _WEEKS.versions()
+    if start is not None:
+        start = floor_hour(as_aware(start))
+    # Without a start the answer depends on the current hour too.
+    now = floor_hour(timezone.now()) if start is None else None
+    version_id, start = _RESOLVED.get(
+        (model_version_id, start, now),
+        lambda: _resolve(model_version_id, start, now),
+        versions=versions,
+    )
+    return _WEEKS.get(
+        (version_id, category, start, hours),
+        lambda: _load(version_id, category, start, hours),
+        versions=versions,
+    )
+
+
+def _resolve(
+    model_version_id: int | None, start: datetime | None, now: datetime | None
+) -> tuple[int, datetime]:
     version_id = resolve_version(model_version_id)
-    start = default_start(version_id) if start is None else floor_hour(as_aware(start))
+    return version_id, default_start(version_id, now) if start is None else start
+
+
+def _load(version_id: int, category: str, start: datetime, hours: int) -> ForecastWeek:
     end = start + timedelta(hours=hours)
     with connection.cursor() as cur:
         cur.execute(
@@ -140,18 +166,7 @@ def load_forecast(
             f"no {category} forecast for {start.astimezone(SEATTLE):%Y-%m-%d %H:%M}"
             f" (model version {version_id}); run precompute_forecasts first"
         )
-    key = (version_id, category, start, hours, int(count), int(run_id or 0))
-    with _cache_lock:
-        hit = _cache.get(key)
-        if hit is not None:
-            _cache.move_to_end(key)
-            return hit
-    week = _read(version_id, category, start, end, int(run_id or 0))
-    with _cache_lock:
-        _cache[key] = week
-        while len(_cache) > _PROCESS_CACHE_SIZE:
-            _cache.popitem(last=False)
-    return week
+    return _read(version_id, category, start, end, int(run_id or 0))
 
 
 def _read(
@@ -236,10 +251,5 @@ def write_forecast(
             " forecast_run_id = EXCLUDED.forecast_run_id",
             [version_id, run_id],
         )
-        bump_forecast_version()
+        bump(FORECASTS)  # written with COPY + SQL: no model signal
     return n
-
-
-def clear_process_cache() -> None:
-    with _cache_lock:
-        _cache.clear()

@@ -8,7 +8,6 @@ whatever was imported afterwards.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -16,6 +15,7 @@ import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
+from core.cache import MODELS, VersionedCache
 from core.local_time import as_aware, floor_hour
 from core.models import RunStatus
 from core.run_ownership import RunOwnership, worker_label, worker_lost
@@ -30,27 +30,23 @@ MAX_HOURS = forecast_store.MAX_HOURS
 RUN_LOCK_CLASS = 0x53504466
 RUNS = RunOwnership(ForecastRun, RUN_LOCK_CLASS, worker_lost)
 
-_models: dict[tuple[int, str], object] = {}
-_models_lock = threading.Lock()
+# One model per process is plenty; any change to the versions reloads it.
+_MODELS = VersionedCache("forecaster", (MODELS,), local=1)
 
 
 def load_model(version: ModelVersion):
     """The fitted forecaster of a version, loaded once per process."""
     from ml import forecasters
 
-    key = (version.pk, version.checkpoint)
-    with _models_lock:
-        model = _models.get(key)
-        if model is None:
-            if not version.checkpoint_path.exists():
-                raise FileNotFoundError(
-                    f"checkpoint of version {version.pk} is missing: "
-                    f"{version.checkpoint_path}"
-                )
-            model = forecasters.load(version.checkpoint_path)
-            _models.clear()  # one model per process is plenty
-            _models[key] = model
-    return model
+    def load():
+        if not version.checkpoint_path.exists():
+            raise FileNotFoundError(
+                f"checkpoint of version {version.pk} is missing: "
+                f"{version.checkpoint_path}"
+            )
+        return forecasters.load(version.checkpoint_path)
+
+    return _MODELS.get((version.pk, version.checkpoint), load)
 
 
 def create_run(

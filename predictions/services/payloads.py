@@ -1,29 +1,28 @@
-"""Response bodies for forecast reads, built once per forecast run and cached.
+"""Response bodies for forecast reads, built once per version of the forecasts and
+the grid (core.cache) and cached in this process and in Redis.
 
-The body is keyed by an ETag derived from (model version, newest forecast run, rows,
-category, start, hours, encoding), so a warm request is an index query plus a dict
-lookup, and a new run changes the ETag at once.
+The ETag is a function of those versions and of what was asked (resolved version,
+category, first hour, hours, encoding, format), so any write, activation, delete or
+grid rebuild changes it at once, and a warm request costs one Redis round trip.
 """
 
 from __future__ import annotations
 
 import base64
 import gzip
-import hashlib
 import json
-import threading
-from collections import OrderedDict
 from datetime import datetime, timedelta
 
 import numpy as np
-from django.core.cache import cache
+from django.conf import settings
 from django.db import connection
 
+from core.cache import GRID, VersionedCache, etag, versions
 from core.local_time import local_iso
 from crimes.models import DEFAULT_TARGET_CATEGORIES, CrimeAgainst
 from predictions.models import Category
 from predictions.services.cells import grid_arrays
-from predictions.services.forecast_store import ForecastWeek, load_forecast
+from predictions.services.forecast_store import SCOPES, ForecastWeek, load_forecast
 
 ENCODINGS = ("float", "q8")
 # q8: 0 = below min; 1..levels = log-spaced levels from min to max expected incidents
@@ -31,16 +30,12 @@ ENCODINGS = ("float", "q8")
 # every q8 answer carries it and the forecast page's script reads it from its config.
 Q8 = {"min": 1e-4, "max": 2.0, "levels": 255}
 
-_bodies: OrderedDict[str, tuple[bytes, bytes]] = OrderedDict()
-_lock = threading.Lock()
-
-
-def forecast_etag(week: ForecastWeek, encoding: str, fmt: str) -> str:
-    raw = (
-        f"{week.model_version_id}:{week.forecast_run_id}:{week.category}:"
-        f"{week.start.isoformat()}:{week.hours}:{encoding}:{fmt}:{week.values.shape}"
-    )
-    return '"' + hashlib.sha1(raw.encode()).hexdigest()[:20] + '"'
+# (body, gzipped body): the newest 8 in this process, and in Redis for a day.
+_BODIES = VersionedCache(
+    "forecast-body", SCOPES, local=8, shared=True, timeout=24 * 3600
+)
+_GEOMETRIES = VersionedCache("cell-geometry", (GRID,), local=1)
+_GRID_BODY = VersionedCache("grid-body", (GRID,), local=1)
 
 
 def quantise(values: np.ndarray) -> np.ndarray:
@@ -78,21 +73,16 @@ def compact_body(week: ForecastWeek, encoding: str) -> bytes:
     return (head[: -len("null}")] + "[" + rows + "]}").encode()
 
 
-_geometry_cache: dict[tuple, list[str]] = {}
-
-
 def _cell_geometries() -> list[str]:
-    ids = grid_arrays()["cell_ids"]
-    key = (len(ids), int(ids[0]) if len(ids) else 0, int(ids[-1]) if len(ids) else 0)
-    if key not in _geometry_cache:
+    def read() -> list[str]:
         with connection.cursor() as cur:
             cur.execute(
                 "SELECT ST_AsGeoJSON(ST_Transform(geom, 4326), 6)"
                 " FROM predictions_cell ORDER BY idx"
             )
-            _geometry_cache.clear()
-            _geometry_cache[key] = [r[0] for r in cur.fetchall()]
-    return _geometry_cache[key]
+            return [r[0] for r in cur.fetchall()]
+
+    return _GEOMETRIES.get("all", read)
 
 
 def geojson_body(week: ForecastWeek) -> bytes:
@@ -134,40 +124,37 @@ def forecast_body(
     model_version_id: int | None = None,
 ) -> tuple[str, bytes, bytes]:
     """(etag, body, gzipped body); raises forecast_store.NoForecast/ValueError."""
-    week = load_forecast(category, start, hours, model_version_id)
-    etag = forecast_etag(week, encoding, fmt)
-    with _lock:
-        hit = _bodies.get(etag)
-        if hit is not None:
-            _bodies.move_to_end(etag)
-            return etag, hit[0], hit[1]
-    key = f"predictions:body:{etag}"
-    cached = cache.get(key)
-    if cached is None:
+    # Read before the rows, so nothing newer than these versions is stored under them.
+    current = versions(*SCOPES)
+    week = load_forecast(category, start, hours, model_version_id, versions=current)
+    key = (week.model_version_id, week.category, week.start, week.hours, encoding, fmt)
+
+    def make() -> tuple[bytes, bytes]:
         body = geojson_body(week) if fmt == "geojson" else compact_body(week, encoding)
-        cached = (body, gzip.compress(body, compresslevel=5))
-        cache.set(key, cached, timeout=24 * 3600)
-    with _lock:
-        _bodies[etag] = cached
-        while len(_bodies) > 8:
-            _bodies.popitem(last=False)
-    return etag, cached[0], cached[1]
+        # mtime=0: the same body always gzips to the same bytes (same ETag, same
+        # bytes, cached or not).
+        return body, gzip.compress(body, compresslevel=5, mtime=0)
+
+    body, gz = _BODIES.get(key, make, versions=current)
+    return etag("forecast", current, key), body, gz
 
 
 def grid_body() -> tuple[str, bytes]:
-    g = grid_arrays()
-    doc = {
-        "srid": 4326,
-        "cell_size_m": None,
-        "cell_ids": g["cell_ids"].tolist(),
-        "lon": np.round(g["lon"], 6).tolist(),
-        "lat": np.round(g["lat"], 6).tolist(),
-    }
-    from django.conf import settings
+    """(etag, body) of the forecast cells: ids and WGS84 centres in idx order."""
+    current = versions(GRID)
 
-    doc["cell_size_m"] = settings.GRID_CELL_SIZE
-    body = json.dumps(doc, separators=(",", ":")).encode()
-    return '"' + hashlib.sha1(body).hexdigest()[:20] + '"', body
+    def make() -> bytes:
+        g = grid_arrays()
+        doc = {
+            "srid": 4326,
+            "cell_size_m": settings.GRID_CELL_SIZE,
+            "cell_ids": g["cell_ids"].tolist(),
+            "lon": np.round(g["lon"], 6).tolist(),
+            "lat": np.round(g["lat"], 6).tolist(),
+        }
+        return json.dumps(doc, separators=(",", ":")).encode()
+
+    return etag("grid", current), _GRID_BODY.get("all", make, versions=current)
 
 
 def _category_filter(category: str) -> list[str]:

@@ -67,7 +67,7 @@ def store_known_forecast(
     """
     from core.models import RunStatus
     from predictions.models import ForecastRun, ModelVersion
-    from predictions.services.forecast_store import clear_process_cache, write_forecast
+    from predictions.services.forecast_store import write_forecast
 
     start = start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     hour_starts = [start + timedelta(hours=h) for h in range(hours)]
@@ -91,5 +91,4 @@ def store_known_forecast(
         finished_at=start,
     )
     write_forecast(version.pk, run.pk, hour_starts, {"all": values})
-    clear_process_cache()
     return version.pk, values, hour_starts

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from core import cache as cache_versions
+from core.cache import DATA, versions
 from core.local_time import TZ_NAME
 from crimes.models import ImportRun, Incident, RejectedRow
 from crimes.services.importing import ImportFailed, analyze_incidents, import_file
@@ -389,7 +389,7 @@ def test_unreadable_files_leave_the_database_unchanged(tmp_path, robbery, soda_w
     import_file(seed)
     before = _snapshot()
     rejects_before = RejectedRow.objects.count()
-    version = cache_versions.data_version()
+    version = versions(DATA)
     for name, path in _broken_files(tmp_path, robbery, soda_window).items():
         with pytest.raises(ImportFailed) as info:
             import_file(path)
@@ -399,7 +399,7 @@ def test_unreadable_files_leave_the_database_unchanged(tmp_path, robbery, soda_w
         assert run.finished_at is not None
         assert _snapshot() == before, name
         assert RejectedRow.objects.count() == rejects_before, name
-    assert cache_versions.data_version() == version
+    assert versions(DATA) == version
 
 
 def test_unknown_header_names_what_was_expected(tmp_path):
@@ -417,27 +417,32 @@ def test_unknown_header_names_what_was_expected(tmp_path):
 def test_dry_run_counts_but_writes_no_incident(robbery, tmp_path):
     seed = write_lines(tmp_path / "seed.csv", slice_lines(robbery, 101))
     import_file(seed)
-    version = cache_versions.data_version()
+    version = versions(DATA)
     before = _snapshot()
     run = import_file(robbery, dry_run=True)
     assert run.dry_run and run.status == "succeeded"
     assert (run.inserted, run.unchanged, run.updated) == (1100, 100, 0)
     assert _snapshot() == before
-    assert cache_versions.data_version() == version
+    assert versions(DATA) == version
 
 
 def test_import_bumps_data_version_on_commit_and_reports_progress(
     robbery, django_capture_on_commit_callbacks
 ):
-    version = cache_versions.data_version()
+    (version,) = versions(DATA)
     seen: list[tuple[int, int]] = []
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+    with django_capture_on_commit_callbacks() as callbacks:
         run = import_file(
             robbery, progress=lambda done, total: seen.append((done, total))
         )
-    # Fresh planner statistics first, then the data version that caches key on.
-    assert callbacks == [analyze_incidents, cache_versions.bump_data_version]
-    assert cache_versions.data_version() == version + 1
+    # The data version that caches key on moves at once (this transaction reads its
+    # own rows) ...
+    (during,) = versions(DATA)
+    assert during > version
+    # ... and again after the commit, after fresh planner statistics.
+    assert len(callbacks) == 2 and callbacks[0] == analyze_incidents
+    callbacks[1]()
+    assert versions(DATA) == (during + 1,)
     size = robbery.stat().st_size
     assert seen and seen[-1] == (size, size)
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
