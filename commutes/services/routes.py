@@ -28,6 +28,9 @@ MODE_SPEED_KMH = {"walk": 5.0, "bike": 15.0, "drive": 30.0, "transit": 18.0}
 ROUTED_MODES = ("walk", "bike", "drive")
 MAX_LENGTH_M = 40_000.0
 MAX_POINTS = 200
+# Routed along the streets, each leg is a search of the network (four with the
+# alternatives): as many stops as a navigation app takes.
+MAX_ROUTED_WAYPOINTS = 25
 # A route may start or end a little beyond the city limits (a bridge, the ferry dock).
 CITY_TOLERANCE_M = 250.0
 # Two descriptions of the same endpoint farther apart than this contradict each other.
@@ -217,6 +220,12 @@ def parse_route(data: dict) -> Route:
             _position(end_raw, "end"),
         ]
         fields = ["start", *(["waypoints"] * len(waypoints_raw)), "end"]
+        if mode in ROUTED_MODES and len(waypoints_raw) > MAX_ROUTED_WAYPOINTS:
+            raise RouteError(
+                "waypoints",
+                f"{len(waypoints_raw)} waypoints; at most {MAX_ROUTED_WAYPOINTS} along "
+                "the streets",
+            )
     if len(points) < 2:
         raise RouteError("route", "a route needs at least two points")
 

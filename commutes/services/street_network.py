@@ -437,6 +437,22 @@ def build_lines(cursor) -> int:
     return cursor.rowcount
 
 
+def cells_for_new_grid(sender, cursor, **kwargs) -> None:
+    """predictions.signals.grid_rebuilt: recompute every edge's cells now, in the
+    rebuild's transaction, and record the grid they were computed against."""
+    if "commutes_streetedge" not in connection.introspection.table_names(cursor):
+        return  # the grid's own migration, before the network exists
+    cursor.execute("SELECT EXISTS (SELECT 1 FROM commutes_streetedge)")
+    if not cursor.fetchone()[0]:
+        return
+    refresh_edge_cells(cursor, force=True)
+    cursor.execute(
+        "UPDATE commutes_streetnetworkload SET grid_signature = %s"
+        " WHERE id = (SELECT max(id) FROM commutes_streetnetworkload)",
+        [grid_signature(cursor)],
+    )
+
+
 def _intersections(edges: list[EdgeRow], nodes: dict) -> list[tuple]:
     """(name, lon, lat) for every place two differently named streets meet."""
     at_vertex: dict[int, dict[str, int]] = defaultdict(dict)

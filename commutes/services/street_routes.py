@@ -71,9 +71,11 @@ def route_through(
     """
     legs: list[list[Step]] = []
     for i, (a, b) in enumerate(zip(snaps, snaps[1:], strict=False)):
-        limit = limits[i] if limits else np.inf
         try:
-            leg, _ = graph.shortest_path(mode, a, b, edge_factor, limit=limit)
+            if limits:
+                leg, _ = graph.shortest_path(mode, a, b, edge_factor, limit=limits[i])
+            else:
+                leg = _leg(graph, mode, a, b, edge_factor)
         except NoRoute:
             raise LegNotFound(i) from None
         legs.append(leg)
@@ -83,6 +85,33 @@ def route_through(
         seconds=route_seconds(graph, mode, steps),
         length_m=sum(s.share * float(graph.length_m[s.edge]) for s in steps),
         legs=legs,
+    )
+
+
+# A first search stops at this many times the crow-flies time at a slow pace for the
+# mode (plus ten minutes): a short leg then explores a neighbourhood, not the city.
+_DETOUR = 3.0
+_PACE_KMH = {"walk": 4.0, "bike": 12.0, "drive": 20.0}
+
+
+def _leg(graph: StreetGraph, mode: str, a: Snap, b: Snap, edge_factor) -> list[Step]:
+    crow_m = float(np.hypot(*np.subtract(*_utm_xy(graph, [a, b]))))
+    bound = _DETOUR * crow_m / (_PACE_KMH[mode] / 3.6) + 600.0
+    if edge_factor is not None:
+        bound *= float(np.max(edge_factor))
+    try:
+        leg, _ = graph.shortest_path(mode, a, b, edge_factor, limit=bound)
+    except NoRoute:  # farther round than the bound allows, or truly none
+        leg, _ = graph.shortest_path(mode, a, b, edge_factor)
+    return leg
+
+
+def _utm_xy(graph: StreetGraph, snaps: list[Snap]) -> np.ndarray:
+    return np.array(
+        [
+            graph.lines_utm[s.edge].interpolate(s.fraction, normalized=True).coords[0]
+            for s in snaps
+        ]
     )
 
 

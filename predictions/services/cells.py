@@ -15,6 +15,8 @@ from django.db import connection, transaction
 from core.cache import GRID, VersionedCache, bump
 from core.grid_sql import GRID_ORIGIN, col_row_sql, corner_sql
 from ml.grid import ID_BASE
+from predictions.models import Cell
+from predictions.signals import grid_rebuilt
 
 
 def build_sql(size: float) -> str:
@@ -61,7 +63,9 @@ def build_cells(cursor=None, cell_size: float | None = None) -> int:
         cur.execute("DELETE FROM predictions_cell")
         cur.execute(build_sql(size), params)
         cur.execute("SELECT count(*) FROM predictions_cell")
-        return int(cur.fetchone()[0])
+        count = int(cur.fetchone()[0])
+        grid_rebuilt.send(sender=Cell, cursor=cur, cell_size=size)
+        return count
 
     if cursor is not None:
         n = run(cursor)

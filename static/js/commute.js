@@ -105,7 +105,8 @@
   function routeTitle(r, i) {
     if (r.kind === "alternative") { return "Alternative " + i + ": " + r.comparison; }
     if (r.kind === "as_drawn") { return "Your route, as drawn"; }
-    return r.along === "streets" ? "Shortest by time" : "Straight line (" + r.along_label + ")";
+    // Transit: no transit data yet, so a straight line at its door-to-door speed.
+    return r.along === "streets" ? "Shortest by time" : r.along_label.charAt(0).toUpperCase() + r.along_label.slice(1);
   }
 
   function pick(i) {

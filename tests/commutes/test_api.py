@@ -268,6 +268,15 @@ LONG_ZIGZAG = [[-122.34, 47.60], [-122.30, 47.70]] * 5  # ~11.5 km each way, 10 
             "depart",
             "ISO date-time",
         ),
+        (
+            {
+                "start": [-122.33, 47.61],
+                "waypoints": [[-122.33 + i * 1e-4, 47.615] for i in range(26)],
+                "end": [-122.32, 47.62],
+            },
+            "waypoints",
+            "at most 25 along the streets",
+        ),
         # Rainier Beach to Bitter Lake and back twice: over 40 km along the streets.
         (
             {
@@ -445,6 +454,22 @@ def test_openapi_schema_documents_both_endpoints(client):
     text = schema.content.decode()
     assert "/api/v1/commutes/score/" in text
     assert "/api/v1/places/" in text
+    doc = json.loads(text)
+    parts = doc["components"]["schemas"]
+    assert "depart" in parts["ScoreRequest"]["properties"]
+    assert {"routes", "depart", "snapped"} <= set(parts["ScoreResponse"]["properties"])
+    route = parts["Route"]["properties"]
+    assert {
+        "kind",
+        "geometry",
+        "length_m",
+        "duration_min",
+        "expected",
+        "vs_shortest",
+        "streets",
+        "timeline",
+    } <= set(route)
+    assert set(parts["VsShortest"]["properties"]) == {"time", "expected"}
 
 
 def test_short_words_match_word_starts_most_frequent_first(commute_data):

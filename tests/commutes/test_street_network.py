@@ -337,3 +337,21 @@ def test_the_base_map_lines_are_the_edges_merged(streets):
         rows = cur.fetchall()
     assert rows and all(r[2] == pytest.approx(r[3], rel=1e-9) for r in rows)
     assert sum(r[4] for r in rows) < StreetEdge.objects.count() / 2
+
+
+def test_a_rebuilt_grid_recomputes_every_edges_cells(streets):
+    from predictions.services.cells import build_cells
+
+    build_cells(cell_size=300)
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT count(*) FROM commutes_streetedge e WHERE e.cell_ids IS DISTINCT"
+            " FROM (SELECT coalesce(array_agg(c.id ORDER BY c.id), '{}')"
+            "  FROM predictions_cell c"
+            "  WHERE ST_DWithin(c.geom, ST_Transform(e.geom, 32610), 100))"
+            " AND e.id % 50 = 0"
+        )
+        assert cur.fetchone()[0] == 0
+        cur.execute("SELECT max(size) FROM predictions_cell")
+        assert cur.fetchone()[0] == 300
+    assert StreetNetworkLoad.objects.latest().grid_signature.endswith(":300")
