@@ -31,7 +31,8 @@
   function streetStyle(props, zoom) {
     var rank = props.rank;
     var grow = Math.max(0, zoom - 11);
-    if (rank <= 1) { return { color: "#d08a3a", weight: 1.6 + grow * 0.7, opacity: 0.9 }; }
+    // Freeways in grey-blue, the rest white: no warm colour a heat map could use.
+    if (rank <= 1) { return { color: "#8d97aa", weight: 1.8 + grow * 0.7, opacity: 0.9 }; }
     if (rank <= 3) { return { color: "#ffffff", weight: 1.4 + grow * 0.6, opacity: 1 }; }
     if (rank <= 6) { return { color: "#ffffff", weight: 1 + grow * 0.45, opacity: 1 }; }
     return { color: "#ffffff", weight: 0.6 + grow * 0.35, opacity: 0.95 };

@@ -133,9 +133,13 @@
       title.textContent = routeTitle(r, i);
       b.appendChild(title);
       var detail = document.createElement("span");
+      // An alternative is told apart by the streets the shortest does not take.
+      var shortestStreets = data.routes[0].streets;
+      var via = i === 0 ? [] : r.streets.filter(function (n) { return shortestStreets.indexOf(n) < 0; });
+      var streets = via.length ? "via " + via.slice(0, 4).join(", ") + (via.length > 4 ? ", …" : "")
+        : r.streets.slice(0, 4).join(", ") + (r.streets.length > 4 ? ", …" : "");
       detail.textContent = (r.length_m / 1000).toFixed(1) + " km, about " + Math.round(r.duration_min) + " min, " +
-        fmt(r.expected, 2) + " expected reported incidents" +
-        (r.streets.length ? " — " + r.streets.slice(0, 4).join(", ") + (r.streets.length > 4 ? ", …" : "") : "");
+        fmt(r.expected, 2) + " expected reported incidents" + (streets ? " — " + streets : "");
       b.appendChild(detail);
       b.addEventListener("click", function () { pick(i); });
       li.appendChild(b);
