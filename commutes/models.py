@@ -6,6 +6,8 @@ from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, GistIndex
 
+from core.cache import TrackedQuerySet
+
 
 class Place(models.Model):
     """A hundred-block address or an intersection, for the address typeahead.
@@ -129,6 +131,8 @@ class StreetEdge(models.Model):
     # Forecast grid cells within 100 m (ids, sorted); NULL until computed.
     cell_ids = ArrayField(models.BigIntegerField(), null=True, blank=True)
 
+    objects = TrackedQuerySet.as_manager()
+
     class Meta:
         constraints = [
             models.UniqueConstraint(
@@ -155,6 +159,8 @@ class StreetLine(models.Model):
     highway = models.CharField(max_length=32)
     rank = models.SmallIntegerField(help_text="0 motorway .. 8 living street")
     geom_mercator = models.LineStringField(srid=3857)
+
+    objects = TrackedQuerySet.as_manager()
 
     class Meta:
         indexes = [

@@ -1,4 +1,3 @@
-from django.core.cache import cache
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -6,10 +5,14 @@ from django.views.decorators.http import condition, require_GET
 
 from commutes.services.commute import model_card_url
 from commutes.services.routes import MODE_SPEED_KMH
-from commutes.services.street_graph import network_key
 from commutes.services.street_tiles import street_tile, tile_in_range
+from core.cache import STREETS, VersionedCache, etag
 
 TILE_CACHE_SECONDS = 24 * 3600
+# Tiles in Redis for every process, until the network changes (core.cache STREETS).
+_TILES = VersionedCache(
+    "street-tiles", (STREETS,), shared=True, timeout=TILE_CACHE_SECONDS
+)
 
 
 @require_GET
@@ -30,9 +33,8 @@ def commute(request):
     )
 
 
-def _tile_etag(request, z: int, x: int, y: int) -> str | None:
-    key = network_key()
-    return None if key is None else f"streets-{key[0]}-{z}-{x}-{y}"
+def _tile_etag(request, z: int, x: int, y: int) -> str:
+    return etag("street-tile", _TILES.versions(), z, x, y)
 
 
 @require_GET
@@ -41,17 +43,12 @@ def street_tile_view(request, z: int, x: int, y: int):
     """GET /tiles/streets/z/x/y.pbf: the bundled streets as a Mapbox vector tile.
 
     Empty (200, no bytes) where there is no street, e.g. over the Sound. Cached in
-    Redis per network load; browsers may keep a tile a day (the ETag names the
-    network load, so a reload of the streets is seen on revalidation).
+    Redis until the network changes; browsers may keep a tile a day (the ETag names
+    the network's cache version, so a reload of the streets is seen on revalidation).
     """
     if not tile_in_range(z, x, y):
         raise Http404(f"no tile {z}/{x}/{y}")
-    key = network_key()
-    cache_key = f"commutes:tile:{key[0] if key else 0}:{z}:{x}:{y}"
-    body = cache.get(cache_key)
-    if body is None:
-        body = street_tile(z, x, y)
-        cache.set(cache_key, body, TILE_CACHE_SECONDS)
+    body = _TILES.get((z, x, y), lambda: street_tile(z, x, y))
     response = HttpResponse(body, content_type="application/vnd.mapbox-vector-tile")
     response["Cache-Control"] = f"public, max-age={TILE_CACHE_SECONDS}"
     return response

@@ -8,6 +8,7 @@ Scopes, and what changes them:
 ``grid``              the forecast grid (predictions.Cell)
 ``forecasts``         model versions, forecast runs and their rows
 ``models``            model versions (the checkpoint a process has loaded)
+``streets``           the street network (commutes: StreetEdge, StreetLine)
 ====================  ==============================================================
 
 Each scope is an integer in Redis, bumped by whatever changes its rows:
@@ -18,7 +19,8 @@ Each scope is an integer in Redis, bumped by whatever changes its rows:
   ``bulk_create``, ``bulk_update``, and ``delete`` on the big tables, where a per-row
   signal would make Django load every row before deleting);
 - the services that write with SQL or COPY (the importer, ``write_forecast``,
-  ``build_cells``, ``load_boundaries``), which call ``bump`` themselves.
+  ``build_cells``, ``load_boundaries``, ``load_network``), which call ``bump``
+  themselves.
 
 Inside a transaction ``bump`` counts at once (the transaction reads its own writes) and
 again after the commit: anything another process cached from the old rows in between is
@@ -59,7 +61,8 @@ AREAS = "areas"
 GRID = "grid"
 FORECASTS = "forecasts"
 MODELS = "models"
-SCOPES = (DATA, AREAS, GRID, FORECASTS, MODELS)
+STREETS = "streets"
+SCOPES = (DATA, AREAS, GRID, FORECASTS, MODELS, STREETS)
 
 _client: redis.Redis | None = None
 _client_lock = threading.Lock()

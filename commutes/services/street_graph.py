@@ -328,7 +328,12 @@ class NoNetwork(RuntimeError):
 
 
 def street_graph() -> StreetGraph:
-    """The current network, built once per process and network load."""
+    """The current network, built once per process and network load.
+
+    Keyed on the newest load row (its id and the grid its cells were computed
+    against), not on a core.cache version: the graph is a compiled index of one
+    load, costly to rebuild (~1 s), and a load rolled back takes its row with it.
+    """
     key = network_key()
     if key is None:
         raise NoNetwork("the street network is not loaded: run manage.py load_streets")

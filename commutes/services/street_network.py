@@ -31,6 +31,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from commutes.services.street_names import edge_label
+from core.cache import STREETS, bump
 
 log = logging.getLogger(__name__)
 
@@ -658,6 +659,8 @@ def load_network(
                 seconds,
             ],
         )
+        # Street tiles (and anything else built from the network) are out of date.
+        bump(STREETS)
         cur.execute("ANALYZE commutes_streetedge")
         if base_map:
             cur.execute("ANALYZE commutes_streetline")

@@ -165,10 +165,12 @@ def test_every_way_rows_change_bumps_their_scope(db):
 
 
 def test_services_that_write_with_sql_bump(db):
+    from commutes.services.street_network import load_network
     from crimes.boundaries import load_boundaries
     from predictions.services.cells import build_cells
 
     assert moves(cache.GRID, lambda: build_cells(cell_size=600))
+    assert moves(cache.STREETS, load_network)
     # As the migration calls it: with the historical model, which sends no signal.
     historical = apps.get_model("crimes", "Area")
     assert moves(
@@ -185,6 +187,8 @@ def test_every_model_an_answer_reads_is_tracked():
         "ModelVersion": (cache.FORECASTS, cache.MODELS),
         "ForecastRun": (cache.FORECASTS,),
         "ForecastValues": (cache.FORECASTS,),
+        "StreetEdge": (cache.STREETS,),
+        "StreetLine": (cache.STREETS,),
     }
 
 
