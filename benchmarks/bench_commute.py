@@ -27,7 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.common import percentile
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crimepredict_site.settings")
-os.environ.setdefault("SECRET_KEY", "benchmark-secret-key-0123456789-abcdefghijklmnop")
+os.environ.setdefault(
+    "SECRET_KEY", "benchmark-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
+)
 os.environ.setdefault("HTTPS", "0")
 os.environ.setdefault("API_ANON_RATE", "1000000/minute")
 

@@ -28,7 +28,9 @@ sys.path.insert(0, str(REPO))
 from benchmarks.common import percentile, timed_get  # noqa: E402
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crimepredict_site.settings")
-os.environ.setdefault("SECRET_KEY", "bench-" + "x" * 40)
+os.environ.setdefault(
+    "SECRET_KEY", "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
+)
 os.environ.setdefault("HTTPS", "0")
 os.environ.setdefault("STATIC_MANIFEST", "0")
 os.environ.setdefault("API_ANON_RATE", "1000000/minute")

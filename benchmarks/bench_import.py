@@ -54,7 +54,9 @@ def main() -> None:
     server = f"{url.scheme}://{url.netloc}"
     os.environ["DATABASE_URL"] = f"{server}/{args.db}"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crimepredict_site.settings")
-    os.environ.setdefault("SECRET_KEY", "bench-secret-key-0123456789-abcdefghijklmnop")
+    os.environ.setdefault(
+        "SECRET_KEY", "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
+    )
     os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/2")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
 

@@ -1,7 +1,7 @@
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.views.decorators.http import condition, require_GET
+from django.views.decorators.http import condition, require_safe
 
 from commutes.services.commute import model_card_url
 from commutes.services.routes import MODE_SPEED_KMH
@@ -15,7 +15,7 @@ _TILES = VersionedCache(
 )
 
 
-@require_GET
+@require_safe
 def commute(request):
     """The commute page. Everything it shows comes from the API; the route lives in
     the URL and recent commutes in the visitor's own browser (localStorage)."""
@@ -37,7 +37,7 @@ def _tile_etag(request, z: int, x: int, y: int) -> str:
     return etag("street-tile", _TILES.versions(), z, x, y)
 
 
-@require_GET
+@require_safe
 @condition(etag_func=_tile_etag)
 def street_tile_view(request, z: int, x: int, y: int):
     """GET /tiles/streets/z/x/y.pbf: the bundled streets as a Mapbox vector tile.

@@ -10,7 +10,7 @@ Django's URL resolver), has this JSON body::
 request as a whole is refused (404, 405, 413, 415, 429, 503); ``retry_after``
 (seconds, also in the Retry-After header) comes with 429 and 503. The OpenAPI schema
 describes it once (component ``ApiError``) and lists it under every status an
-operation can answer (`add_error_responses`).
+operation can answer (core.schema_hooks).
 
 Views raise `ApiError` (or a subclass such as crimes' FilterError and commutes'
 RouteError); DRF's own exceptions and database outages are translated by
@@ -34,6 +34,7 @@ from rest_framework.response import Response
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/"
+JSON = "application/json"
 # How long a client should wait before retrying after a service outage (seconds).
 OUTAGE_RETRY_AFTER_S = 30
 # Exceptions that mean "PostgreSQL is unreachable", not "this request is wrong".
@@ -121,7 +122,9 @@ class ApiError(Exception):
     def response(self) -> Response:
         """A DRF response (views that answer instead of raising)."""
         body = self.as_dict()
-        return Response(body, status=self.status, headers=_headers(body))
+        return Response(
+            body, status=self.status, headers=_headers(body), content_type=JSON
+        )
 
 
 def json_error(
@@ -195,10 +198,11 @@ def drf_exception_handler(exc: Exception, context: dict) -> Response | None:
     headers = _headers(body)
     if getattr(exc, "auth_header", None):
         headers["WWW-Authenticate"] = exc.auth_header
-    return Response(body, status=body["status"], headers=headers)
+    # JSON whatever the view would have rendered (GeoJSON, CSV): it is an error.
+    return Response(body, status=body["status"], headers=headers, content_type=JSON)
 
 
-# --- Django's handler404 / handler500 -----------------------------------------------
+# --- handler404 / handler500, and outages in plain Django views --------------------
 
 
 def is_api(request: HttpRequest) -> bool:
@@ -217,6 +221,34 @@ def unavailable_page(detail: str, retry_after: int) -> HttpResponse:
     return HttpResponse(html, status=503, headers={"Retry-After": str(retry_after)})
 
 
+def outage_response(request: HttpRequest, body: dict[str, Any]) -> HttpResponse:
+    if is_api(request):
+        return json_error(**body)
+    retry_after = body.get("retry_after", OUTAGE_RETRY_AFTER_S)
+    return unavailable_page(body["detail"], retry_after)
+
+
+class OutageMiddleware:
+    """A view that fails because a service is down (the database, the task queue:
+    core.queue.QueueUnavailable) answers 503 with Retry-After, a page or JSON, and
+    the error is logged once, not as a crash. DRF views already answer through
+    drf_exception_handler; this covers pages and the admin."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exc: Exception):
+        if not isinstance(exc, (ApiError, *DATABASE_DOWN)):
+            return None
+        body = describe(exc)
+        if body["status"] >= 500:
+            return outage_response(request, body)
+        return json_error(**body) if is_api(request) else None
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
     """handler500: a service outage is a 503 with Retry-After, anything else a 500.
 
@@ -224,16 +256,13 @@ def server_error(request: HttpRequest) -> HttpResponse:
     exc = sys.exc_info()[1]
     body = describe(exc) if exc is not None else None
     if body is not None and body["status"] >= 500:
-        if is_api(request):
-            return json_error(**body)
-        return unavailable_page(body["detail"], body.get("retry_after", 30))
+        return outage_response(request, body)
     if is_api(request):
         return json_error(500, "internal error; it is logged and will be fixed")
     return defaults.server_error(request)
 
 
-# --- OpenAPI -------------------------------------------------------------------------
-
+# --- OpenAPI (core.schema_hooks puts this on every operation) ------------------------
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -252,33 +281,3 @@ ERROR_SCHEMA = {
     "query parameter or body field at fault (null when the request as a whole is "
     "refused); `retry_after` (seconds) comes with 429 and 503.",
 }
-
-
-def add_error_responses(result, generator, request, public):
-    """drf-spectacular postprocessing hook: the error answers every operation can
-    give, in the one format (a view's own description of a status is kept)."""
-    schemas = result.setdefault("components", {}).setdefault("schemas", {})
-    schemas["ApiError"] = ERROR_SCHEMA
-    ref = {"$ref": "#/components/schemas/ApiError"}
-    retry = {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}}
-    for path, operations in result.get("paths", {}).items():
-        if not path.startswith(API_PREFIX):
-            continue
-        for method, operation in operations.items():
-            responses = operation.setdefault("responses", {})
-            statuses = {400, 405, 429, 503} | {
-                int(s) for s in responses if s.isdigit() and int(s) >= 400
-            }
-            if method in ("post", "put", "patch"):
-                statuses |= {413, 415}
-            for status in sorted(statuses):
-                existing = responses.get(str(status)) or {}
-                entry = {
-                    "description": existing.get("description")
-                    or DESCRIPTIONS.get(status, "Error."),
-                    "content": {"application/json": {"schema": ref}},
-                }
-                if status in (429, 503):
-                    entry["headers"] = retry
-                responses[str(status)] = entry
-    return result

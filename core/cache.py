@@ -34,11 +34,19 @@ expire (``CACHE_TIMEOUT``) or fall out of their LRU.
 
 When Redis loses a counter it restarts from the clock in microseconds, never from 0,
 so it cannot repeat a value that some process still holds entries for.
+
+While Redis is unavailable (core.redis_guard) the cache steps aside instead of failing
+the request: every version reads as `outage_version()`, negative (never a real one)
+and the same in every process for a minute, so answers are computed from PostgreSQL
+and reused from process memory for at most a minute; nothing is written to Redis; a
+bump that cannot be counted is logged as an error (entries made before it may be
+served once Redis is back, until they expire).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import pickle
 import threading
 import time
@@ -54,7 +62,10 @@ from django.core.cache import cache
 from django.db import connection, models, transaction
 from django.db.models.signals import post_delete, post_save
 
+from core import redis_guard
+
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 DATA = "data"
 AREAS = "areas"
@@ -75,8 +86,26 @@ def redis_client() -> redis.Redis:
     if _client is None:
         with _client_lock:
             if _client is None:
-                _client = redis.Redis.from_url(settings.REDIS_URL)
+                _client = redis.Redis.from_url(
+                    settings.REDIS_URL,
+                    socket_connect_timeout=settings.REDIS_TIMEOUT_S,
+                    socket_timeout=settings.REDIS_TIMEOUT_S,
+                )
     return _client
+
+
+def outage_version() -> int:
+    return -int(time.time() // 60)
+
+
+def outage_versions(scopes: Sequence[str]) -> tuple[int, ...]:
+    """What every version reads as while Redis is unavailable."""
+    return tuple(outage_version() for _ in scopes)
+
+
+def in_outage(versions: Sequence[int]) -> bool:
+    """Read while Redis was down (real versions are positive)."""
+    return any(v < 0 for v in versions)
 
 
 def version_key(scope: str) -> str:
@@ -142,13 +171,27 @@ def versions(*scopes: str) -> tuple[int, ...]:
     that a cached value is built from."""
     if not scopes:
         return ()
+    if not redis_guard.available():
+        return outage_versions(scopes)
     pipe = redis_client().pipeline(transaction=False)
     queue_lookup(pipe, scopes)
-    return read_lookup(scopes, pipe.execute()[0])[0]
+    try:
+        reply = pipe.execute()[0]
+    except redis_guard.ERRORS as exc:
+        redis_guard.failed(exc, "cache: answers computed without it")
+        return outage_versions(scopes)
+    return read_lookup(scopes, reply)[0]
 
 
-def _incr(scope: str) -> int:
-    return int(redis_client().eval(_BUMP, 1, version_key(scope), _clock()))
+def _incr(scope: str) -> int | None:
+    try:
+        if not redis_guard.available():
+            raise redis.exceptions.ConnectionError("circuit open")
+        return int(redis_client().eval(_BUMP, 1, version_key(scope), _clock()))
+    except redis_guard.ERRORS as exc:
+        redis_guard.failed(exc, "cache: a version could not be bumped")
+        log.error("cache scope %r not bumped: Redis is unavailable (%s)", scope, exc)
+        return None
 
 
 # Per thread (= per database connection): which scopes this transaction has bumped
@@ -417,8 +460,11 @@ class VersionedCache:
         value = self._local_get(key, versions)
         if value is not _MISSING:
             return value
-        if self.shared and raw is None:
-            raw = redis_client().get(self._shared_key(key, versions))
+        if self.shared and raw is None and not in_outage(versions):
+            try:
+                raw = redis_client().get(self._shared_key(key, versions))
+            except redis_guard.ERRORS as exc:
+                redis_guard.failed(exc, f"cache {self.name}: computed without it")
         if raw is not None:
             value = pickle.loads(raw)
             self._local_put(key, versions, value, size)
@@ -437,9 +483,16 @@ class VersionedCache:
         return found, pickle.loads(raw)
 
     def _lookup(self, key: Hashable) -> tuple[tuple[int, ...], bytes | None]:
+        if not redis_guard.available():
+            return outage_versions(self.scopes), None
         pipe = redis_client().pipeline(transaction=False)
         queue_lookup(pipe, self.scopes, entry_key(self.name, key))
-        return read_lookup(self.scopes, pipe.execute()[0])
+        try:
+            reply = pipe.execute()[0]
+        except redis_guard.ERRORS as exc:
+            redis_guard.failed(exc, f"cache {self.name}: computed without it")
+            return outage_versions(self.scopes), None
+        return read_lookup(self.scopes, reply)
 
     def store(
         self,
@@ -452,12 +505,15 @@ class VersionedCache:
         if bypassed():
             return
         self._local_put(key, versions, value, size)
-        if self.shared:
-            redis_client().set(
-                self._shared_key(key, versions),
-                pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL),
-                ex=self.timeout or entry_timeout(),
-            )
+        if self.shared and redis_guard.available() and not in_outage(versions):
+            try:
+                redis_client().set(
+                    self._shared_key(key, versions),
+                    pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL),
+                    ex=self.timeout or entry_timeout(),
+                )
+            except redis_guard.ERRORS as exc:
+                redis_guard.failed(exc, f"cache {self.name}: not stored")
 
     def clear_local(self) -> None:
         if self.memory is not None:

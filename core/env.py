@@ -57,6 +57,24 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_count(name: str, default: int = 0) -> int:
+    """A non-negative count that also reads a boolean as 1/0 (``BEHIND_PROXY=1``,
+    ``=true``, or ``=2`` for two proxies in a row)."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return 1
+    if value in _FALSE:
+        return 0
+    if value.isascii() and value.isdigit():
+        return int(value)
+    raise ImproperlyConfigured(
+        f"{name}={raw!r} is not a count; use 0 (none), 1 (or true), 2, ..."
+    )
+
+
 def parse_database_url(name: str, default: str) -> dict:
     """Turn ``postgis://user:pass@host:port/dbname`` into a Django DATABASES entry."""
     raw = os.environ.get(name, default)
@@ -74,6 +92,8 @@ def parse_database_url(name: str, default: str) -> dict:
     except ValueError:
         raise ImproperlyConfigured(f"{name}={raw!r} has a bad port") from None
     options = {k: v[-1] for k, v in parse_qs(url.query).items()}
+    # An unreachable server must fail a request in seconds (a 503), not hang it.
+    options.setdefault("connect_timeout", "5")
     return {
         "ENGINE": "django.contrib.gis.db.backends.postgis",
         "NAME": db_name,
@@ -83,6 +103,9 @@ def parse_database_url(name: str, default: str) -> dict:
         "PORT": str(port or ""),
         "OPTIONS": options,
         "CONN_MAX_AGE": 60,
+        # A connection broken by a database restart is noticed and replaced at the
+        # start of the next request, so the site recovers by itself.
+        "CONN_HEALTH_CHECKS": True,
     }
 
 

@@ -12,7 +12,7 @@ How it works:
 - A view opts in with a class attribute ``fast_path = Cacheable(...)``: the cache
   scopes its answers depend on (core.cache: ``data``, ``areas``, ``forecasts``,
   ``grid``...), which request headers the answer varies on, whether it also depends on
-  the current hour. Only views with AllowAny permissions and exactly the fixed-window
+  the current hour. Only views with AllowAny permissions and exactly the API's
   anonymous throttle are served here (anything else is not a cache hit).
 - The full stack runs as before on a miss. On its way out, a 200 to an eligible GET
   is recorded: the headers exactly as the inner middlewares and the view made them,
@@ -23,12 +23,14 @@ How it works:
   (a 2.4 MB forecast is not fetched from Redis on every hit). Only 200s are recorded,
   so a 400 is never a hit.
 - An eligible request does one pipelined round trip: the versions and the entry at
-  them (core.cache.queue_lookup, one script), INCR + EXPIRE of the throttle window.
+  them (core.cache.queue_lookup, one script), the throttle's script (core.throttling).
   If there is an entry and the body is here, the answer is a replay of the recorded
   200, or a 304 built from its headers when If-None-Match is exactly its ETag.
   Otherwise (missing, throttled, an unusual conditional request) the request continues
-  down the normal stack with its throttle count attached, so the view's throttle does
+  down the normal stack with its throttle reply attached, so the view's throttle does
   not count it twice.
+- Redis down (core.redis_guard): the request goes down the normal stack, which serves
+  it without the cache; nothing is recorded.
 
 The middleware sits after SecurityMiddleware (HTTPS redirect, its headers apply to
 every answer) and before the session/auth stack. tests/test_fast_path_equality.py
@@ -52,7 +54,7 @@ from django.utils import timezone
 from django.utils.http import parse_etags
 from rest_framework.permissions import AllowAny
 
-from core import cache
+from core import cache, redis_guard
 from core.throttling import PRECOUNTED, AnonWindowThrottle
 
 # Process memory for bodies, by SHA-1 (shared by every route and version).
@@ -171,6 +173,8 @@ class ApiFastPathMiddleware:
             key = cache.request_key(request, spec.vary)
         except DisallowedHost:
             return self.get_response(request)  # the normal stack answers the 400
+        if not redis_guard.available():
+            return self.get_response(request)  # served without the cache
 
         throttle = AnonWindowThrottle()
         entry = cache.entry_key(ENTRY_NAME, key)
@@ -180,12 +184,16 @@ class ApiFastPathMiddleware:
         counted = throttle.rate is not None
         if counted:
             throttle.queue(pipe, throttle.anonymous_key(request))
-        results = pipe.execute()
+        try:
+            results = pipe.execute()
+        except redis_guard.ERRORS as exc:
+            redis_guard.failed(exc, "fast path: served by the full stack")
+            return self.get_response(request)
         versions, raw = cache.read_lookup(spec.scopes, results[0])
         allowed = True
         if counted:
             setattr(request, PRECOUNTED, results[1])
-            allowed = results[1] <= throttle.num_requests
+            allowed = throttle.decide(results[1])
         if allowed and raw is not None:
             digest, headers = pickle.loads(raw)
             body = _memo.get(digest)
@@ -214,4 +222,7 @@ class ApiFastPathMiddleware:
         digest = hashlib.sha1(body).hexdigest()
         _memo.put(digest, body, len(body))
         value = pickle.dumps((digest, list(response.items())))
-        cache.redis_client().set(entry + token, value, ex=cache.entry_timeout())
+        try:
+            cache.redis_client().set(entry + token, value, ex=cache.entry_timeout())
+        except redis_guard.ERRORS as exc:
+            redis_guard.failed(exc, "fast path: answer not recorded")

@@ -43,3 +43,25 @@ def ascii_float(raw: str) -> float | None:
 def in_supported_range(moment: dt.datetime) -> bool:
     """Whether an aware time lies within [EARLIEST, LATEST)."""
     return EARLIEST <= moment < LATEST
+
+
+# --- the same limits in the OpenAPI schema (OpenApiParameter(type=...)) --------------
+
+_YEAR_PATTERN = r"^20[0-9]{2}-"
+
+
+def int_schema(low: int, high: int) -> dict:
+    return {"type": "integer", "minimum": low, "maximum": high}
+
+
+def number_schema(low: float, high: float) -> dict:
+    return {"type": "number", "minimum": low, "maximum": high}
+
+
+def date_schema() -> dict:
+    """A date from EARLIEST to LATEST (a pattern: JSON Schema has no date bounds)."""
+    return {"type": "string", "format": "date", "pattern": _YEAR_PATTERN}
+
+
+def datetime_schema() -> dict:
+    return {"type": "string", "format": "date-time", "pattern": _YEAR_PATTERN}

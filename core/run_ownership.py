@@ -17,7 +17,12 @@ RUNNING:
   connection, and Django keeps connections open (CONN_MAX_AGE), so a forgotten lock
   would outlive the run on a reused connection.
 * `RunOwnership.reclaim_dead` fails every RUNNING run whose lock nobody holds. It is
-  called when a run is claimed and when the admin lists or shows runs.
+  called when a run is claimed, when the admin lists or shows runs, and every
+  RECLAIM_INTERVAL_S by Celery beat (core.tasks.reclaim_dead_runs) for every
+  registered kind of run, so a dead run is failed within a minute with nobody looking.
+* A PENDING run is failed too when it cannot start: its task could not be queued
+  (`fail_pending`, core.queue), or no worker consumes its queue
+  (`fail_unconsumed`, e.g. training with no `gpu` worker).
 
 Why an advisory lock rather than pids or heartbeats: PostgreSQL releases a session's
 advisory locks when its connection ends, however the owning process ended (a killed
@@ -35,7 +40,8 @@ import socket
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from datetime import timedelta
+from typing import Any, ClassVar
 
 from django.db import DatabaseError, connection
 from django.db.models import Model
@@ -80,15 +86,68 @@ class RunOwnership:
     run whose owner is gone (its error text, in the caller's style).
     """
 
+    # Every instance, so one periodic task can check every kind of run.
+    registry: ClassVar[list[RunOwnership]] = []
+
     def __init__(
         self,
         model: type[Model],
         lock_class: int,
         dead_fields: Callable[[Any], dict[str, Any]],
+        queue: str = "default",
+        after_failure: Callable[[list[int]], Any] | None = None,
     ):
         self.model = model
         self.lock_class = lock_class
         self.dead_fields = dead_fields
+        # The Celery queue whose workers perform these runs.
+        self.queue = queue
+        # Called with the ids of runs this class failed (e.g. to delete their files).
+        self.after_failure = after_failure
+        RunOwnership.registry.append(self)
+
+    def _failed(self, run_ids: list[int]) -> None:
+        if run_ids and self.after_failure is not None:
+            try:
+                self.after_failure(run_ids)
+            except Exception:  # noqa: BLE001 - clean-up must not undo the failure
+                log.warning(
+                    "after_failure of %s failed", self.model.__name__, exc_info=True
+                )
+
+    def fail_pending(self, run_id: int, error: str) -> bool:
+        """PENDING -> FAILED for a run that will never start (e.g. its task could not
+        be queued). False when it is no longer pending."""
+        failed = self.model.objects.filter(pk=run_id, status=PENDING).update(
+            status=FAILED,
+            finished_at=timezone.now(),
+            error=error,
+            message=f"failed: {error}"[:255],
+        )
+        if failed:
+            log.warning(
+                "%s %s failed before it started: %s", self.model.__name__, run_id, error
+            )
+            self._failed([run_id])
+        return bool(failed)
+
+    def fail_unconsumed(self, consumed: set[str], older_than_s: float) -> int:
+        """Fail runs PENDING for longer than ``older_than_s`` while no worker consumes
+        their queue (``consumed``: the queues live workers listen to)."""
+        if self.queue in consumed:
+            return 0
+        cutoff = timezone.now() - timedelta(seconds=older_than_s)
+        stuck = list(
+            self.model.objects.filter(
+                status=PENDING, created_at__lt=cutoff
+            ).values_list("pk", flat=True)
+        )
+        error = (
+            f"no worker consumes the {self.queue!r} queue, so this run could not "
+            f"start; start one (celery -A crimepredict_site worker -Q {self.queue}) "
+            "and run it again"
+        )
+        return sum(self.fail_pending(pk, error) for pk in stuck)
 
     def claim(self, run_id: int, **fields: Any) -> bool:
         """PENDING -> RUNNING under this connection's lock; False when another worker
@@ -156,6 +215,7 @@ class RunOwnership:
                     "%s %s: owner gone, marked failed", self.model.__name__, run.pk
                 )
                 reclaimed += n
+                self._failed([run.pk])
         return reclaimed
 
     def lock(self, run_id: int) -> bool:

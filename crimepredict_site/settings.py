@@ -14,6 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 from core.env import (
     check_redis_url,
     env_bool,
+    env_count,
     env_int,
     env_list,
     env_str,
@@ -25,9 +26,14 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY", "insecure-development-key" if DEBUG else None)
-if not DEBUG and (len(SECRET_KEY) < 32 or SECRET_KEY.startswith("insecure")):
+# What `check --deploy` (W009) wants: 50 characters, not a repeated few.
+if not DEBUG and (
+    len(SECRET_KEY) < 50
+    or len(set(SECRET_KEY)) < 5
+    or SECRET_KEY.startswith(("insecure", "django-insecure-"))
+):
     raise ImproperlyConfigured(
-        "SECRET_KEY must be at least 32 random characters when DEBUG is off"
+        "SECRET_KEY must be at least 50 random characters when DEBUG is off"
     )
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -42,9 +48,11 @@ SECURE_HSTS_SECONDS = env_int(
 )
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = HTTPS
-SECURE_PROXY_SSL_HEADER = (
-    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY", False) else None
-)
+# How many reverse proxies of ours stand in front (0: none, the client connects to
+# gunicorn). Only then are X-Forwarded-Proto and exactly that many hops of
+# X-Forwarded-For trusted (core.throttling.client_address, DRF's NUM_PROXIES).
+PROXY_HOPS = env_count("BEHIND_PROXY", 0)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PROXY_HOPS else None
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -64,6 +72,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "leaflet",
+    "axes",
     "core",
     "crimes",
     "predictions",
@@ -73,6 +82,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Outside the fast path, so replayed answers are compressed like fresh ones.
+    "core.compression.ApiGzipMiddleware",
     "core.fast_path.ApiFastPathMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -83,6 +94,10 @@ MIDDLEWARE = [
     "core.request_limits.BodyLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A view failing because PostgreSQL or the task queue is down answers 503.
+    "core.api_errors.OutageMiddleware",
+    # Last, as django-axes asks: refuses a locked-out address's login attempts.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "crimepredict_site.urls"
@@ -113,14 +128,36 @@ DATABASES = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = check_redis_url("REDIS_URL", "redis://127.0.0.1:6379/0")
+# Redis may fail; requests then go on without it (core.redis_guard), after at most
+# this long a wait.
+REDIS_TIMEOUT_S = env_int("REDIS_TIMEOUT_MS", 1000, minimum=10) / 1000
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        # RedisCache that treats a failing Redis as a miss (core.resilient_cache).
+        "BACKEND": "core.resilient_cache.ResilientRedisCache",
         "LOCATION": REDIS_URL,
+        "OPTIONS": {
+            "socket_connect_timeout": REDIS_TIMEOUT_S,
+            "socket_timeout": REDIS_TIMEOUT_S,
+        },
         "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "cp"),
         "TIMEOUT": env_int("CACHE_TIMEOUT", 3600, minimum=0),
     }
 }
+
+# Login lockout (django-axes): after LOGIN_FAILURE_LIMIT wrong passwords from one
+# address (core.throttling.client_address), its logins are refused with 429 for
+# LOGIN_LOCKOUT_MINUTES; `manage.py axes_reset` lifts every lock.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]
+AXES_CLIENT_IP_CALLABLE = "core.throttling.client_address"
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
 
 _VALIDATORS = "django.contrib.auth.password_validation."
 AUTH_PASSWORD_VALIDATORS = [
@@ -212,8 +249,13 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "core.api_errors.drf_exception_handler",
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"anon": env_str("API_ANON_RATE", "600/minute")},
+    # One anonymous rate for every endpoint, exports also their own (core.throttling).
+    "DEFAULT_THROTTLE_CLASSES": ["core.throttling.AnonWindowThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_str("API_ANON_RATE", "600/minute"),
+        "export": env_str("API_EXPORT_RATE", "10/minute"),
+    },
+    "NUM_PROXIES": PROXY_HOPS,
     "DEFAULT_VERSIONING_CLASS": "rest_framework.versioning.NamespaceVersioning",
     "ALLOWED_VERSIONS": ["v1"],
     "DEFAULT_VERSION": "v1",
@@ -231,7 +273,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "core.api_errors.add_error_responses",
+        "core.schema_hooks.describe_api",
     ],
 }
 
@@ -249,12 +291,28 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Nobody reads task results: a web process must not subscribe to the result store
+# (with Redis gone, Celery's result consumer gives up for the life of the process).
+CELERY_TASK_IGNORE_RESULT = True
+# With Redis down, enqueueing fails within seconds (core.queue answers 503) instead
+# of a request hanging through Celery's default retries.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 0.5,
+}
 # Training needs the accelerator: it goes to workers started with `-Q gpu`.
 CELERY_TASK_ROUTES = {"predictions.tasks.train_model": {"queue": "gpu"}}
 
 SCHEDULE_SYNC = env_bool("SCHEDULE_SYNC", False)
 SCHEDULE_RETRAIN = env_bool("SCHEDULE_RETRAIN", False)
 SCHEDULE_FORECAST = env_bool("SCHEDULE_FORECAST", False)
+# Always on: runs whose worker died are marked failed within this many seconds
+# (core.tasks.reclaim_dead_runs), with nobody looking at the admin.
+RECLAIM_INTERVAL_S = env_int("RECLAIM_INTERVAL_S", 60, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     name: entry
     for name, entry, enabled in [
@@ -278,6 +336,11 @@ CELERY_BEAT_SCHEDULE = {
                 "schedule": crontab(minute=5),
             },
             SCHEDULE_FORECAST,
+        ),
+        (
+            "reclaim-dead-runs",
+            {"task": "core.tasks.reclaim_dead_runs", "schedule": RECLAIM_INTERVAL_S},
+            True,
         ),
     ]
     if enabled

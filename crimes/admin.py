@@ -18,8 +18,11 @@ from django.template.defaultfilters import filesizeformat
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from core.csv_safe import safe_row
+from core.queue import enqueue
 from core.request_limits import upload_refused
 from crimes.models import Area, ImportRun, Incident
+from crimes.services import importing
 from crimes.services.importing import reclaim_stale_runs
 from crimes.tasks import import_upload
 
@@ -178,8 +181,9 @@ class ImportRunAdmin(admin.ModelAdmin):
         obj.bytes_total = upload.size
         obj.created_by = request.user
         super().save_model(request, obj, form, change)
-        # The worker must see the committed row (and the stored file).
-        import_upload.delay_on_commit(obj.pk)
+        # After the commit (the worker must see the row and the file); a 503 and a
+        # failed run when the queue is down.
+        enqueue(import_upload, obj.pk, importing.RUNS)
 
     def response_add(self, request, obj, post_url_continue=None):
         # Straight to the run's page, where the progress shows.
@@ -261,7 +265,8 @@ class ImportRunAdmin(admin.ModelAdmin):
         def lines():
             yield writer.writerow(["line_number", "reason", "raw"])
             for row in rows.iterator(chunk_size=2000):
-                yield writer.writerow(row)
+                # The raw line is whatever the file held: never a live formula.
+                yield writer.writerow(safe_row(row))
 
         response = StreamingHttpResponse(lines(), content_type="text/csv")
         response["Content-Disposition"] = (

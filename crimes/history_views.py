@@ -10,7 +10,7 @@ from django.conf import settings
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from crimes.models import Area, CrimeAgainst
 from crimes.services import history_queries
@@ -81,13 +81,13 @@ def _context(request, fixed: dict[str, str] | None = None) -> tuple[dict, int]:
     return context, 400 if error else 200
 
 
-@require_GET
+@require_safe
 def history_page(request):
     context, status = _context(request)
     return render(request, "crimes/history.html", context, status=status)
 
 
-@require_GET
+@require_safe
 def area_page(request, kind: str, code: str):
     if kind not in history_queries.AREA_KINDS:
         raise Http404(f"No area pages for {kind!r}")

@@ -1,18 +1,18 @@
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import cache_control
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from crimes.models import Area
 from crimes.services.summary import boundary_geojson, data_summary
 
 
-@require_GET
+@require_safe
 def home(request):
     return render(request, "crimes/home.html", {"summary": data_summary()})
 
 
-@require_GET
+@require_safe
 @cache_control(public=True, max_age=86400)
 def boundary(request, kind: str):
     if kind not in Area.Kind.values:

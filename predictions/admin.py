@@ -7,6 +7,7 @@ from django.db import transaction
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
+from core.queue import enqueue
 from predictions.models import ForecastRun, ModelVersion, TrainingRun
 from predictions.services import forecasting, training
 from predictions.services.headline_metrics import METRICS, headline
@@ -111,7 +112,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
                     model_version_id=version.pk,
                     user=request.user,
                 )
-                precompute_forecasts.delay_on_commit(run.pk)
+                enqueue(precompute_forecasts, run.pk, forecasting.RUNS)
             self.message_user(
                 request, f"Queued forecast run {run.pk} for v{version.pk}."
             )
@@ -185,7 +186,7 @@ class TrainingRunAdmin(_RunAdmin):
             until=obj.until, device=obj.device, activate=obj.activate, user=request.user
         )
         obj.pk = run.pk
-        train_model.delay_on_commit(run.pk)
+        enqueue(train_model, run.pk, training.RUNS)
         self.message_user(request, f"Training run {run.pk} queued on the gpu queue.")
 
 
@@ -237,5 +238,5 @@ class ForecastRunAdmin(_RunAdmin):
             user=request.user,
         )
         obj.pk = run.pk
-        precompute_forecasts.delay_on_commit(run.pk)
+        enqueue(precompute_forecasts, run.pk, forecasting.RUNS)
         self.message_user(request, f"Forecast run {run.pk} queued.")

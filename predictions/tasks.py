@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import transaction
 
 from core.models import RunStatus
+from core.queue import enqueue
 from predictions.models import ForecastRun, TrainingRun
 from predictions.services import forecasting, training
 
@@ -70,7 +71,7 @@ def train_model_scheduled() -> int:
     """Weekly retrain on everything reported so far; activates the new version."""
     with transaction.atomic():
         run = training.create_run(activate=True)
-        train_model.delay_on_commit(run.pk)
+        enqueue(train_model, run.pk, training.RUNS)
     return run.pk
 
 
@@ -80,7 +81,7 @@ def precompute_forecasts_scheduled() -> int | None:
     try:
         with transaction.atomic():
             run = forecasting.create_run()
-            precompute_forecasts.delay_on_commit(run.pk)
+            enqueue(precompute_forecasts, run.pk, forecasting.RUNS)
     except ValueError as exc:  # no active version yet: nothing to forecast
         log.info("precompute skipped: %s", exc)
         return None

@@ -8,7 +8,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import cache_control
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from core.models import RunStatus
 from crimes.services.summary import data_summary
@@ -28,7 +28,7 @@ def _page_state():
     return version, run, start
 
 
-@require_GET
+@require_safe
 def forecast_page(request):
     version, run, start = _page_state()
     in_past = bool(start and start + timezone.timedelta(hours=168) < timezone.now())
@@ -61,7 +61,7 @@ def _plots() -> list[str]:
     return sorted(p.name for p in REPORT_DIR.glob("*.png"))
 
 
-@require_GET
+@require_safe
 def model_card(request):
     version = forecast_store.active_version()
     bt = (version.metrics or {}).get("backtest", {}) if version else {}
@@ -97,7 +97,7 @@ def model_card(request):
     )
 
 
-@require_GET
+@require_safe
 @cache_control(public=True, max_age=3600)
 def report_plot(request, name: str):
     # Only PNGs that exist in the report folder: no path traversal possible.

@@ -14,7 +14,7 @@ PY="$VENV/bin/python"
 FULL_FILE="${SPD_FULL_FILE:-$REPO/../shared/data/spd/spd_crime_2012_2021.csv.gz}"
 BENCH_DB="${BENCH_DB_NAME:-crimepredict_full}"
 export BENCH_DATABASE_URL="${BENCH_DATABASE_URL:-postgis://$DB_USER:$DB_PASSWORD@$PGHOST_ADDR:5432/$BENCH_DB}"
-export SECRET_KEY="${SECRET_KEY:-bench-only-secret-key-0123456789-abcdefghijklmn}"
+export SECRET_KEY="${SECRET_KEY:-bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz}"
 export HTTPS=0 DEBUG=0
 [ -f "$FULL_FILE" ] || { echo "set SPD_FULL_FILE to the 2012-2021 SPD CSV" >&2; exit 1; }
 

@@ -11,12 +11,15 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 need_pkgs=()
 have_pg_ext() { ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1; }
 command -v psql >/dev/null || need_pkgs+=(postgresql postgresql-client)
+# The server binaries (initdb, pg_ctl): tests/test_faults.py runs a cluster of its own.
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_pkgs+=(postgresql)
 have_pg_ext || need_pkgs+=(postgis "postgresql-$(ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1 || echo 15)-postgis-3")
 # pgRouting: benchmarks/bench_routing.py measures it against the in-process router.
 have_pgrouting() { ls /usr/share/postgresql/*/extension/pgrouting.control >/dev/null 2>&1; }
 have_pgrouting || need_pkgs+=("postgresql-$(ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1 || echo 15)-pgrouting")
 command -v gdalinfo >/dev/null || need_pkgs+=(gdal-bin)
 ldconfig -p | grep -q libgdal || need_pkgs+=(libgdal-dev)
+# redis-server: the shared one, and the fault tests start one of their own.
 command -v redis-server >/dev/null || need_pkgs+=(redis-server)
 [ -x /usr/bin/chromium ] || need_pkgs+=(chromium)
 command -v make >/dev/null || need_pkgs+=(make)

@@ -38,4 +38,4 @@ def test_check_deploy_is_clean_with_production_defaults():
 def test_production_refuses_a_weak_secret_key():
     result = _manage("check", SECRET_KEY="short")
     assert result.returncode != 0
-    assert "SECRET_KEY must be at least 32 random characters" in result.stderr
+    assert "SECRET_KEY must be at least 50 random characters" in result.stderr

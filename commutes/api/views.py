@@ -18,7 +18,7 @@ from commutes.services.routes import (
 )
 from core.api_errors import ApiError
 from core.local_time import SEATTLE
-from core.params import ascii_int
+from core.params import ascii_int, int_schema
 
 MAX_PLACES = 20
 # Longer than any address; a NUL byte would make PostgreSQL refuse the query (a 500).
@@ -98,8 +98,17 @@ class PlaceSearchView(APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("q", str, required=True, description="What was typed"),
-            OpenApiParameter("limit", int, description=f"1..{MAX_PLACES}, default 8"),
+            OpenApiParameter(
+                "q",
+                {"type": "string", "maxLength": MAX_QUERY_CHARS},
+                required=True,
+                description="What was typed",
+            ),
+            OpenApiParameter(
+                "limit",
+                int_schema(1, MAX_PLACES),
+                description=f"1..{MAX_PLACES}, default 8",
+            ),
         ],
         responses={200: OpenApiTypes.OBJECT},
         summary="Address typeahead: SPD hundred blocks, intersections of the streets",

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.http import HttpResponse
-from django.utils.cache import get_conditional_response
+from django.http import HttpResponse, StreamingHttpResponse
+from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.http import http_date
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -23,10 +23,11 @@ from rest_framework.views import APIView
 
 from core import cache
 from core.fast_path import Cacheable
-from core.throttling import AnonWindowThrottle
+from core.params import date_schema, int_schema
+from core.throttling import AnonWindowThrottle, ExportThrottle
 from crimes.api import serializers as s
 from crimes.models import CrimeAgainst
-from crimes.services import history_queries
+from crimes.services import history_export, history_queries
 from crimes.services.filters import (
     DAY_NAMES,
     FilterError,
@@ -36,7 +37,6 @@ from crimes.services.filters import (
     parse_filters,
     parse_int,
 )
-from crimes.services.history_export import export_csv, export_geojson
 
 MAX_PAGE_SIZE = 500
 # Deep pages are slow OFFSET scans and nobody reads them: past this, use the export.
@@ -69,12 +69,13 @@ class JsonOnly(BaseContentNegotiation):
 FILTER_PARAMETERS = [
     OpenApiParameter(
         "start",
-        OpenApiTypes.DATE,
-        description="First day, Seattle local (default: 12 months before the end).",
+        date_schema(),
+        description="First day, Seattle local, 2000-01-01 to 2099-12-31 (default: 12 "
+        "months before the end).",
     ),
     OpenApiParameter(
         "end",
-        OpenApiTypes.DATE,
+        date_schema(),
         description="Last day, inclusive (default: the last day with data).",
     ),
     OpenApiParameter(
@@ -102,10 +103,10 @@ FILTER_PARAMETERS = [
     ),
     OpenApiParameter(
         "hour_from",
-        OpenApiTypes.INT,
+        int_schema(0, 23),
         description="First local hour 0-23 (a range past midnight wraps: 22 to 4).",
     ),
-    OpenApiParameter("hour_to", OpenApiTypes.INT, description="Last local hour 0-23."),
+    OpenApiParameter("hour_to", int_schema(0, 23), description="Last local hour 0-23."),
     OpenApiParameter(
         "dow",
         OpenApiTypes.STR,
@@ -131,7 +132,7 @@ FILTER_PARAMETERS = [
     ),
     OpenApiParameter(
         "cell",
-        OpenApiTypes.INT,
+        int_schema(0, 10**9),
         description="Only this grid cell (row * 10000 + col at cell_size).",
     ),
     OpenApiParameter(
@@ -237,10 +238,14 @@ def _extend(summary: str, response, exclude=(), extra=()):
     "Reported incidents as GeoJSON, newest first (paginated)",
     s.IncidentPageSerializer,
     extra=[
-        OpenApiParameter("page", OpenApiTypes.INT, description="1-based page."),
+        OpenApiParameter(
+            "page",
+            int_schema(1, MAX_OFFSET),
+            description=f"1-based page; page * page_size at most {MAX_OFFSET}.",
+        ),
         OpenApiParameter(
             "page_size",
-            OpenApiTypes.INT,
+            int_schema(1, MAX_PAGE_SIZE),
             description=f"Rows per page, 1-{MAX_PAGE_SIZE} (default 50).",
         ),
     ],
@@ -393,16 +398,34 @@ class MetaView(HistoryView):
 
 
 class _ExportView(HistoryView):
-    """Exports are not cached (they are large) but are conditional like the rest."""
+    """Exports stream from PostgreSQL and are cached gzipped per data version and
+    selection (crimes.services.history_export); conditional like the rest, and
+    throttled twice: the API's anonymous rate and the tighter export rate."""
 
     fmt: ClassVar[str] = ""
     cacheable = False
     fast_path = None
+    throttle_classes = [AnonWindowThrottle, ExportThrottle]
 
     def respond(self, request, filters, options, key, versions):
-        make = export_csv if self.fmt == "csv" else export_geojson
-        export = make(filters)
-        response = HttpResponse(export.body, content_type=self.content_type)
+        hit = history_export.cached(self.fmt, filters, versions)
+        if hit is None:
+            export, body = history_export.plan(self.fmt, filters), None
+        else:
+            export, body = hit
+        if body is None:
+            response = StreamingHttpResponse(
+                history_export.stream_and_cache(export, versions),
+                content_type=export.content_type,
+            )
+        elif "gzip" in request.headers.get("Accept-Encoding", ""):
+            response = HttpResponse(body, content_type=export.content_type)
+            response["Content-Encoding"] = "gzip"
+        else:
+            response = StreamingHttpResponse(
+                history_export.gunzip_chunks(body), content_type=export.content_type
+            )
+        patch_vary_headers(response, ["Accept-Encoding"])
         name = f"seattle-incidents-{filters.start}_{filters.end}"
         if export.capped:
             name += f"-first-{export.rows}"

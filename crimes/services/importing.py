@@ -93,7 +93,12 @@ STALE_RUN_ERROR = (
     "killed (its database session ended). Marked failed by the next check; the "
     "database holds none of its rows. Run it again."
 )
-RUNS = RunOwnership(ImportRun, RUN_LOCK_CLASS, lambda run: {"error": STALE_RUN_ERROR})
+RUNS = RunOwnership(
+    ImportRun,
+    RUN_LOCK_CLASS,
+    lambda run: {"error": STALE_RUN_ERROR},
+    after_failure=lambda run_ids: remove_failed_uploads(run_ids),
+)
 
 
 class ImportFailed(Exception):

@@ -8,9 +8,10 @@ from datetime import datetime
 from django.http import HttpResponse, HttpResponseNotModified
 from django.utils.cache import patch_vary_headers
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, serializers
 from rest_framework.exceptions import ValidationError
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -19,7 +20,15 @@ from rest_framework.views import APIView
 from core.api_errors import ApiError
 from core.fast_path import Cacheable
 from core.local_time import as_aware, local_iso
-from core.params import EARLIEST, LATEST, ascii_float, ascii_int
+from core.params import (
+    EARLIEST,
+    LATEST,
+    ascii_float,
+    ascii_int,
+    datetime_schema,
+    int_schema,
+    number_schema,
+)
 from core.throttling import AnonWindowThrottle
 from predictions.models import Category, ModelVersion
 from predictions.services import payloads
@@ -34,6 +43,10 @@ from predictions.services.headline_metrics import headline
 
 # Ids are PostgreSQL integers: a larger number is no id, not a database error.
 MAX_ID = 2**31 - 1
+# The bounding box of the city limits (the schema's limits; the view then checks
+# the point against the city itself).
+SEATTLE_LAT = (47.48, 47.74)
+SEATTLE_LON = (-122.46, -122.22)
 
 
 class GeoJSONRenderer(JSONRenderer):
@@ -99,14 +112,18 @@ def _float(request, name: str, lo: float, hi: float) -> float:
 COMMON = [
     OpenApiParameter(
         "start",
-        OpenApiTypes.DATETIME,
+        datetime_schema(),
         description="First hour (ISO 8601; naive = "
         "Seattle local). Default: the current hour when precomputed, else the newest "
         "forecast run's start.",
     ),
-    OpenApiParameter("hours", OpenApiTypes.INT, description=f"1..{MAX_HOURS}, 168"),
+    OpenApiParameter(
+        "hours", int_schema(1, MAX_HOURS), description=f"1..{MAX_HOURS}, default 168"
+    ),
     OpenApiParameter("category", OpenApiTypes.STR, enum=Category.values),
-    OpenApiParameter("model", OpenApiTypes.INT, description="model version id"),
+    OpenApiParameter(
+        "model", int_schema(1, MAX_ID), description="model version id (see models/)"
+    ),
 ]
 
 
@@ -124,6 +141,28 @@ class ForecastGridView(APIView):
         return resp
 
 
+NO_FORECAST = OpenApiResponse(
+    description="No forecast is stored for that start, hours, category or model "
+    "(code no_forecast)."
+)
+NOT_ACCEPTABLE = OpenApiResponse(
+    description="The Accept header names neither application/json nor "
+    "application/geo+json."
+)
+
+
+class FormatParameterNegotiation(DefaultContentNegotiation):
+    """DRF answers an unknown ``?format=`` with a bare 404; here it is a 400 that
+    names the parameter, like every other bad parameter."""
+
+    def filter_renderers(self, renderers, format):
+        kept = [r for r in renderers if r.format == format]
+        if not kept:
+            known = ", ".join(r.format for r in renderers)
+            raise ValidationError({"format": f"one of {known}"})
+        return kept
+
+
 class ForecastView(APIView):
     """Hourly forecast grids: expected reported incidents per cell per hour.
 
@@ -134,6 +173,7 @@ class ForecastView(APIView):
     """
 
     renderer_classes = [JSONRenderer, GeoJSONRenderer]
+    content_negotiation_class = FormatParameterNegotiation
     throttle_classes = [AnonWindowThrottle]
     # Warm anonymous reads: core.fast_path answers before the view;
     # hourly: without `start` the answer starts at the current hour.
@@ -145,7 +185,7 @@ class ForecastView(APIView):
             OpenApiParameter("encoding", OpenApiTypes.STR, enum=payloads.ENCODINGS),
             OpenApiParameter("format", OpenApiTypes.STR, enum=["json", "geojson"]),
         ],
-        responses={200: OpenApiTypes.OBJECT},
+        responses={200: OpenApiTypes.OBJECT, 404: NO_FORECAST, 406: NOT_ACCEPTABLE},
     )
     def get(self, request, *args, **kwargs):
         encoding = request.query_params.get("encoding") or "float"
@@ -193,11 +233,21 @@ class ForecastPointView(APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("lat", OpenApiTypes.FLOAT, required=True),
-            OpenApiParameter("lon", OpenApiTypes.FLOAT, required=True),
+            OpenApiParameter(
+                "lat",
+                number_schema(*SEATTLE_LAT),
+                required=True,
+                description="Latitude inside Seattle's city limits.",
+            ),
+            OpenApiParameter(
+                "lon",
+                number_schema(*SEATTLE_LON),
+                required=True,
+                description="Longitude inside Seattle's city limits.",
+            ),
             *COMMON,
         ],
-        responses={200: OpenApiTypes.OBJECT},
+        responses={200: OpenApiTypes.OBJECT, 404: NO_FORECAST},
     )
     def get(self, request, *args, **kwargs):
         lat = _float(request, "lat", -90, 90)

@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
+from core.local_time import SEATTLE, floor_hour
 from core.models import RunStatus
 from core.run_ownership import RunOwnership, worker_label, worker_lost
+from crimes.models import Incident
 from predictions.models import ModelVersion, TrainingRun
 from predictions.services.cells import grid_spec
 from predictions.services.forecaster_choice import (
@@ -48,7 +51,8 @@ class TrainingFailed(RuntimeError):
 # A RUNNING run is owned through an advisory lock (core.run_ownership): a run whose
 # worker died, on any host, is failed by the next check. "SPDt".
 RUN_LOCK_CLASS = 0x53504474
-RUNS = RunOwnership(TrainingRun, RUN_LOCK_CLASS, worker_lost)
+# Training runs on the `gpu` queue (settings.CELERY_TASK_ROUTES).
+RUNS = RunOwnership(TrainingRun, RUN_LOCK_CLASS, worker_lost, queue="gpu")
 
 
 def create_run(
@@ -60,16 +64,57 @@ def create_run(
     kind: str = PREFERRED_KIND,
     user=None,
 ) -> TrainingRun:
+    """A PENDING run. Without ``until`` it trains on everything reported so far: up
+    to the newest report, which the run's message names (data that ended long ago
+    would leave the model nothing recent to learn from: see `_check_recent`)."""
     if device not in ("auto", "cpu", "cuda"):
         raise ValueError("device must be auto, cpu or cuda")
+    message = ""
+    if until is None:
+        newest = newest_report()
+        if newest is None:
+            raise ValueError("no incidents are stored: import data before training")
+        # The hour after the newest report: training floors `until` to the hour.
+        until = floor_hour(newest) + timedelta(hours=1)
+        message = (
+            f"no --until given: training on everything reported up to the newest "
+            f"report, {_local(newest)}"
+        )
     return TrainingRun.objects.create(
-        until=until or timezone.now(),
+        until=until,
         device=device,
         activate=activate,
         config=run_config(preset, config),
         kind=kind,
         created_by=user,
+        message=message,
     )
+
+
+def newest_report() -> datetime | None:
+    return Incident.objects.aggregate(newest=Max("reported_at"))["newest"]
+
+
+def _local(moment: datetime) -> str:
+    return f"{moment.astimezone(SEATTLE):%Y-%m-%d %H:%M} (Seattle time)"
+
+
+# Training needs recent data: a cut-off this long after the newest report leaves the
+# model (and its backtest) weeks without a single incident.
+MAX_GAP_BEFORE_UNTIL = timedelta(days=7)
+
+
+def _check_recent(events, until: datetime) -> None:
+    newest = datetime.fromtimestamp(int(events.report_time.max()), UTC)
+    if until - newest > MAX_GAP_BEFORE_UNTIL:
+        suggested = floor_hour(newest) + timedelta(hours=1)
+        raise TrainingFailed(
+            f"the newest report is {_local(newest)}, {(until - newest).days} days "
+            f"before --until {_local(until)}: there is no recent data to train on. "
+            f"Import newer data, or train with --until "
+            f"{suggested.astimezone(SEATTLE):%Y-%m-%dT%H:%M} (or without --until, "
+            "which trains up to the newest report)."
+        )
 
 
 class _Reporter:
@@ -125,6 +170,7 @@ def _train(run: TrainingRun) -> ModelVersion:
     grid = grid_spec()
     if not len(events):
         raise TrainingFailed(f"no incidents reported before {run.until.isoformat()}")
+    _check_recent(events, run.until)
 
     kind, note = choose_kind(run.kind)
     from ml.device import resolve_device

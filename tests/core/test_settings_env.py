@@ -60,7 +60,21 @@ def test_database_url_parsed(monkeypatch):
         "db.example",
         "6543",
     )
-    assert db["OPTIONS"] == {"sslmode": "require"}
+    # A connect timeout unless the URL names one: an unreachable server is a 503
+    # within seconds; a broken connection is replaced at the next request.
+    assert db["OPTIONS"] == {"sslmode": "require", "connect_timeout": "5"}
+    assert db["CONN_HEALTH_CHECKS"] is True
+    monkeypatch.setenv("X_DB", "postgis://h/db?connect_timeout=2")
+    assert env.parse_database_url("X_DB", "")["OPTIONS"] == {"connect_timeout": "2"}
+
+
+def test_behind_proxy_counts_hops(monkeypatch):
+    for raw, hops in (("0", 0), ("false", 0), ("1", 1), ("true", 1), ("2", 2)):
+        monkeypatch.setenv("X_PROXY", raw)
+        assert env.env_count("X_PROXY") == hops
+    monkeypatch.setenv("X_PROXY", "two")
+    with pytest.raises(ImproperlyConfigured, match="X_PROXY"):
+        env.env_count("X_PROXY")
 
 
 def test_bad_redis_url_is_refused(monkeypatch):
@@ -76,7 +90,7 @@ def _setup_with(**overrides: str) -> subprocess.CompletedProcess:
         if k not in {"DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "HTTPS"}
     }
     environ.update(
-        SECRET_KEY="s" * 50,
+        SECRET_KEY="settings-test-key-0123456789-abcdefghijklmnopqrstuvwxyz",
         DATABASE_URL="postgis://postgres@127.0.0.1:5432/x",
     )
     environ.update(overrides)
@@ -104,7 +118,7 @@ def test_django_starts_with_good_production_settings():
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"SECRET_KEY": "short"}, "SECRET_KEY must be at least 32"),
+        ({"SECRET_KEY": "short"}, "SECRET_KEY must be at least 50"),
         ({"DEBUG": "perhaps"}, "DEBUG='perhaps' is not a boolean"),
         ({"DATABASE_URL": "sqlite:///x.db"}, "scheme must be postgres"),
         ({"IMPORT_UPLOAD_MAX_BYTES": "lots"}, "IMPORT_UPLOAD_MAX_BYTES='lots'"),

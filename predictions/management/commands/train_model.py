@@ -12,14 +12,18 @@ from predictions.services.training_presets import PRESETS
 
 class Command(BaseCommand):
     help = (
-        "Train a forecaster on incidents reported before --until (default now), "
+        "Train a forecaster on incidents reported before --until (default: up to "
+        "the newest report), "
         "backtest it against the baselines, register a model version and print its "
         "id and headline metrics. Runs in this process (the admin and the beat "
         "schedule use the Celery gpu queue instead)."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--until", help="ISO time; naive = Seattle local")
+        parser.add_argument(
+            "--until",
+            help="ISO time; naive = Seattle local (default: after the newest report)",
+        )
         parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
         parser.add_argument(
             "--activate", action="store_true", help="make it the active version"
@@ -51,14 +55,19 @@ class Command(BaseCommand):
         except ValueError as exc:
             raise CommandError(f"--config must be a JSON object: {exc}") from None
         preset = "quick" if opts["quick"] else opts["preset"]
-        run = training.create_run(
-            until=until,
-            device=opts["device"],
-            activate=opts["activate"],
-            preset=preset,
-            config=config,
-        )
+        try:
+            run = training.create_run(
+                until=until,
+                device=opts["device"],
+                activate=opts["activate"],
+                preset=preset,
+                config=config,
+            )
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
         self.stdout.write(f"training run {run.pk}: until {run.until.isoformat()}")
+        if run.message:
+            self.stdout.write(run.message)
         try:
             version = training.execute(run.pk)
         except Exception as exc:

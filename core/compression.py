@@ -1,0 +1,80 @@
+"""Gzip for the API's large JSON, GeoJSON and CSV answers.
+
+A warm ``history/grid/`` answer of 150 m cells is ~200 KB of JSON, sent uncompressed
+to every client (issue 10). Behind the proxy nginx compresses; this middleware does
+it for a deployment without one. It sits outside core.fast_path, so a replayed
+answer is compressed exactly like a fresh one; the same body is only compressed once
+per process (an LRU keyed by its digest), because replays repeat a few bodies many
+times. The output is deterministic (no timestamp, no random filename, which Django's
+GZipMiddleware adds against BREACH): these bodies hold no secret to guess at, and
+identical bytes keep the with-and-without-cache comparisons exact. Answers that are
+already encoded (forecasts gzip their own), streamed (exports) or small pass as
+they are.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import threading
+from collections import OrderedDict
+
+from django.http import HttpRequest, HttpResponse
+from django.utils.cache import patch_vary_headers
+
+MIN_BYTES = 1024
+TYPES = ("application/json", "application/geo+json", "text/csv")
+MEMO_BYTES = 32 * 1024 * 1024
+
+_memo: OrderedDict[str, bytes] = OrderedDict()
+_memo_size = 0
+_lock = threading.Lock()
+
+
+def compressed(body: bytes) -> bytes:
+    global _memo_size
+    digest = hashlib.sha1(body).hexdigest()
+    with _lock:
+        hit = _memo.get(digest)
+        if hit is not None:
+            _memo.move_to_end(digest)
+            return hit
+    packed = gzip.compress(body, compresslevel=6, mtime=0)
+    with _lock:
+        if digest not in _memo:
+            _memo[digest] = packed
+            _memo_size += len(packed)
+            while _memo_size > MEMO_BYTES:
+                _memo_size -= len(_memo.popitem(last=False)[1])
+    return packed
+
+
+class ApiGzipMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        content_type = response.get("Content-Type", "").split(";")[0].strip()
+        if (
+            response.status_code != 200
+            or response.streaming
+            or content_type not in TYPES
+            or response.has_header("Content-Encoding")
+            or len(response.content) < MIN_BYTES
+        ):
+            return response
+        patch_vary_headers(response, ("Accept-Encoding",))
+        if "gzip" not in request.headers.get("Accept-Encoding", ""):
+            return response
+        packed = compressed(response.content)
+        if len(packed) >= len(response.content):
+            return response
+        response.content = packed
+        response["Content-Length"] = str(len(packed))
+        response["Content-Encoding"] = "gzip"
+        etag = response.get("ETag")
+        if etag and not etag.startswith("W/"):
+            # Another representation of the same answer (RFC 9110 8.8.1).
+            response["ETag"] = "W/" + etag
+        return response

@@ -1,0 +1,50 @@
+"""Periodic upkeep for every kind of run (Celery beat, settings.CELERY_BEAT_SCHEDULE).
+
+`reclaim_dead_runs` runs every RECLAIM_INTERVAL_S (60 s) on any worker of the
+default queue: a run whose worker died is failed within a minute or two even when
+nobody opens the admin and no other run starts, and a run that waits for a queue no
+worker consumes (training with no `gpu` worker) is failed after PENDING_NO_WORKER_S
+instead of piling up. It also removes upload temp files a killed web worker left on
+this host.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import current_app, shared_task
+
+from core.request_limits import remove_stale_temp_files
+from core.run_ownership import RunOwnership
+
+log = logging.getLogger(__name__)
+
+PENDING_NO_WORKER_S = 600
+
+
+def consumed_queues(timeout: float = 2.0) -> set[str] | None:
+    """The queues live workers consume, or None when none answered (unknown)."""
+    replies = current_app.control.inspect(timeout=timeout).active_queues()
+    if not replies:
+        return None
+    return {queue["name"] for queues in replies.values() for queue in queues}
+
+
+@shared_task(
+    name="core.tasks.reclaim_dead_runs",
+    ignore_result=True,
+    soft_time_limit=50,
+    time_limit=55,
+)
+def reclaim_dead_runs() -> dict[str, int]:
+    failed: dict[str, int] = {}
+    consumed = consumed_queues()
+    for runs in RunOwnership.registry:
+        n = runs.reclaim_dead()
+        if consumed is not None:
+            n += runs.fail_unconsumed(consumed, PENDING_NO_WORKER_S)
+        failed[runs.model.__name__] = n
+    remove_stale_temp_files()
+    if any(failed.values()):
+        log.warning("runs marked failed: %s", failed)
+    return failed
