@@ -31,6 +31,10 @@ from tests.conftest import _database_url_for
 from tests.data_files import ROBBERY_EXPORT
 from tests.spd_rows import delete_imported, load_spd
 
+# Marked so pytest-django sets the test database up even when this module runs
+# alone (it only does for the databases that collected tests ask for); the fixture
+# writes committed rows and must never see the developer's database.
+pytestmark = pytest.mark.django_db
 EXAMPLES = 30
 CHECKS = [
     not_a_server_error,
@@ -51,6 +55,9 @@ def fuzz_site(django_db_setup, django_db_blocker, tmp_path_factory):
     from tests.predictions.conftest import ensure_grid, store_synthetic_week
 
     with django_db_blocker.unblock():
+        from django.db import connection
+
+        assert connection.settings_dict["NAME"].startswith("test_"), "not a test DB"
         ensure_grid()
         delete_imported()
         ModelVersion.objects.all().delete()
