@@ -514,6 +514,12 @@ def score_commute(
         graph = street_graph()
         snaps, snapped = _snap_all(graph, route)
         fastest = _route_or_400(graph, route, snaps)
+        if fastest.length_m < 1.0:
+            raise RouteError(
+                "end",
+                "start and end fall on the same point of the street network; move "
+                "one of them",
+            )
         if fastest.length_m > MAX_LENGTH_M:
             raise RouteError(
                 "route",

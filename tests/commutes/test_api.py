@@ -277,6 +277,12 @@ LONG_ZIGZAG = [[-122.34, 47.60], [-122.30, 47.70]] * 5  # ~11.5 km each way, 10 
             "waypoints",
             "at most 25 along the streets",
         ),
+        # Two points on either side of Broadway's centre line: the same street point.
+        (
+            {"start": [-122.32090, 47.6154], "end": [-122.32076, 47.6154]},
+            "end",
+            "same point of the street network",
+        ),
         # Rainier Beach to Bitter Lake and back twice: over 40 km along the streets.
         (
             {
