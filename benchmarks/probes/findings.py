@@ -43,6 +43,18 @@ def _flush(dep: Deployment) -> None:
     redis.Redis.from_url(dep.redis.url(0)).flushdb()
 
 
+def reset(dep: Deployment) -> None:
+    """Forget throttle counts and login lockouts left by an earlier probe."""
+    _flush(dep)
+    subprocess.run(
+        [localstack.PYTHON, "manage.py", "axes_reset"],
+        cwd=REPO,
+        env=dep.env,
+        capture_output=True,
+        check=False,
+    )
+
+
 def _status(
     dep: Deployment, method: str, path: str, timeout: float = 60, **kwargs
 ) -> int:
@@ -875,4 +887,164 @@ def smaller(dep: Deployment) -> list[Result]:
             consumer,
         )
     )
+    return out
+
+
+# --- behind the proxy (nginx, when installed) -------------------------------------
+
+
+def _nginx_conf(root: Path, upstream: str, http_port: int, https_port: int) -> Path:
+    """docker/nginx's template, filled in for a local nginx (plain paths, free ports;
+    `http2 on` dropped for nginx < 1.25, the image has 1.27)."""
+    src = (REPO / "docker" / "nginx" / "default.conf.template").read_text()
+    for name, value in {
+        "${UPSTREAM}": upstream,
+        "${SERVER_NAME}": "localhost",
+        "${IMPORT_UPLOAD_MAX_MB}": "513",
+        "/etc/nginx/conf.d/proxy_headers.inc": str(
+            REPO / "docker" / "nginx" / "proxy_headers.inc"
+        ),
+        "/etc/nginx/certs/": f"{root}/certs/",
+        "/app/var/static/": f"{REPO}/static/",
+        "/var/cache/nginx/uploads": f"{root}/uploads",
+        "/var/www/certbot": f"{root}/certbot",
+        "    http2 on;\n": "",
+        "listen 80;": f"listen {http_port};",
+        "listen [::]:80;": f"listen [::]:{http_port};",
+        "listen 443 ssl;": f"listen {https_port} ssl;",
+        "listen [::]:443 ssl;": f"listen [::]:{https_port} ssl;",
+    }.items():
+        src = src.replace(name, value)
+    (root / "certs").mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            "-subj", "/CN=localhost",
+            "-keyout", str(root / "certs" / "privkey.pem"),
+            "-out", str(root / "certs" / "fullchain.pem"),
+        ],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    conf = root / "nginx.conf"
+    conf.write_text(
+        f"pid {root}/nginx.pid;\nerror_log {root}/error.log;\n"
+        "events { worker_connections 256; }\n"
+        f"http {{\n include /etc/nginx/mime.types;\n access_log {root}/access.log;\n"
+        f" client_body_temp_path {root}/body;\n proxy_temp_path {root}/proxy;\n"
+        f"{src}\n}}\n"
+    )
+    return conf
+
+
+def _https_get(port: int, path: str, headers: dict | None = None) -> int:
+    try:
+        return requests.get(
+            f"https://127.0.0.1:{port}{path}",
+            headers={"Host": "localhost", **(headers or {})},
+            verify=False,  # noqa: S501 - the probe's own self-signed certificate
+            timeout=15,
+        ).status_code
+    except requests.RequestException:
+        return -1
+
+
+def proxy(dep: Deployment) -> list[Result]:
+    """The same attacks through nginx (docker/nginx), with BEHIND_PROXY=1."""
+    import shutil
+
+    import urllib3
+
+    urllib3.disable_warnings()
+    if shutil.which("nginx") is None:
+        return [Result("proxy: nginx", "not installed here: skipped", True)]
+    root = dep.tmp / "nginx"
+    root.mkdir()
+    http_port, https_port = localstack.free_port(), localstack.free_port()
+    conf = _nginx_conf(root, f"127.0.0.1:{dep.port}", http_port, https_port)
+    subprocess.run(["nginx", "-t", "-c", str(conf), "-p", str(root)], check=True)
+    subprocess.run(["nginx", "-c", str(conf), "-p", str(root)], check=True)
+    out = []
+    try:
+        localstack.wait_until(lambda: localstack.port_open(https_port), 20, "nginx")
+        _flush(dep)
+        codes = [
+            _https_get(https_port, "/api/v1/meta/", {"X-Forwarded-For": f"10.9.{i}.7"})
+            for i in range(RATE + 100)
+        ]
+        out.append(
+            Result(
+                f"proxy: {RATE + 100} requests with made-up X-Forwarded-For",
+                f"{codes.count(200)} x 200, {codes.count(429)} x 429",
+                codes.count(200) <= RATE,
+            )
+        )
+        _flush(dep)
+        # Two clients announce a small JSON body, send 1 KB and stall: nginx holds
+        # them (and cuts them off after client_body_timeout); gunicorn never waits.
+        import ssl
+
+        stalled = []
+        for _ in range(2):
+            raw = socket.create_connection(("127.0.0.1", https_port))
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            sock = ctx.wrap_socket(raw, server_hostname="localhost")
+            sock.sendall(
+                b"POST /api/v1/commutes/score/ HTTP/1.1\r\nHost: localhost\r\n"
+                b"Content-Type: application/json\r\nContent-Length: 30000\r\n\r\n"
+                + b"{"
+                + b" " * 1000
+            )
+            stalled.append(sock)
+        time.sleep(2)
+        waits = []
+        for _ in range(5):
+            t0 = time.monotonic()
+            waits.append((_https_get(https_port, "/"), time.monotonic() - t0))
+        t0 = time.monotonic()
+        cut = []
+        for sock in stalled:
+            sock.settimeout(30)
+            try:
+                cut.append(sock.recv(100)[:12])
+            except OSError as exc:
+                cut.append(type(exc).__name__.encode())
+        cut_after = time.monotonic() - t0 + 2
+        out.append(
+            Result(
+                "proxy: 2 clients stall mid-body; GET / meanwhile",
+                ", ".join(f"{c} in {t:.2f}s" for c, t in waits)
+                + f"; stalled clients cut off after ~{cut_after:.0f}s ({cut})",
+                all(c == 200 and t < 2 for c, t in waits),
+            )
+        )
+        big = requests.post(
+            f"https://127.0.0.1:{https_port}/api/v1/commutes/score/",
+            data=b"x" * (2 << 20),
+            headers={"Host": "localhost", "Content-Type": "application/json"},
+            verify=False,  # noqa: S501
+            timeout=30,
+        )
+        packed = requests.get(
+            f"https://127.0.0.1:{https_port}/api/v1/history/grid/?{YEAR}&cell_size=150",
+            headers={"Host": "localhost", "Accept-Encoding": "gzip"},
+            verify=False,  # noqa: S501
+            timeout=30,
+        )
+        plain = _https_get(http_port, "/")
+        out.append(
+            Result(
+                "proxy: 2 MB body, gzip, plain HTTP",
+                f"2 MB POST -> {big.status_code}; grid Content-Encoding "
+                f"{packed.headers.get('Content-Encoding')}; http:// -> "
+                f"{requests.get(f'http://127.0.0.1:{http_port}/', allow_redirects=False, headers={'Host': 'localhost'}, timeout=10).status_code}",  # noqa: E501
+                big.status_code == 413
+                and packed.headers.get("Content-Encoding") == "gzip"
+                and plain != 500,
+            )
+        )
+    finally:
+        subprocess.run(["nginx", "-s", "stop", "-c", str(conf), "-p", str(root)])
     return out

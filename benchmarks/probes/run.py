@@ -34,10 +34,12 @@ PROBES = {
     "smaller": findings.smaller,
     "runs": findings.dead_runs,
     "postgres": findings.postgres_down,
+    "proxy": findings.proxy,
 }
 # Probes that need their own deployment (a PostgreSQL of their own, beat).
 OWN_POSTGRES = {"postgres"}
 WITH_BEAT = {"runs"}
+BEHIND_NGINX = {"proxy"}
 
 
 def main() -> int:
@@ -51,17 +53,24 @@ def main() -> int:
     names = args.probes or list(PROBES)
     env = {"API_ANON_RATE": f"{findings.RATE}/minute"}
     results = []
-    shared = [n for n in names if n not in OWN_POSTGRES | WITH_BEAT]
+    shared = [n for n in names if n not in OWN_POSTGRES | WITH_BEAT | BEHIND_NGINX]
     groups = [(shared, {})]
     groups += [([n], {"beat": True}) for n in names if n in WITH_BEAT]
     groups += [([n], {"own_postgres": True}) for n in names if n in OWN_POSTGRES]
+    groups += [
+        ([n], {"extra_env": {**env, "BEHIND_PROXY": "1"}})
+        for n in names
+        if n in BEHIND_NGINX
+    ]
     for group, options in groups:
         if not group:
             continue
-        with Deployment(port=args.port, extra_env=env, **options) as dep:
+        options.setdefault("extra_env", env)
+        with Deployment(port=args.port, **options) as dep:
             print(f"deployment on {dep.base} ({dep.tmp})", flush=True)
             for name in group:
                 t0 = time.monotonic()
+                findings.reset(dep)  # each probe starts with no throttle history
                 kwargs = {"wait_s": args.dead_run_wait} if name == "runs" else {}
                 try:
                     found = PROBES[name](dep, **kwargs)
