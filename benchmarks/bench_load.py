@@ -166,9 +166,6 @@ def main() -> int:
         UPLOAD_TEMP_DIR=str(tmp / "uploads"),
     )
     port = localstack.free_port()
-    import redis
-
-    redis.Redis.from_url(redis_url).flushdb()
     web = localstack.gunicorn(env, port, tmp / "web.log", workers=2)
     ok = True
     try:

@@ -41,3 +41,4 @@ echo "### commute";  "$PY" benchmarks/bench_commute.py
 echo "### streets";  "$PY" benchmarks/bench_streets.py
 echo "### routing";  "$PY" benchmarks/bench_routing.py
 echo "### ml";       "$PY" benchmarks/bench_ml.py --events-cache var/events_2012_2021.npz
+echo "### load";     "$PY" benchmarks/bench_load.py --file "$FULL_FILE"
