@@ -114,6 +114,16 @@ def version_key(scope: str) -> str:
     return cache.make_key(f"version:{scope}")
 
 
+_version_keys: dict[tuple[str, ...], list[str]] = {}
+
+
+def _keys_of(scopes: Sequence[str]) -> list[str]:
+    found = _version_keys.get(tuple(scopes))
+    if found is None:
+        found = _version_keys[tuple(scopes)] = [version_key(s) for s in scopes]
+    return found
+
+
 def _clock() -> int:
     return time.time_ns() // 1000
 
@@ -135,6 +145,7 @@ local token = table.concat(parts, '.')
 if ARGV[2] == '' then return {token, false} end
 return {token, redis.call('GET', ARGV[2] .. token .. ARGV[3])}
 """
+_LOOKUP_SHA = hashlib.sha1(_LOOKUP.encode()).hexdigest()
 _BUMP = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('INCR', KEYS[1]) end
 redis.call('SET', KEYS[1], ARGV[1])
@@ -153,10 +164,28 @@ def token_of(versions: Sequence[int]) -> str:
 def queue_lookup(
     pipe, scopes: Sequence[str], entry: str | None = None, suffix: str = ""
 ) -> None:
-    """Add the versions of ``scopes`` (and the entry ``entry`` at them) to a pipeline;
-    ``read_lookup`` parses its reply."""
-    keys = [version_key(s) for s in scopes]
-    pipe.eval(_LOOKUP, len(keys), *keys, _clock(), entry or "", ":" + suffix)
+    """Add the versions of ``scopes`` (and the entry ``entry`` at them) to a pipeline
+    run by ``execute``; ``read_lookup`` parses its reply."""
+    keys = _keys_of(scopes)
+    args = (len(keys), *keys, _clock(), entry or "", ":" + suffix)
+    # By its SHA: the script is not sent (nor hashed by Redis) on every request.
+    pending = pipe.__dict__.setdefault("_core_cache_lookups", [])
+    pending.append((len(pipe.command_stack), args))
+    pipe.evalsha(_LOOKUP_SHA, *args)
+
+
+def execute(pipe) -> list:
+    """``pipe.execute()``; a lookup that finds the script missing (the first one since
+    Redis started) loads it and runs again."""
+    lookups = pipe.__dict__.pop("_core_cache_lookups", [])
+    results = pipe.execute(raise_on_error=False)
+    for index, args in lookups:
+        if isinstance(results[index], redis.exceptions.NoScriptError):
+            results[index] = redis_client().eval(_LOOKUP, *args)
+    for result in results:
+        if isinstance(result, Exception):
+            raise result
+    return results
 
 
 def read_lookup(scopes: Sequence[str], reply) -> tuple[tuple[int, ...], bytes | None]:
@@ -176,7 +205,7 @@ def versions(*scopes: str) -> tuple[int, ...]:
     pipe = redis_client().pipeline(transaction=False)
     queue_lookup(pipe, scopes)
     try:
-        reply = pipe.execute()[0]
+        reply = execute(pipe)[0]
     except redis_guard.ERRORS as exc:
         redis_guard.failed(exc, "cache: answers computed without it")
         return outage_versions(scopes)
@@ -412,6 +441,17 @@ class ProcessLRU:
 _MISSING = object()
 
 
+def _loads(raw: bytes | None) -> Any:
+    """An entry's value, or _MISSING: none, or written by another release of the code
+    (a class renamed or moved since) is a miss, not an error."""
+    if raw is None:
+        return _MISSING
+    try:
+        return pickle.loads(raw)
+    except (pickle.UnpicklingError, AttributeError, ImportError, EOFError, TypeError):
+        return _MISSING
+
+
 class VersionedCache:
     """Values built from the data, kept under (key, versions of ``scopes``).
 
@@ -465,8 +505,8 @@ class VersionedCache:
                 raw = redis_client().get(self._shared_key(key, versions))
             except redis_guard.ERRORS as exc:
                 redis_guard.failed(exc, f"cache {self.name}: computed without it")
-        if raw is not None:
-            value = pickle.loads(raw)
+        value = _loads(raw)
+        if value is not _MISSING:
             self._local_put(key, versions, value, size)
             return value
         value = make()
@@ -478,9 +518,8 @@ class VersionedCache:
         if not self.shared:
             raise TypeError(f"{self.name}: lookup needs shared=True")
         found, raw = self._lookup(key)
-        if raw is None or bypassed():
-            return found, None
-        return found, pickle.loads(raw)
+        value = None if bypassed() else _loads(raw)
+        return found, None if value is _MISSING else value
 
     def _lookup(self, key: Hashable) -> tuple[tuple[int, ...], bytes | None]:
         if not redis_guard.available():
@@ -488,7 +527,7 @@ class VersionedCache:
         pipe = redis_client().pipeline(transaction=False)
         queue_lookup(pipe, self.scopes, entry_key(self.name, key))
         try:
-            reply = pipe.execute()[0]
+            reply = execute(pipe)[0]
         except redis_guard.ERRORS as exc:
             redis_guard.failed(exc, f"cache {self.name}: computed without it")
             return outage_versions(self.scopes), None

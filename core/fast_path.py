@@ -119,6 +119,18 @@ def _anonymous(request) -> bool:
     )
 
 
+def _recorded(raw: bytes | None) -> tuple[str, list] | None:
+    """(body digest, headers) of an entry; None when there is none or it was written by
+    another release of the code."""
+    if raw is None:
+        return None
+    try:
+        digest, headers = pickle.loads(raw)
+    except (pickle.UnpicklingError, ValueError, TypeError, EOFError):
+        return None
+    return digest, headers
+
+
 def _suffix(spec: Cacheable) -> str:
     # The same clock as the views' "current hour" (django.utils.timezone.now).
     return f"h{int(timezone.now().timestamp() // 3600)}" if spec.hourly else ""
@@ -177,15 +189,15 @@ class ApiFastPathMiddleware:
             return self.get_response(request)  # served without the cache
 
         throttle = AnonWindowThrottle()
-        entry = cache.entry_key(ENTRY_NAME, key)
+        base = cache.entry_key(ENTRY_NAME, key)
         suffix = _suffix(spec)
         pipe = cache.redis_client().pipeline(transaction=False)
-        cache.queue_lookup(pipe, spec.scopes, entry, suffix)
+        cache.queue_lookup(pipe, spec.scopes, base, suffix)
         counted = throttle.rate is not None
         if counted:
             throttle.queue(pipe, throttle.anonymous_key(request))
         try:
-            results = pipe.execute()
+            results = cache.execute(pipe)
         except redis_guard.ERRORS as exc:
             redis_guard.failed(exc, "fast path: served by the full stack")
             return self.get_response(request)
@@ -194,8 +206,9 @@ class ApiFastPathMiddleware:
         if counted:
             setattr(request, PRECOUNTED, results[1])
             allowed = throttle.decide(results[1])
-        if allowed and raw is not None:
-            digest, headers = pickle.loads(raw)
+        recorded = _recorded(raw) if allowed else None
+        if recorded is not None:
+            digest, headers = recorded
             body = _memo.get(digest)
             if body is not None:
                 response = _replay(request, headers, body)
@@ -211,11 +224,11 @@ class ApiFastPathMiddleware:
             and "private" not in response.get("Cache-Control", "")
             and "no-store" not in response.get("Cache-Control", "")
         ):
-            self.record(entry, cache.token_of(versions) + ":" + suffix, response)
+            self.record(base, cache.token_of(versions) + ":" + suffix, response)
         return response
 
     @staticmethod
-    def record(entry: str, token: str, response: HttpResponse) -> None:
+    def record(base: str, token: str, response: HttpResponse) -> None:
         body = response.content
         if len(body) > MAX_BODY_BYTES:
             return
@@ -223,6 +236,6 @@ class ApiFastPathMiddleware:
         _memo.put(digest, body, len(body))
         value = pickle.dumps((digest, list(response.items())))
         try:
-            cache.redis_client().set(entry + token, value, ex=cache.entry_timeout())
+            cache.redis_client().set(base + token, value, ex=cache.entry_timeout())
         except redis_guard.ERRORS as exc:
             redis_guard.failed(exc, "fast path: answer not recorded")

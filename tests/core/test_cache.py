@@ -263,3 +263,19 @@ def test_the_lookup_script_reads_versions_and_entry_in_one_round_trip():
     pipe = cache.redis_client().pipeline(transaction=False)
     cache.queue_lookup(pipe, (cache.DATA, cache.GRID), entry, "h1")
     assert cache.read_lookup((cache.DATA,), pipe.execute()[0]) == (found, b"v")
+
+
+def test_a_lookup_whose_script_redis_lacks_loads_it(monkeypatch):
+    # As after a Redis restart: the script's SHA is unknown to the server.
+    (before,) = cache.versions(cache.GRID)
+    monkeypatch.setattr(cache, "_LOOKUP_SHA", "0" * 40)
+    cache.bump(cache.GRID)
+    assert cache.versions(cache.GRID) == (before + 1,)
+
+
+def test_an_entry_another_release_wrote_is_a_miss():
+    c = cache.VersionedCache("t-release", (cache.DATA,), shared=True)
+    current = c.versions()
+    cache.redis_client().set(c._shared_key("k", current), b"\x80\x05not a pickle")
+    assert c.get("k", lambda: "made") == "made"
+    assert c.lookup("k") == (current, "made")
