@@ -3,6 +3,7 @@
 
     .venv/bin/python benchmarks/bench_ml.py [--device auto|cpu|cuda] [--threads N]
         [--events-cache /tmp/events.npz] [--max-minutes 12] [--skip-train CKPT]
+        [--config '{"excitation": true}']
 
 Prints figures and ratios: against the goals (training <= 15 min, forecast <= 10 s,
 peak < 6 GB) and against a reference measured in the same run (the seasonal_smooth
@@ -63,6 +64,11 @@ def main() -> int:
     ap.add_argument("--skip-train", default=None, help="checkpoint to load instead")
     ap.add_argument("--save", default=None, help="write the trained checkpoint here")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument(
+        "--config",
+        default="{}",
+        help='extra NeuralConfig fields as JSON, e.g. \'{"excitation": true}\'',
+    )
     args = ap.parse_args()
 
     load0 = os.getloadavg()
@@ -88,6 +94,7 @@ def main() -> int:
             device=args.device,
             threads=args.threads,
             max_minutes=args.max_minutes,
+            **json.loads(args.config),
         )
         c0, t0 = time.process_time(), time.perf_counter()
         model.fit(events, grid, until)

@@ -118,6 +118,7 @@ def score_window_block(
         "deviance": window_sums(dev, window_h).mean(axis=1) / window_h,
         "curve": hit_rate(p, o, CURVE_FRACTIONS),
         "n_obs": o.sum(axis=1),
+        "n_pred": p.sum(axis=1),
     }
     hr = hit_rate(p, o, fractions)
     pe = pei(p, o, fractions)
@@ -150,14 +151,20 @@ def run_backtest(
     model_config: dict[str, dict[str, Any]] | None = None,
     fitted: dict[str, Any] | None = None,
     progress: Progress | None = None,
+    kind_of: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Fit (unless given in ``fitted``) and score each kind; return a JSON-able dict
     plus ``_examples`` (arrays for the report's example map, not JSON).
+
+    ``kinds`` are labels: a label is a registered kind, or a variant whose kind is
+    ``kind_of[label]`` (e.g. ``{"neural_hawkes": "neural"}``) with its own entry in
+    ``model_config``, so one run can compare configurations of one forecaster.
 
     ``progress(fraction, message)`` covers the whole run: each kind gets an equal
     share, the first half for its fit and the second for its origins."""
     cfg = cfg or BacktestConfig()
     model_config = model_config or {}
+    kind_of = kind_of or {}
     fitted = dict(fitted or {})
     emit = progress or (lambda fraction, message: None)
     origins = weekly_origins(cfg.first_origin, cfg.n_origins)
@@ -184,7 +191,9 @@ def run_backtest(
         if kind in fitted:
             model = fitted[kind]
         else:
-            model = forecasters.get(kind, **model_config.get(kind, {}))
+            model = forecasters.get(
+                kind_of.get(kind, kind), **model_config.get(kind, {})
+            )
             fit_cb = _scaled(emit, share[0], share[1], f"{kind} fit: ")
             model.fit(events, grid, fit_until, progress=fit_cb)
         t_fit = time.perf_counter() - t0
@@ -275,6 +284,38 @@ def summarise(
     return {"summary": summary, "paired": paired, "reference": reference}
 
 
+WINDOW_ARRAYS = (*HEADLINE, "n_obs", "n_pred", "origin")
+
+
+def save_windows(raw: dict[str, Any], path: str | Path) -> None:
+    """Per-window scores of every model (``run_backtest``'s ``per_window``) as an npz,
+    so that runs made separately (same origins) can be compared pairwise later
+    (``python -m ml.ablation``)."""
+    arrays = {
+        f"{scale}|{w}|{kind}|{k}": np.asarray(m[k])
+        for scale, by_w in raw["per_window"].items()
+        for w, by_kind in by_w.items()
+        for kind, m in by_kind.items()
+        for k in WINDOW_ARRAYS
+    }
+    arrays["origins_s"] = np.asarray(raw["origins_s"], dtype=np.int64)
+    np.savez_compressed(path, **arrays)
+
+
+def load_windows(path: str | Path) -> dict[str, Any]:
+    """{"per_window": {scale: {window: {kind: {metric: array}}}}, "origins_s": ...}"""
+    out: dict[str, Any] = {"per_window": {}}
+    with np.load(path) as z:
+        for key in z.files:
+            if key == "origins_s":
+                out["origins_s"] = z[key].tolist()
+                continue
+            scale, w, kind, k = key.split("|")
+            pw = out["per_window"].setdefault(scale, {}).setdefault(w, {})
+            pw.setdefault(kind, {})[k] = z[key]
+    return out
+
+
 def imprecise_report(events: Events, grid: GridSpec, until_s: int) -> dict[str, Any]:
     """How many target events have placeholder times, and the hour-of-day profile
     with them, without them, and with them spread over their day (what we use)."""
@@ -344,12 +385,20 @@ def jsonable(obj: Any, max_array_size: int | None = None) -> Any:
     return obj
 
 
-def load_events(csv: Path, cache: Path | None) -> tuple[Events, dict[str, int]]:
+def load_events(
+    csv: Path, cache: Path | None, offenses: bool = False
+) -> tuple[Events, dict[str, int]]:
+    """Events of the SPD file, through an npz cache; with ``offenses`` they carry
+    their offense groups (ml.offenses; use a separate cache file)."""
+    if offenses:
+        from ml.offenses import OffenseEvents, load_spd_csv_with_offenses
+
+        cls, reader = OffenseEvents, load_spd_csv_with_offenses
+    else:
+        cls, reader = Events, load_spd_csv
     if cache is not None and cache.exists():
-        return Events.load_npz(cache), json.loads(
-            cache.with_suffix(".json").read_text()
-        )
-    events, stats = load_spd_csv(csv)
+        return cls.load_npz(cache), json.loads(cache.with_suffix(".json").read_text())
+    events, stats = reader(csv)
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
         events.save_npz(cache)
@@ -367,7 +416,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--city-limits", type=Path, default=DEFAULT_LIMITS)
     ap.add_argument("--out", type=Path, default=REPO / "reports/backtest")
-    ap.add_argument("--models", default="all", help="comma list or 'all' / 'baselines'")
+    ap.add_argument(
+        "--models",
+        default="all",
+        help="comma list or 'all' / 'baselines'; label=kind for a variant",
+    )
     ap.add_argument("--cell-sizes", default="150,300")
     ap.add_argument("--origins", type=int, default=52)
     ap.add_argument("--first-origin", default="2020-12-28")
@@ -377,15 +430,29 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--n-boot", type=int, default=1000)
     ap.add_argument("--no-plots", action="store_true")
+    ap.add_argument(
+        "--offenses",
+        action="store_true",
+        help="events carry offense groups (for offense:* rate maps; own cache file)",
+    )
     args = ap.parse_args(argv)
 
     available = forecasters.available()
+    kind_of: dict[str, str] = {}
     if args.models == "all":
         kinds = [k for k in ALL_KINDS if k in available]
     elif args.models == "baselines":
         kinds = [*BASELINES, "hackathon"]
     else:
-        kinds = args.models.split(",")
+        kinds = []
+        for item in args.models.split(","):
+            label, _, kind = item.partition("=")
+            kinds.append(label)
+            if kind:
+                kind_of[label] = kind
+    for label in kinds:
+        if kind_of.get(label, label) not in available:
+            ap.error(f"unknown forecaster {label!r}; known: {', '.join(available)}")
     reference = args.reference or ("neural" if "neural" in kinds else "seasonal_smooth")
     cfg = BacktestConfig(
         first_origin=args.first_origin,
@@ -394,7 +461,7 @@ def main(argv: list[str] | None = None) -> int:
         n_boot=args.n_boot,
     )
     t_start = time.perf_counter()
-    events, load_stats = load_events(args.csv, args.events_cache)
+    events, load_stats = load_events(args.csv, args.events_cache, args.offenses)
     grid = GridSpec.from_geojson(args.city_limits, float(min(cfg.cell_sizes)))
     print(
         f"{len(events):,} located events, {grid.n_cells:,} cells; "
@@ -406,9 +473,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  [{t:7.1f}s {fraction:6.1%}] {message}", flush=True)
 
     raw = run_backtest(
-        events, grid, kinds, cfg, json.loads(args.model_config), progress=progress
+        events,
+        grid,
+        kinds,
+        cfg,
+        json.loads(args.model_config),
+        progress=progress,
+        kind_of=kind_of,
     )
     examples = raw.pop("_examples")
+    args.out.mkdir(parents=True, exist_ok=True)
+    save_windows(raw, args.out / "windows.npz")
     s = summarise(raw, cfg, reference)
     imp = imprecise_report(events, grid, raw["fit_until_s"])
     out = {
@@ -416,6 +491,7 @@ def main(argv: list[str] | None = None) -> int:
         + " ".join(argv if argv is not None else __import__("sys").argv[1:]),
         "config": asdict(cfg),
         "kinds": kinds,
+        "kind_of": kind_of,
         "load_stats": load_stats,
         "n_cells": {sc.name: sc.grid.n_cells for sc in _scales(grid, cfg.cell_sizes)},
         "imprecise": imp,

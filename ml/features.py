@@ -159,6 +159,40 @@ class FeatureConfig:
     # A local day with fewer events than this fraction of the median day is a data gap
     # (SPD's file misses 2020-05-06..26); windows are normalised by their covered days.
     gap_fraction: float = 0.25
+    # Extra rate-map groups, each counted on top of its event's own group (see
+    # EXTRA_GROUPS): "late" (PERSON/PROPERTY reported over a day after the event),
+    # "placeholder" (events with a placeholder time: their day is known).
+    extra_groups: tuple[str, ...] = ()
+
+
+# Events counted by each extra rate-map group: Events -> bool mask. A day of delay
+# separates prompt reports from discovered-later ones (burglaries and car prowls found
+# the next morning, frauds found weeks later). "offense:<name>" groups (names in
+# ml.offenses.OFFENSE_GROUPS) need events with offense codes (ml.offenses).
+EXTRA_GROUPS = {
+    "late": lambda ev: (
+        (ev.category < N_TARGETS) & (ev.report_time - ev.event_time > DAY)
+    ),
+    "placeholder": lambda ev: ev.imprecise,
+}
+
+
+def extra_group_mask(name: str, events: Events) -> np.ndarray:
+    if name.startswith("offense:"):
+        from ml.offenses import OFFENSE_CODES
+
+        group = name.split(":", 1)[1]
+        if group not in OFFENSE_CODES:
+            raise ValueError(f"unknown offense group {group!r}: {list(OFFENSE_CODES)}")
+        if getattr(events, "offense", None) is None:
+            raise ValueError(
+                f"extra group {name!r} needs events with offense groups "
+                "(ml.offenses.OffenseEvents; python -m ml.backtest --offenses)"
+            )
+        return events.offense == OFFENSE_CODES[group]
+    if name not in EXTRA_GROUPS:
+        raise ValueError(f"unknown extra group {name!r}: {list(EXTRA_GROUPS)}")
+    return EXTRA_GROUPS[name](events)
 
 
 class FeatureBuilder:
@@ -183,6 +217,12 @@ class FeatureBuilder:
         cat = events.category[keep][order].astype(np.int64)
         self.group = np.minimum(cat, N_GROUPS - 1)
         imprecise = events.imprecise[keep][order]
+        self.extra = []
+        if self.config.extra_groups:
+            ordered = events.select(np.flatnonzero(keep)[order])
+            self.extra = [
+                extra_group_mask(name, ordered) for name in self.config.extra_groups
+            ]
         self.start_s = int(self.t.min()) if len(self.t) else 0
         self.end_s = int(self.t.max()) + 1 if len(self.t) else 0
         self._build_hourly(cat, imprecise)
@@ -248,25 +288,34 @@ class FeatureBuilder:
 
     # ------------------------------------------------------------------- features at T
 
+    @property
+    def n_groups(self) -> int:
+        """Rate-map groups: PERSON, PROPERTY, everything else, then the extras."""
+        return N_GROUPS + len(self.extra)
+
     def rate_maps(self, t: int) -> np.ndarray:
-        """float32 (n_windows * N_GROUPS, n_cells): events per hour in each trailing
+        """float32 (n_windows * n_groups, n_cells): events per hour in each trailing
         window before ``t``, from events reported before ``t`` only."""
         cfg = self.config
-        n, c = len(cfg.windows_h), self.n_cells
-        out = np.zeros((n, N_GROUPS, c), dtype=np.float32)
+        n, c, g = len(cfg.windows_h), self.n_cells, self.n_groups
+        out = np.zeros((n, g, c), dtype=np.float32)
         hi = np.searchsorted(self.t, t, side="left")
         for i, w in enumerate(cfg.windows_h):
             t0 = t - w * HOUR
             lo = np.searchsorted(self.t, t0, side="left")
             sl = slice(lo, hi)
             known = self.rep[sl] < t
-            idx = self.group[sl][known] * c + self.cell[sl][known]
+            cell = self.cell[sl][known]
+            idx = self.group[sl][known] * c + cell
             counts = np.bincount(idx, minlength=N_GROUPS * c).reshape(N_GROUPS, c)
             # Hours actually covered: not before the data starts, not inside a gap.
             span_h = (t - max(t0, self.start_s)) / HOUR
             hours = max(span_h * self.covered_fraction(max(t0, self.start_s), t), 1.0)
-            out[i] = counts / hours
-        return out.reshape(n * N_GROUPS, c)
+            out[i, :N_GROUPS] = counts / hours
+            for j, mask in enumerate(self.extra):
+                extra = np.bincount(cell[mask[sl][known]], minlength=c)
+                out[i, N_GROUPS + j] = extra / hours
+        return out.reshape(n * g, c)
 
     def profile_counts(self, t: int) -> np.ndarray:
         """float32 (n_cells, 48, 2): PERSON/PROPERTY counts by profile bin over the

@@ -37,7 +37,7 @@ Progress = Callable[[float, str], None]
 # Modules that register forecaster kinds; imported lazily by get()/load() so that
 # importing ml.forecasters stays light and a missing optional module (ml.train) is not
 # an error.
-PLUGIN_MODULES = ("ml.baselines", "ml.hackathon", "ml.train")
+PLUGIN_MODULES = ("ml.baselines", "ml.hackathon", "ml.train", "ml.excitation")
 
 
 @runtime_checkable

@@ -48,16 +48,23 @@ class ModelArgs:
     base_own: float = 0.75  # base rate = base_own x own cell + rest x 300 m block
     profile_prior: float = 24.0  # pseudo-counts pulling a cell's profile to the city's
     max_lead: int = 168
+    n_groups: int = N_GROUPS  # rate-map groups (3 + FeatureConfig.extra_groups)
+    # Self-excitation term (ml/excitation.py): decay time of each kernel, in hours;
+    # empty = no term.
+    excite_taus_h: tuple[float, ...] = ()
+    nb: bool = False  # negative-binomial head: a per-cell dispersion
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["pool_factors"] = list(self.pool_factors)
+        d["excite_taus_h"] = list(self.excite_taus_h)
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> ModelArgs:
         d = dict(d)
         d["pool_factors"] = tuple(d["pool_factors"])
+        d["excite_taus_h"] = tuple(d.get("excite_taus_h", ()))
         return cls(**d)
 
 
@@ -88,7 +95,7 @@ class IntensityNet(nn.Module):
         for f in a.pool_factors:
             norm = self._pyramid(self.mask, f).clamp_min(1e-3)
             self.register_buffer(f"pool_norm{f}", self.mask / norm, persistent=False)
-        n_in = a.n_windows * N_GROUPS * (1 + len(a.pool_factors))
+        n_in = a.n_windows * a.n_groups * (1 + len(a.pool_factors))
         # Neighbourhood model: fixed multi-scale blurs (cheap, wide) feed a small U-Net:
         # learned 3x3 convs (plain, then dilated) on a 2x-pooled raster, upsampled and
         # joined with the full-resolution features. Pooling keeps a CPU epoch short.
@@ -96,7 +103,7 @@ class IntensityNet(nn.Module):
         self.conv1 = nn.Conv2d(a.hidden, a.hidden, 3, padding=1)
         self.conv2 = nn.Conv2d(a.hidden, a.hidden, 3, padding=2, dilation=2)
         self.mix = nn.Linear(2 * a.hidden + n_in, a.hidden)
-        n_out = N_TARGETS * (1 + a.n_recency + a.rank)
+        n_out = N_TARGETS * (1 + a.n_recency + a.rank + a.nb)
         self.head = nn.Linear(a.hidden, n_out)
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
@@ -116,6 +123,16 @@ class IntensityNet(nn.Module):
         self.inter_v = nn.Parameter(0.1 * torch.randn(168, a.rank, N_TARGETS))
         # Weights of the cell's own hour-of-day profile, raw and smoothed.
         self.profile_w = nn.Parameter(torch.full((2, N_TARGETS), 0.5))
+        if a.excite_taus_h:
+            # log weight of each triggering kernel; set by EM before training.
+            n_k = len(a.excite_taus_h)
+            self.excite_log_w = nn.Parameter(torch.full((n_k, N_TARGETS), -7.0))
+            self.register_buffer(
+                "excite_tau", torch.tensor(a.excite_taus_h, dtype=torch.float32)
+            )
+        if a.nb:
+            # Dispersion r = exp(log_r): NB variance mu + mu^2 / r; start near Poisson.
+            self.log_r0 = nn.Parameter(torch.full((N_TARGETS,), 2.0))
 
     # ------------------------------------------------------------------ raster helpers
 
@@ -186,19 +203,24 @@ class IntensityNet(nn.Module):
         out = self.head(F.gelu(self.mix(z)))  # (B, C, n_out)
         g = out[..., :N_TARGETS]
         rec = out[..., N_TARGETS : N_TARGETS * (1 + a.n_recency)]
-        u = out[..., N_TARGETS * (1 + a.n_recency) :]
+        u = out[
+            ..., N_TARGETS * (1 + a.n_recency) : N_TARGETS * (1 + a.n_recency + a.rank)
+        ]
         # Base: the 1-year cell rate, partly from its 300 m neighbourhood.
-        base_ch = [a.base_window * N_GROUPS + k for k in range(N_TARGETS)]
+        base_ch = [a.base_window * a.n_groups + k for k in range(N_TARGETS)]
         own = a.base_own
         base = self.to_cells((own * scales[0] + (1 - own) * scales[1])[:, base_ch])
         log_base = torch.log(base + RATE_FLOOR)
-        return {
+        terms = {
             "level": log_base + g,
             "rec": rec.reshape(b, c, a.n_recency, N_TARGETS),
             "u": u.reshape(b, c, a.rank, N_TARGETS),
             # Raw and smoothed profile log-ratios, weighted: (B, 48, C, 2).
             "prof": lp[:, 0] * self.profile_w[0] + lp[:, 1] * self.profile_w[1],
         }
+        if a.nb:
+            terms["log_r"] = self.log_r0 + out[..., -N_TARGETS:]  # (B, C, 2)
+        return terms
 
     def profile_logratio(self, profile: torch.Tensor) -> torch.Tensor:
         """log(cell share of a profile bin / city share), shrunk to 0 for sparse cells;
@@ -262,15 +284,44 @@ class IntensityNet(nn.Module):
         bidx = torch.arange(b, device=out.device)[:, None]
         return out + terms["prof"][bidx, hf["pbin"]]
 
-    def forward(
-        self, maps: torch.Tensor, lp: torch.Tensor, hf: dict[str, torch.Tensor]
-    ) -> torch.Tensor:
+    def excitation(self, excite: torch.Tensor, lead: torch.Tensor) -> torch.Tensor:
+        """Triggered intensity (B, H, C, 2) from excitation maps (B, J, C, 2) and
+        lead hours (B, H): sum_j w[j, k] exp(-(lead + 1/2) / tau_j) E_j[c, k]."""
+        decay = torch.exp(-(lead.float()[..., None] + 0.5) / self.excite_tau)
+        wd = decay[..., None] * torch.exp(self.excite_log_w)  # (B, H, J, 2)
+        return torch.einsum("bhjk,bjck->bhck", wd, excite.float())
+
+    def forward_terms(
+        self,
+        maps: torch.Tensor,
+        lp: torch.Tensor,
+        hf: dict[str, torch.Tensor],
+        excite: torch.Tensor | None = None,
+    ) -> dict[str, torch.Tensor]:
+        """{"log_mu": (B, H, C, 2)} and, with the NB head, "log_r" (B, C, 2)."""
         terms = self.cell_terms(maps, lp)  # bf16 under CUDA autocast: the conv net
         # The log-intensity is assembled in fp32: bf16 keeps ~3 significant digits,
         # i.e. a few percent of noise on exp(log mu) at log mu ~ -8.
         with torch.autocast(device_type=maps.device.type, enabled=False):
             terms = {k: v.float() for k, v in terms.items()}
-            return self.log_rate(terms, hf)
+            log_mu = self.log_rate(terms, hf)
+            if self.args.excite_taus_h:
+                # Hawkes form: background x exp(net) plus the triggered intensity.
+                ex = self.excitation(excite, hf["lead"])
+                log_mu = torch.logaddexp(log_mu, torch.log(ex + 1e-30))
+            out = {"log_mu": log_mu}
+            if "log_r" in terms:
+                out["log_r"] = terms["log_r"]
+            return out
+
+    def forward(
+        self,
+        maps: torch.Tensor,
+        lp: torch.Tensor,
+        hf: dict[str, torch.Tensor],
+        excite: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        return self.forward_terms(maps, lp, hf, excite)["log_mu"]
 
 
 def poisson_nll(
@@ -286,3 +337,52 @@ def poisson_nll(
     hit = log_mu[idx[:, 0], idx[:, 1], idx[:, 2], idx[:, 3]].float()
     b, h = log_mu.shape[:2]
     return (mu_sum - (w * hit).sum()) / (b * h)
+
+
+def nb_nll(
+    log_mu: torch.Tensor, log_r: torch.Tensor, idx: torch.Tensor, w: torch.Tensor
+) -> torch.Tensor:
+    """Negative-binomial NLL (without log y!) of sparse targets, mean mu, dispersion
+    r (variance mu + mu^2 / r); log_r (B, C, 2) is shared by a cell's hours.
+
+    Per cell-hour: r log(1 + mu/r) + y log(1 + r/mu) + lgamma(r) - lgamma(y + r); the
+    first term covers every cell-hour, the rest only those with events. It tends to
+    the Poisson NLL as r grows.
+    """
+    log_mu = log_mu.float()
+    lr = log_r.float()[:, None]  # (B, 1, C, 2)
+    dense = (torch.exp(lr) * F.softplus(log_mu - lr)).sum()
+    b_, h_, c_, k_ = idx[:, 0], idx[:, 1], idx[:, 2], idx[:, 3]
+    lm = log_mu[b_, h_, c_, k_]
+    lr_e = log_r.float()[b_, c_, k_]
+    r_e = torch.exp(lr_e)
+    sparse = (
+        w * F.softplus(lr_e - lm) + torch.lgamma(r_e) - torch.lgamma(w + r_e)
+    ).sum()
+    b, h = log_mu.shape[:2]
+    return (dense + sparse) / (b * h)
+
+
+def window_listwise(
+    log_mu: torch.Tensor,
+    idx: torch.Tensor,
+    w: torch.Tensor,
+    window_h: int = 8,
+) -> torch.Tensor:
+    """Listwise (ListNet top-1) loss on the ranking of cells over ``window_h``-hour
+    windows: cross-entropy between where the window's events happened and the
+    softmax of the forecast's log window totals (both channels), weighted by the
+    window's event count and normalised like :func:`poisson_nll` (per batch x hour).
+
+    The hourly Poisson NLL already contains a multinomial over cells for each hour;
+    this adds one for the window sums that the headline metric ranks.
+    """
+    b, h, c, _ = log_mu.shape
+    n_w = h // window_h
+    lm = log_mu.float()[:, : n_w * window_h].reshape(b, n_w, window_h, c, -1)
+    log_tot = torch.logsumexp(lm.permute(0, 1, 3, 2, 4).reshape(b, n_w, c, -1), -1)
+    log_p = torch.log_softmax(log_tot, dim=-1)  # (B, W, C)
+    keep = idx[:, 1] < n_w * window_h
+    i = idx[keep]
+    hit = log_p[i[:, 0], i[:, 1] // window_h, i[:, 2]]
+    return -(w[keep] * hit).sum() / (b * h)

@@ -19,20 +19,24 @@ from typing import Any
 import numpy as np
 import torch
 
+from ml import forecasters
 from ml.device import autocast, no_grad_eval, resolve_device, set_seed, set_threads
 from ml.events import Events
+from ml.excitation import ExcitationMaps, KernelSet, em_weights, sample_origins
 from ml.features import (
+    N_GROUPS,
     N_TARGETS,
     FeatureBuilder,
     FeatureConfig,
     horizon_features,
 )
-from ml.forecasters import Progress, register, save_checkpoint
+from ml.forecasters import Progress, register, save_checkpoint, state_to_numpy
 from ml.grid import GridSpec
-from ml.model import IntensityNet, ModelArgs, poisson_nll
+from ml.model import IntensityNet, ModelArgs, nb_nll, poisson_nll, window_listwise
 from ml.timeutil import DAY, HOUR
 
 HF_KEYS = ("how", "hod", "pbin", "month", "holiday", "lead")
+STACK_KEY = "_stack"  # checkpoint state entry of the stacking weights and members
 
 
 @dataclass
@@ -71,15 +75,38 @@ class NeuralConfig:
     max_epochs: int = 6
     patience: int = 2
     max_minutes: float = 12.0  # wall-clock budget for the epoch loop
+    # --- options of issue 12 (docs/model.md, "Ablation"); the defaults are the
+    # model as it was.
+    # Self-excitation: a Hawkes triggering term added to the intensity
+    # (ml/excitation.py), weights initialised by EM on the untrained (seasonal)
+    # model, then trained with the net.
+    excitation: bool = False
+    excite_taus_h: tuple[float, ...] = (12.0, 72.0, 336.0)
+    excite_sigmas_cells: tuple[float, ...] = (0.0, 1.5)
+    excite_init_origins: int = 96
+    # Extra rate-map groups (ml.features.EXTRA_GROUPS): "late", "placeholder".
+    extra_groups: tuple[str, ...] = ()
+    loss: str = "poisson"  # or "nb": negative-binomial head
+    listwise_weight: float = 0.0  # weight of the window listwise term
+    listwise_window_h: int = 8
+    # Stacking: after training, the forecast becomes sum_m w[band, k, m] mu_m over
+    # the net and these baselines, weights per lead band (hours 0-8, 8-24, 24-168)
+    # and channel, fitted by EM on the validation window.
+    stack: tuple[str, ...] = ()
+    stack_bands_h: tuple[int, ...] = (8, 24, 168)
+    stack_stride_h: int = 25
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> NeuralConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         d = {k: v for k, v in d.items() if k in names}
-        for k in ("pool_factors", "windows_h"):
-            if k in d:
-                d[k] = tuple(d[k])
+        for f in dataclasses.fields(cls):
+            if f.name in d and f.type.startswith("tuple"):
+                d[f.name] = tuple(d[f.name])
         return cls(**d)
+
+    def kernels(self) -> KernelSet:
+        return KernelSet(tuple(self.excite_taus_h), tuple(self.excite_sigmas_cells))
 
 
 def _emit(progress: Progress | None, fraction: float, message: str) -> None:
@@ -100,6 +127,7 @@ class _Batch:
     hf: dict[str, torch.Tensor]
     idx: torch.Tensor
     w: torch.Tensor
+    excite: torch.Tensor | None = None
 
 
 @register("neural")
@@ -110,19 +138,27 @@ class NeuralForecaster:
         if isinstance(config, dict):
             config = NeuralConfig.from_dict(config)
         cfg = config or NeuralConfig()
-        self.config = dataclasses.replace(cfg, **overrides) if overrides else cfg
+        # replace() rejects unknown names (a typo is an error, not a silent default);
+        # from_dict turns JSON lists back into the config's tuples.
+        cfg = dataclasses.replace(cfg, **overrides) if overrides else cfg
+        self.config = NeuralConfig.from_dict(dataclasses.asdict(cfg))
         self.grid: GridSpec | None = None
         self.net: IntensityNet | None = None
         self.data_window: dict[str, Any] = {}
         self.metrics: dict[str, Any] = {}
         self.history: list[dict[str, float]] = []
+        self._emaps: ExcitationMaps | None = None  # training-time excitation index
+        self.stack_members: list[Any] = []
+        self.stack_weights: np.ndarray | None = None  # (bands, 2, 1 + members)
 
     # --------------------------------------------------------------------- helpers
 
     def _feature_config(self) -> FeatureConfig:
         c = self.config
         return FeatureConfig(
-            windows_h=tuple(c.windows_h), profile_window_h=c.profile_window_h
+            windows_h=tuple(c.windows_h),
+            profile_window_h=c.profile_window_h,
+            extra_groups=tuple(c.extra_groups),
         )
 
     def _model_args(self, grid: GridSpec) -> ModelArgs:
@@ -139,6 +175,11 @@ class NeuralForecaster:
             n_recency=c.n_recency,
             pool_factors=tuple(c.pool_factors),
             base_own=c.base_own,
+            n_groups=N_GROUPS + len(c.extra_groups),
+            excite_taus_h=(
+                tuple(c.kernels().kernel_taus_h.tolist()) if c.excitation else ()
+            ),
+            nb=c.loss == "nb",
         )
 
     @staticmethod
@@ -222,18 +263,96 @@ class NeuralForecaster:
             k: np.stack([f[k][s.leads] for f, s in zip(hfs, samples, strict=True)])
             for k in HF_KEYS
         }
+        excite = None
+        if self._emaps is not None:
+            e = np.stack([self._emaps.at(s.origin) for s in samples])
+            excite = torch.from_numpy(e).to(device)
         return _Batch(
             maps=torch.from_numpy(maps).to(device),
             profile=torch.from_numpy(prof.astype(np.float32)).to(device),
             hf={k: torch.from_numpy(v).to(device) for k, v in hf.items()},
             idx=torch.from_numpy(np.concatenate(idx_parts).astype(np.int64)).to(device),
             w=torch.from_numpy(np.concatenate(w_parts)).to(device),
+            excite=excite,
         )
 
     def _loss(self, batch: _Batch, device: torch.device) -> torch.Tensor:
-        with autocast(device, self.config.mixed_precision):
-            log_mu = self.net(batch.maps, batch.profile, batch.hf)
-        return poisson_nll(log_mu, batch.idx, batch.w)
+        c = self.config
+        with autocast(device, c.mixed_precision):
+            out = self.net.forward_terms(
+                batch.maps, batch.profile, batch.hf, batch.excite
+            )
+        log_mu = out["log_mu"]
+        if c.loss == "nb":
+            loss = nb_nll(log_mu, out["log_r"], batch.idx, batch.w)
+        elif c.loss == "poisson":
+            loss = poisson_nll(log_mu, batch.idx, batch.w)
+        else:
+            raise ValueError(f"loss must be poisson or nb, not {c.loss!r}")
+        if c.listwise_weight:
+            loss = loss + c.listwise_weight * window_listwise(
+                log_mu, batch.idx, batch.w, c.listwise_window_h
+            )
+        return loss
+
+    def _init_excitation(
+        self,
+        fb: FeatureBuilder,
+        samples: list[_Sample],
+        cache: dict[int, np.ndarray],
+        device: torch.device,
+    ) -> None:
+        """EM for the triggering weights (and a background scale) with the untrained
+        net, i.e. the seasonal baseline, as the background: the Hawkes fit of
+        ml/excitation.py on a spread of training origins."""
+        c = self.config
+        net = self.net
+        pick = np.linspace(
+            0, len(samples) - 1, min(c.excite_init_origins, len(samples))
+        )
+        chosen = [samples[int(i)] for i in np.unique(pick.round())]
+        n_k = len(net.args.excite_taus_h)
+        xs: list[list[np.ndarray]] = [[] for _ in range(N_TARGETS)]
+        ys: list[list[np.ndarray]] = [[] for _ in range(N_TARGETS)]
+        totals = np.zeros((N_TARGETS, 1 + n_k))
+        bs = c.batch_size
+        with no_grad_eval(net):
+            for i in range(0, len(chosen), bs):
+                batch = self._batch(fb, chosen[i : i + bs], cache, device)
+                terms = {
+                    k: v.float()
+                    for k, v in net.cell_terms(batch.maps, batch.profile).items()
+                }
+                bg = torch.exp(net.log_rate(terms, batch.hf)).cpu().numpy()
+                lead = batch.hf["lead"].cpu().numpy()
+                tau = net.excite_tau.cpu().numpy()
+                decay = np.exp(-(lead[..., None] + 0.5) / tau)  # (B, H, J)
+                e = batch.excite.cpu().numpy()  # (B, J, C, 2)
+                idx = batch.idx.cpu().numpy()
+                w = batch.w.cpu().numpy()
+                for k in range(N_TARGETS):
+                    sel = idx[:, 3] == k
+                    b_, h_, c_ = idx[sel, 0], idx[sel, 1], idx[sel, 2]
+                    ex = decay[b_, h_] * e[b_, :, c_, k]
+                    xs[k].append(np.concatenate([bg[b_, h_, c_, k][:, None], ex], 1))
+                    ys[k].append(w[sel])
+                    totals[k, 0] += bg[..., k].sum(dtype=np.float64)
+                    totals[k, 1:] += np.einsum(
+                        "bhj,bj->j", decay, e[..., k].sum(2, dtype=np.float64)
+                    )
+        theta = np.zeros((N_TARGETS, 1 + n_k))
+        for k in range(N_TARGETS):
+            init = np.r_[1.0, np.full(n_k, 1e-3)]
+            theta[k] = em_weights(
+                np.concatenate(xs[k]), np.concatenate(ys[k]), totals[k], init
+            )
+        with torch.no_grad():
+            net.bias += torch.log(torch.tensor(theta[:, 0], dtype=torch.float32)).to(
+                net.bias.device
+            )
+            log_w = np.log(np.maximum(theta[:, 1:].T, 1e-7))
+            net.excite_log_w.copy_(torch.from_numpy(log_w.astype(np.float32)))
+        self.metrics["excite_em_theta"] = theta.tolist()
 
     def _evaluate(self, batches: list[_Batch], device: torch.device) -> float:
         with no_grad_eval(self.net):
@@ -249,6 +368,7 @@ class NeuralForecaster:
     ) -> NeuralForecaster:
         c = self.config
         started = time.perf_counter()
+        self.metrics = {}
         set_seed(c.seed)
         threads = set_threads(c.threads)
         device = resolve_device(c.device)
@@ -260,6 +380,7 @@ class NeuralForecaster:
         self.grid = grid
         args = self._model_args(grid)
         self.net = IntensityNet(args, self._pixel_index(grid, args.width)).to(device)
+        self._emaps = ExcitationMaps(known, grid, c.kernels()) if c.excitation else None
 
         t_end = until_s - c.target_lag_days * DAY
         val_start = t_end - c.val_days * DAY
@@ -270,6 +391,9 @@ class NeuralForecaster:
         val = self._samples(fb, val_start, t_end, np.random.default_rng(c.seed + 1))
         cache: dict[int, np.ndarray] = {}
         bs = c.batch_size
+        if c.excitation:
+            _emit(progress, 0.01, "EM for the self-excitation weights")
+            self._init_excitation(fb, train, cache, device)
         val_batches = [
             self._batch(fb, val[i : i + bs], cache, device)
             for i in range(0, len(val), bs)
@@ -330,6 +454,10 @@ class NeuralForecaster:
                 break
         self.net.load_state_dict(best[1])
         self.net.eval()
+        self._emaps = None
+        if c.stack:
+            _emit(progress, 0.98, f"stacking with {', '.join(c.stack)}")
+            self._fit_stack(known, grid, fb, until_s, val_start, t_end)
         elapsed = time.perf_counter() - started
         self.data_window = {
             "first_event_s": fb.start_s,
@@ -339,23 +467,103 @@ class NeuralForecaster:
             "val_until_s": int(t_end),
             "n_events": len(known),
         }
-        self.metrics = {
-            "train_seconds": round(elapsed, 1),
-            "device": str(device),
-            "torch_threads": threads,
-            "epochs": len(self.history) - 1,
-            "best_epoch": best[2],
-            "stop_reason": stop_reason,
-            "n_train_origins": len(train),
-            "n_val_origins": len(val),
-            "val_nll_untrained": val0,
-            "val_nll": best[0],
-            "history": self.history,
-        }
+        self.metrics.update(
+            {
+                "train_seconds": round(elapsed, 1),
+                "device": str(device),
+                "torch_threads": threads,
+                "epochs": len(self.history) - 1,
+                "best_epoch": best[2],
+                "stop_reason": stop_reason,
+                "n_train_origins": len(train),
+                "n_val_origins": len(val),
+                "val_nll_untrained": val0,
+                "val_nll": best[0],
+                "history": self.history,
+            }
+        )
         _emit(progress, 1.0, f"done in {elapsed:.0f}s, val NLL {best[0]:.4f}")
         return self
 
+    # ------------------------------------------------------------------- stacking
+
+    def _band_of(self, hours: int) -> np.ndarray:
+        """Lead band (index into stack_bands_h) of each forecast hour."""
+        edges = np.asarray(self.config.stack_bands_h)
+        return np.minimum(
+            np.searchsorted(edges, np.arange(hours), side="right"), len(edges) - 1
+        )
+
+    def _fit_stack(
+        self,
+        known: Events,
+        grid: GridSpec,
+        fb: FeatureBuilder,
+        until_s: int,
+        val_start: int,
+        t_end: int,
+    ) -> None:
+        """Weights of the net and each baseline per lead band and channel, by EM on
+        origins of the validation window (targets: everything reported by until_s)."""
+        c = self.config
+        horizon = c.horizon_days * 24
+        self.stack_members = [
+            forecasters.get(kind).fit(known, grid, until_s) for kind in c.stack
+        ]
+        band = self._band_of(horizon)
+        n_b, n_m = len(c.stack_bands_h), 1 + len(self.stack_members)
+        xs = [[[] for _ in range(N_TARGETS)] for _ in range(n_b)]
+        ys = [[[] for _ in range(N_TARGETS)] for _ in range(n_b)]
+        totals = np.zeros((n_b, N_TARGETS, n_m))
+        origins = sample_origins(val_start, t_end - horizon * HOUR, c.stack_stride_h)
+        for o in origins:
+            o = int(o)
+            preds = [self._predict_net(known, o, horizon)] + [
+                m.predict(known, o, horizon) for m in self.stack_members
+            ]
+            p = np.stack(preds, -1)  # (H, C, 2, M)
+            idx, w = fb.targets(o, horizon)
+            for bi in range(n_b):
+                totals[bi] += p[band == bi].sum((0, 1), dtype=np.float64)
+                for k in range(N_TARGETS):
+                    sel = (band[idx[:, 0]] == bi) & (idx[:, 2] == k)
+                    xs[bi][k].append(p[idx[sel, 0], idx[sel, 1], k])
+                    ys[bi][k].append(w[sel])
+        weights = np.zeros((n_b, N_TARGETS, n_m))
+        for bi in range(n_b):
+            for k in range(N_TARGETS):
+                init = np.r_[1.0, np.full(n_m - 1, 1e-2)]
+                weights[bi, k] = em_weights(
+                    np.concatenate(xs[bi][k]),
+                    np.concatenate(ys[bi][k]),
+                    totals[bi, k],
+                    init,
+                )
+        self.stack_weights = weights
+        self.metrics["stack"] = {
+            "members": ["neural", *c.stack],
+            "bands_h": list(c.stack_bands_h),
+            "n_origins": len(origins),
+            "weights": weights.tolist(),
+        }
+
     # ------------------------------------------------------------------ prediction
+
+    def _predict_net(self, events: Events, origin_s: int, hours: int) -> np.ndarray:
+        device = next(self.net.parameters()).device
+        known = events.reported_before(origin_s)
+        fb = FeatureBuilder(known, self.grid, self._feature_config())
+        maps = torch.from_numpy(fb.rate_maps(origin_s)[None]).to(device)
+        prof = torch.from_numpy(self._profile_lp(fb, origin_s)[None]).to(device)
+        hf = horizon_features(origin_s, hours)
+        hf_t = {k: torch.from_numpy(hf[k][None]).to(device) for k in HF_KEYS}
+        excite = None
+        if self.config.excitation:
+            e = ExcitationMaps(known, self.grid, self.config.kernels()).at(origin_s)
+            excite = torch.from_numpy(e[None]).to(device)
+        with no_grad_eval(self.net), autocast(device, self.config.mixed_precision):
+            log_mu = self.net(maps, prof, hf_t, excite)
+        return torch.exp(log_mu.float())[0].cpu().numpy().astype(np.float32)
 
     def predict(self, events: Events, origin_s: int, hours: int) -> np.ndarray:
         if self.net is None or self.grid is None:
@@ -365,28 +573,33 @@ class NeuralForecaster:
             raise ValueError("origin_s must be hour aligned")
         if self.config.threads:
             set_threads(self.config.threads)
-        device = next(self.net.parameters()).device
-        fb = FeatureBuilder(
-            events.reported_before(origin_s), self.grid, self._feature_config()
-        )
-        maps = torch.from_numpy(fb.rate_maps(origin_s)[None]).to(device)
-        prof = torch.from_numpy(self._profile_lp(fb, origin_s)[None]).to(device)
-        hf = horizon_features(origin_s, hours)
-        hf_t = {k: torch.from_numpy(hf[k][None]).to(device) for k in HF_KEYS}
-        with no_grad_eval(self.net), autocast(device, self.config.mixed_precision):
-            log_mu = self.net(maps, prof, hf_t)
-        return torch.exp(log_mu.float())[0].cpu().numpy().astype(np.float32)
+        mu = self._predict_net(events, origin_s, hours)
+        if self.stack_weights is None:
+            return mu
+        w = self.stack_weights[self._band_of(hours)]  # (H, 2, M)
+        out = mu * w[:, None, :, 0]
+        for m, member in enumerate(self.stack_members, start=1):
+            out += member.predict(events, origin_s, hours) * w[:, None, :, m]
+        return out.astype(np.float32)
 
     # ----------------------------------------------------------------- checkpoints
 
     def save(self, path: str | Path) -> None:
         if self.net is None or self.grid is None:
             raise RuntimeError("fit before save")
+        state: dict[str, Any] = {
+            k: v.detach().cpu() for k, v in self.net.state_dict().items()
+        }
+        if self.stack_weights is not None:
+            state[STACK_KEY] = {
+                "weights": self.stack_weights,
+                "members": [dict(m.state) for m in self.stack_members],
+            }
         save_checkpoint(
             path,
             kind=self.kind,
             config=dataclasses.asdict(self.config),
-            state={k: v.detach().cpu() for k, v in self.net.state_dict().items()},
+            state=state,
             grid=self.grid,
             data_window=self.data_window,
             metrics=self.metrics,
@@ -398,9 +611,19 @@ class NeuralForecaster:
         obj = cls(NeuralConfig.from_dict(ckpt["config"]))
         obj.grid = ckpt["grid"]
         args = ModelArgs.from_dict(ckpt["model_args"])
-        state = ckpt["state"]
+        state = dict(ckpt["state"])
+        stack = state.pop(STACK_KEY, None)
         net = IntensityNet(args, state["pixel_index"])
         net.load_state_dict(state)
+        if stack is not None:
+            obj.stack_weights = stack["weights"].numpy()
+            for kind, member_state in zip(
+                obj.config.stack, stack["members"], strict=True
+            ):
+                member = forecasters.get(kind)
+                member.grid = obj.grid
+                member.state = state_to_numpy(dict(member_state))
+                obj.stack_members.append(member)
         obj.net = net.to(resolve_device(device or obj.config.device)).eval()
         obj.data_window = dict(ckpt["data_window"])
         obj.metrics = dict(ckpt["metrics"])

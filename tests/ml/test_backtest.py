@@ -6,10 +6,12 @@ import numpy as np
 import pytest
 
 from ml import forecasters
+from ml.ablation import ablation_markdown, collect
 from ml.backtest import (
     BacktestConfig,
     evaluate,
     imprecise_report,
+    load_windows,
     main,
     run_backtest,
     summarise,
@@ -119,3 +121,68 @@ def test_cli_writes_metrics_and_plots(tmp_path):
     ]
     for png in ("hit_rate_curves", "calibration", "example_forecast_map"):
         assert (tmp_path / f"rep/{png}.png").stat().st_size > 1000
+
+
+def test_variants_windows_and_the_ablation_table(tmp_path):
+    ev = _events(n=5000)
+    ev.x = ev.x - ev.x.mean() + 550000
+    ev.y = ev.y - ev.y.mean() + 5272000
+    cache = tmp_path / "ev.npz"
+    ev.save_npz(cache)
+    cache.with_suffix(".json").write_text("{}")
+    common = [
+        "--events-cache",
+        str(cache),
+        "--city-limits",
+        CITY_LIMITS,
+        "--origins",
+        "3",
+        "--first-origin",
+        "2021-03-01",
+        "--cell-sizes",
+        "150",
+        "--n-boot",
+        "20",
+        "--no-plots",
+    ]
+    # Two runs made separately: the second has a variant (label=kind, own config).
+    assert (
+        main(
+            [
+                *common,
+                "--out",
+                str(tmp_path / "a"),
+                "--models",
+                "seasonal_smooth,longrun",
+            ]
+        )
+        == 0
+    )
+    cfg = json.dumps({"recent_7d": {"lookback_days": 7}})
+    rc = main(
+        [
+            *common,
+            "--out",
+            str(tmp_path / "b"),
+            "--models",
+            "recent_7d=recent,recent",
+            "--model-config",
+            cfg,
+        ]
+    )
+    assert rc == 0
+    out = json.loads((tmp_path / "b/metrics.json").read_text())
+    assert out["kind_of"] == {"recent_7d": "recent"}
+    w = load_windows(tmp_path / "b/windows.npz")
+    a7, a28 = (
+        w["per_window"]["150m"]["24h"]["recent_7d"],
+        w["per_window"]["150m"]["24h"]["recent"],
+    )
+    assert len(a7["pai_1"]) == 3 * 7 and not np.array_equal(a7["n_pred"], a28["n_pred"])
+    np.testing.assert_array_equal(a7["n_obs"], a28["n_obs"])  # same truth
+    merged = collect([tmp_path / "a", tmp_path / "b"])
+    table = ablation_markdown(merged, reference="longrun", n_boot=20)
+    for label in ("seasonal_smooth", "longrun", "recent_7d", "recent"):
+        assert f"| {label} | 8h |" in table
+    with pytest.raises(SystemExit):
+        main([*common, "--out", str(tmp_path / "c"), "--models", "x=nope"])
