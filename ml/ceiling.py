@@ -26,7 +26,7 @@ from ml.backtest import (
     DEFAULT_CSV,
     DEFAULT_LIMITS,
     BacktestConfig,
-    _jsonable,
+    jsonable,
     load_events,
     run_backtest,
     save_windows,
@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         "calibration": raw["calibration"],
         "elapsed_s": round(time.perf_counter() - t0, 1),
     }
-    (args.out / "metrics.json").write_text(json.dumps(_jsonable(out), indent=1))
+    (args.out / "metrics.json").write_text(json.dumps(jsonable(out), indent=1))
     for w in cfg.windows:
         for kind in fitted:
             m = out["summary"]["150m"][w][kind]["pai_1"]

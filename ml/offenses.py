@@ -12,15 +12,12 @@ offense groups, which is fine while no production configuration uses them.
 
 from __future__ import annotations
 
-import csv
-import gzip
-import io
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
 
-from ml.events import Events, load_spd_csv
+from ml.events import Events, incident_events, load_spd_csv
 
 # The parent groups with their own rate maps (the largest PERSON/PROPERTY/SOCIETY
 # groups of 2012-2021, and the near-repeat ones of the literature).
@@ -78,56 +75,52 @@ def offense_codes(names: np.ndarray) -> np.ndarray:
 
 
 def load_spd_csv_with_offenses(path: str | Path) -> tuple[OffenseEvents, dict]:
-    """``ml.events.load_spd_csv`` plus each kept row's offense group.
+    """``ml.events.load_spd_csv`` plus each kept row's offense parent group.
 
-    The parent groups are read in a second pass over the file and matched to the
-    kept rows by re-reading the fields the row filter uses; the match is checked
-    (same count, same report times), so a change in the parser's filter is an error
-    here, not a silent misalignment.
+    A second pass with the same parser (ml.spd_files) reads the groups; rows are kept
+    by the same rule (parsed, located, usable times by ``ml.events.incident_events``)
+    and the match is checked (same count, same report times), so a change in that
+    rule is an error here, not a silent misalignment.
     """
-    events, stats = load_spd_csv(path)
-    path = Path(path)
-    opener = (
-        (
-            lambda: io.TextIOWrapper(
-                gzip.open(path, "rb"), encoding="utf-8-sig", newline=""
-            )
-        )
-        if path.suffix == ".gz"
-        else (lambda: open(path, encoding="utf-8-sig", newline=""))
-    )
-    from ml.events import event_times, parse_portal_datetimes
+    from ml.spd_files import TARGET_FIELDS, SpdFile, utc_seconds
 
-    with opener() as fh:
-        reader = csv.reader(fh)
-        header = next(reader)
-        cols = [
-            header.index(c)
-            for c in (
-                "Offense Start DateTime",
-                "Offense End DateTime",
-                "Report DateTime",
-                "Longitude",
-                "Latitude",
-                "Offense Parent Group",
-            )
-        ]
-        rows = [[row[j] for j in cols] for row in reader]
-    start, end, report, lon, lat, group = (
-        np.asarray(c) for c in zip(*rows, strict=True)
+    events, stats = load_spd_csv(path)
+    i_start, i_end, i_report, i_group = (
+        TARGET_FIELDS.index(name)
+        for name in (
+            "offense_start",
+            "offense_end",
+            "reported_at",
+            "offense_parent_group",
+        )
     )
-    del rows
-    start = parse_portal_datetimes(start)
-    end = parse_portal_datetimes(end)
-    report = parse_portal_datetimes(report)
-    _, _, usable = event_times(start, end)
-    lon = np.asarray([float(v) if v else 0.0 for v in lon])
-    lat = np.asarray([float(v) if v else 0.0 for v in lat])
-    located = (lon != 0.0) & (lat != 0.0) & np.isfinite(lon) & np.isfinite(lat)
-    keep = (start != -1) & (report != -1) & usable & located
-    if int(keep.sum()) != len(events) or not np.array_equal(
-        report[keep], events.report_time
+    start, end, report, group, located = [], [], [], [], []
+    with SpdFile(Path(path)) as spd:
+        for row in spd.rows():
+            values = row.values
+            if values is None:
+                continue
+            start.append(utc_seconds(values[i_start]))
+            end.append(utc_seconds(values[i_end]))
+            report.append(utc_seconds(values[i_report]))
+            group.append(values[i_group] or "")
+            located.append(values[-2] is not None)
+    n = len(start)
+    zeros = np.zeros(n)
+    _, usable = incident_events(
+        np.asarray(start, dtype=np.int64),
+        np.asarray(end, dtype=np.int64),
+        np.asarray(report, dtype=np.int64),
+        zeros,
+        zeros,
+        np.zeros(n, dtype=np.int8),
+    )
+    keep = usable & np.asarray(located, dtype=bool)
+    report_kept = np.asarray(report, dtype=np.int64)[keep]
+    if len(report_kept) != len(events) or not np.array_equal(
+        report_kept, events.report_time
     ):
         raise ValueError("offense groups do not line up with ml.events.load_spd_csv")
     fields_ = {f.name: getattr(events, f.name) for f in fields(Events)}
-    return OffenseEvents(**fields_, offense=offense_codes(group[keep])), stats
+    codes = offense_codes(np.asarray(group, dtype=str)[keep])
+    return OffenseEvents(**fields_, offense=codes), stats

@@ -134,7 +134,7 @@ def test_variants_windows_and_the_ablation_table(tmp_path):
         "--events-cache",
         str(cache),
         "--city-limits",
-        CITY_LIMITS,
+        str(CITY_LIMITS),
         "--origins",
         "3",
         "--first-origin",
