@@ -67,7 +67,7 @@ def main() -> int:
     ap.add_argument(
         "--config",
         default="{}",
-        help='extra NeuralConfig fields as JSON, e.g. \'{"excitation": true}\'',
+        help="extra NeuralConfig fields as JSON, e.g. '{\"excitation\": true}'",
     )
     args = ap.parse_args()
 

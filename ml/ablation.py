@@ -40,11 +40,18 @@ def collect(runs: list[Path], scale: str = "150m") -> dict[str, Any]:
     error}}, "source": {label: run}, "origins_s": [...]}; the first run that has a
     label wins (baselines repeat across runs and are deterministic)."""
     merged: dict[str, Any] = {"windows": {}, "calib": {}, "source": {}}
+    truth: dict[str, np.ndarray] = {}
     for run in runs:
         raw = load_windows(run / "windows.npz")
         if "origins_s" in merged and raw["origins_s"] != merged["origins_s"]:
             raise ValueError(f"{run}: different origins from {runs[0]}")
         merged["origins_s"] = raw["origins_s"]
+        # Pairing needs the same truth: runs on differently parsed events are refused.
+        for w, by_kind in raw["per_window"][scale].items():
+            n_obs = next(iter(by_kind.values()))["n_obs"]
+            if w in truth and not np.allclose(truth[w], n_obs):
+                raise ValueError(f"{run}: observed counts differ from {runs[0]}")
+            truth[w] = n_obs
         meta = json.loads((run / "metrics.json").read_text())
         for w, by_kind in raw["per_window"][scale].items():
             for label, arrays in by_kind.items():

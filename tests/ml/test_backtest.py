@@ -186,3 +186,12 @@ def test_variants_windows_and_the_ablation_table(tmp_path):
         assert f"| {label} | 8h |" in table
     with pytest.raises(SystemExit):
         main([*common, "--out", str(tmp_path / "c"), "--models", "x=nope"])
+    # A run scored against another truth (differently parsed events) cannot pair.
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "metrics.json").write_text((tmp_path / "b/metrics.json").read_text())
+    with np.load(tmp_path / "b/windows.npz") as z:
+        arrays = {k: z[k] + (1 if k.endswith("|n_obs") else 0) for k in z.files}
+    np.savez(other / "windows.npz", **arrays)
+    with pytest.raises(ValueError, match="observed counts differ"):
+        collect([tmp_path / "a", other])
