@@ -7,6 +7,7 @@ ml.grid on real rows).
 
 from __future__ import annotations
 
+import numpy as np
 from django.conf import settings
 
 from ml.grid import GRID_ORIGIN, ID_BASE, cell_col_row, cell_id
@@ -14,7 +15,7 @@ from ml.grid import GRID_ORIGIN, ID_BASE, cell_col_row, cell_id
 __all__ = [
     "GRID_ORIGIN",
     "cell_bounds",
-    "cell_id_from",
+    "cell_ids_from",
     "cell_id_of",
     "cell_id_sql",
     "col_row_sql",
@@ -31,12 +32,14 @@ def cell_id_of(x: float, y: float, size: float | None = None) -> int:
     return int(cell_id(*cell_col_row(x, y, _size(size))))
 
 
-def cell_id_from(col: int, row: int) -> int | None:
-    """The id of (col, row), or None where the formula gives no unique id (a typo'd
-    coordinate far from Seattle)."""
-    if not (0 <= col < ID_BASE and row >= 0):
-        return None
-    return int(cell_id(col, row))
+def cell_ids_from(cols, rows) -> np.ndarray:
+    """The ids of (col, row) pairs (int64), -1 where the formula gives no unique id (a
+    typo'd coordinate far from Seattle). Vectorised: the history grid has 10k cells,
+    and numpy per scalar cost it ~15 ms."""
+    cols = np.asarray(cols, dtype=np.int64)
+    rows = np.asarray(rows, dtype=np.int64)
+    unique = (cols >= 0) & (cols < ID_BASE) & (rows >= 0)
+    return np.where(unique, cell_id(cols, rows), -1)
 
 
 def cell_bounds(

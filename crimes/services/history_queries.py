@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from core.cache import AREAS, DATA, VersionedCache
-from core.grid_sql import GRID_ORIGIN, cell_id_from, col_row_sql, corner_sql
+from core.grid_sql import GRID_ORIGIN, cell_ids_from, col_row_sql, corner_sql
 from core.local_time import SEATTLE, TZ_NAME
 from crimes.models import Area, CrimeAgainst, Incident
 from crimes.services.filters import DAY_NAMES, HistoryFilters, Vocabulary
@@ -191,12 +191,13 @@ def grid(filters: HistoryFilters) -> dict:
     """
     rows = _fetchall(sql, [*params, settings.ANALYSIS_SRID])
     cells, lons, lats, counts = [], [], [], []
-    unlocated = outside = 0
-    for col, row, n, lon, lat in sorted(rows, key=lambda r: (r[1] is None, r[1], r[0])):
-        cell = None if col is None else cell_id_from(col, row)
-        if col is None:
-            unlocated += n
-        elif cell is None:
+    outside = 0
+    ordered = sorted(rows, key=lambda r: (r[1] is None, r[1], r[0]))
+    placed = [r for r in ordered if r[0] is not None]
+    ids = cell_ids_from([r[0] for r in placed], [r[1] for r in placed]).tolist()
+    unlocated = sum(r[2] for r in ordered if r[0] is None)
+    for cell, (_col, _row, n, lon, lat) in zip(ids, placed, strict=True):
+        if cell < 0:
             outside += n  # a typo'd coordinate far from Seattle: no valid cell id
         else:
             cells.append(cell)

@@ -148,6 +148,28 @@ def test_grid_cells_match_pyproj(api, rows, size):
     assert all(-122.5 < lon < -122.2 for lon in body["lon"])
 
 
+def test_a_point_west_of_the_grid_origin_counts_outside_the_grid(api, rows):
+    from django.contrib.gis.geos import Point
+
+    from crimes.models import Incident
+
+    query = f"{BASE}&category=person&cell_size=600"
+    before = api("history/grid/", query).json()
+    when = dt.datetime(2021, 6, 1, 12, tzinfo=SEATTLE)
+    Incident.objects.create(  # a typo'd longitude: west of the origin, no cell id
+        offense_id=99_000_000_002,
+        report_number="X-2",
+        offense_start=when,
+        reported_at=when,
+        crime_against="PERSON",
+        location=Point(-123.6, 47.6, srid=4326),
+    )
+    after = api("history/grid/", query).json()
+    assert after["outside_grid"] == before["outside_grid"] + 1
+    assert after["total"] == before["total"] + 1
+    assert (after["cells"], after["counts"]) == (before["cells"], before["counts"])
+
+
 def test_cell_filter_returns_the_cell_of_the_grid(api, rows):
     grid = api("history/grid/", BASE + "&cell_size=300").json()
     top = max(range(len(grid["cells"])), key=lambda i: grid["counts"][i])
