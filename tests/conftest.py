@@ -7,12 +7,13 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+
+from tests.localstack import celery_worker_argv
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "tests" / "artifacts"
@@ -110,31 +111,9 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
     env["ARTIFACTS_DIR"] = str(settings.ARTIFACTS_DIR)
     env["MEDIA_ROOT"] = str(settings.MEDIA_ROOT)
     log = tmp_path_factory.mktemp("celery") / "worker.log"
-    hostname = f"test-{os.getpid()}@%h"
     with open(log, "w") as out:
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "crimepredict_site",
-                "worker",
-                "-Q",
-                "default,gpu",
-                "-c",
-                "1",
-                "--pool",
-                "prefork",
-                "--max-tasks-per-child",
-                "1",
-                "-n",
-                hostname,
-                "--loglevel",
-                "INFO",
-                "--without-gossip",
-                "--without-mingle",
-            ],
+            celery_worker_argv(name="test"),
             cwd=REPO,
             env=env,
             stdout=out,
@@ -157,6 +136,22 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
         proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def dispatches(monkeypatch):
+    """The paths of the requests that reached a DRF view: a fast-path hit does not."""
+    from rest_framework.views import APIView
+
+    calls: list[str] = []
+    original = APIView.dispatch
+
+    def counting(self, request, *args, **kwargs):
+        calls.append(request.path)
+        return original(self, request, *args, **kwargs)
+
+    monkeypatch.setattr(APIView, "dispatch", counting)
+    return calls
 
 
 def wait_for(predicate, timeout: float = 60, interval: float = 0.2, message: str = ""):

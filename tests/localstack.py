@@ -332,35 +332,38 @@ def gunicorn(
     return proc
 
 
+def celery_worker_argv(queues: str = "default,gpu", name: str = "local") -> list[str]:
+    """The one way tests start a worker: one child process, replaced after every task
+    (so a task that is killed takes nothing else with it), no gossip or mingle (a
+    lone worker needs neither, and they slow its start)."""
+    return [
+        PYTHON,
+        "-m",
+        "celery",
+        "-A",
+        "crimepredict_site",
+        "worker",
+        "-Q",
+        queues,
+        "-c",
+        "1",
+        "--pool",
+        "prefork",
+        "--max-tasks-per-child",
+        "1",
+        "-n",
+        f"{name}-{os.getpid()}@%h",
+        "--loglevel",
+        "INFO",
+        "--without-gossip",
+        "--without-mingle",
+    ]
+
+
 def celery_worker(
     env: dict, log: Path, queues: str = "default,gpu", name: str = "local"
 ) -> Proc:
-    proc = Proc(
-        [
-            PYTHON,
-            "-m",
-            "celery",
-            "-A",
-            "crimepredict_site",
-            "worker",
-            "-Q",
-            queues,
-            "-c",
-            "1",
-            "--pool",
-            "prefork",
-            "--max-tasks-per-child",
-            "1",
-            "-n",
-            f"{name}-{os.getpid()}@%h",
-            "--loglevel",
-            "INFO",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        env,
-        log,
-    )
+    proc = Proc(celery_worker_argv(queues, name), env, log)
     wait_until(
         lambda: b"ready." in log.read_bytes() or not proc.alive(), 90, "celery worker"
     )

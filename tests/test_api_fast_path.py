@@ -18,7 +18,6 @@ from django.contrib.auth import get_user_model
 from django.contrib.gis.geos import Point
 from django.test import Client, override_settings
 from rest_framework.throttling import AnonRateThrottle
-from rest_framework.views import APIView
 
 from core import fast_path
 from core.local_time import SEATTLE
@@ -98,20 +97,6 @@ def data(db):
     run_id = write_week(version, 1.0)
     fast_path.clear_memo()  # bodies of earlier tests (process caches key on versions)
     return version, run_id
-
-
-@pytest.fixture
-def dispatches(monkeypatch):
-    """How many requests reached a DRF view (a fast-path hit does not)."""
-    calls = []
-    original = APIView.dispatch
-
-    def counting(self, request, *args, **kwargs):
-        calls.append(request.path)
-        return original(self, request, *args, **kwargs)
-
-    monkeypatch.setattr(APIView, "dispatch", counting)
-    return calls
 
 
 @pytest.fixture

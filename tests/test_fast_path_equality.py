@@ -29,7 +29,6 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.throttling import AnonRateThrottle
-from rest_framework.views import APIView
 
 from core import cache, fast_path
 from core.models import RunStatus
@@ -214,20 +213,6 @@ def site(db, clock, monkeypatch):
     first.activate()
     fast_path.clear_memo()
     return {"first": first, "other": other}
-
-
-@pytest.fixture
-def dispatches(monkeypatch):
-    """Requests that reached a DRF view (a fast-path hit does not)."""
-    calls: list[str] = []
-    original = APIView.dispatch
-
-    def counting(self, request, *args, **kwargs):
-        calls.append(request.path)
-        return original(self, request, *args, **kwargs)
-
-    monkeypatch.setattr(APIView, "dispatch", counting)
-    return calls
 
 
 class Compare:

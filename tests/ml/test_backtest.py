@@ -85,14 +85,20 @@ def test_imprecise_report_counts_placeholders():
     assert sum(rep["hour_of_day_spread"]) == pytest.approx(1000)
 
 
-def test_cli_writes_metrics_and_plots(tmp_path):
+def _events_cache_in_seattle(tmp_path):
+    """An events cache for the CLI: synthetic events moved into Seattle (the CLI
+    builds the grid from the city limits)."""
     ev = _events(n=5000)
-    # Move the synthetic events into Seattle (the CLI builds the grid from the limits).
     ev.x = ev.x - ev.x.mean() + 550000
     ev.y = ev.y - ev.y.mean() + 5272000
     cache = tmp_path / "ev.npz"
     ev.save_npz(cache)
     cache.with_suffix(".json").write_text("{}")
+    return cache
+
+
+def test_cli_writes_metrics_and_plots(tmp_path):
+    cache = _events_cache_in_seattle(tmp_path)
     rc = main(
         [
             "--events-cache",
@@ -124,12 +130,7 @@ def test_cli_writes_metrics_and_plots(tmp_path):
 
 
 def test_variants_windows_and_the_ablation_table(tmp_path):
-    ev = _events(n=5000)
-    ev.x = ev.x - ev.x.mean() + 550000
-    ev.y = ev.y - ev.y.mean() + 5272000
-    cache = tmp_path / "ev.npz"
-    ev.save_npz(cache)
-    cache.with_suffix(".json").write_text("{}")
+    cache = _events_cache_in_seattle(tmp_path)
     common = [
         "--events-cache",
         str(cache),

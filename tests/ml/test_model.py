@@ -150,14 +150,12 @@ def test_forecast_shape_dtype_and_positivity(fitted, events):
     assert np.isfinite(out).all() and (out > 0).all()
 
 
-def test_events_reported_after_origin_change_nothing(fitted, events):
-    origin = UNTIL + 2 * DAY
-    before = fitted.predict(events, origin, 48)
-    rng = np.random.default_rng(9)
-    n = 500
+def late_events(origin: int, n: int = 500, seed: int = 9) -> Events:
+    """Events that happened before the origin but were reported after it, and events
+    after the origin outright: a forecast made at ``origin`` must not see any."""
+    rng = np.random.default_rng(seed)
     x, y = GRID.centers()
     late = Events(
-        # before the origin but reported after it, and after the origin outright
         event_time=origin + rng.integers(-5 * DAY, 5 * DAY, n),
         report_time=origin + rng.integers(0, 6 * DAY, n),
         x=x[rng.integers(0, GRID.n_cells, n)],
@@ -166,6 +164,14 @@ def test_events_reported_after_origin_change_nothing(fitted, events):
         imprecise=rng.random(n) < 0.3,
     )
     late.report_time = np.maximum(late.report_time, late.event_time)
+    return late
+
+
+def test_events_reported_after_origin_change_nothing(fitted, events):
+    origin = UNTIL + 2 * DAY
+    before = fitted.predict(events, origin, 48)
+    n = 500
+    late = late_events(origin, n)
     after = fitted.predict(Events.concat([events, late]), origin, 48)
     np.testing.assert_array_equal(before, after)
     # ...while events reported before the origin do change the forecast.

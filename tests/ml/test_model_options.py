@@ -16,7 +16,7 @@ from ml.model import nb_nll, poisson_nll, window_listwise
 from ml.timeutil import DAY, HOUR
 from ml.train import NeuralForecaster
 
-from .test_model import GRID, TINY, UNTIL, synthetic_events
+from .test_model import GRID, TINY, UNTIL, late_events, synthetic_events
 
 OPTIONS = {
     "excitation": {"excitation": True, "excite_init_origins": 24},
@@ -42,21 +42,6 @@ def fitted(request, events) -> NeuralForecaster:
     )
 
 
-def _late_events(origin: int, n: int = 400, seed: int = 9) -> Events:
-    rng = np.random.default_rng(seed)
-    x, y = GRID.centers()
-    late = Events(
-        event_time=origin + rng.integers(-5 * DAY, 5 * DAY, n),
-        report_time=origin + rng.integers(0, 6 * DAY, n),
-        x=x[rng.integers(0, GRID.n_cells, n)],
-        y=y[rng.integers(0, GRID.n_cells, n)],
-        category=rng.integers(0, 4, n),
-        imprecise=rng.random(n) < 0.3,
-    )
-    late.report_time = np.maximum(late.report_time, late.event_time)
-    return late
-
-
 def test_option_forecasts_are_positive_and_learn(fitted, events):
     out = fitted.predict(events, UNTIL, 48)
     assert out.shape == (48, GRID.n_cells, 2) and out.dtype == np.float32
@@ -68,7 +53,9 @@ def test_option_forecasts_are_positive_and_learn(fitted, events):
 def test_option_ignores_events_reported_after_the_origin(fitted, events):
     origin = UNTIL + 2 * DAY
     before = fitted.predict(events, origin, 48)
-    after = fitted.predict(Events.concat([events, _late_events(origin)]), origin, 48)
+    after = fitted.predict(
+        Events.concat([events, late_events(origin, n=400)]), origin, 48
+    )
     np.testing.assert_array_equal(before, after)
 
 
