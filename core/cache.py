@@ -168,20 +168,35 @@ def queue_lookup(
     run by ``execute``; ``read_lookup`` parses its reply."""
     keys = _keys_of(scopes)
     args = (len(keys), *keys, _clock(), entry or "", ":" + suffix)
-    # By its SHA: the script is not sent (nor hashed by Redis) on every request.
-    pending = pipe.__dict__.setdefault("_core_cache_lookups", [])
-    pending.append((len(pipe.command_stack), args))
-    pipe.evalsha(_LOOKUP_SHA, *args)
+    queue_script(pipe, _LOOKUP, _LOOKUP_SHA, args)
+
+
+def queue_script(pipe, text: str, sha: str, args: tuple) -> None:
+    """Add a Lua script to a pipeline run by ``execute``, by its SHA: the text is not
+    sent (nor hashed by Redis) on every request; ``execute`` sends it when Redis lacks
+    it (the first call since Redis started or flushed its scripts)."""
+    pending = pipe.__dict__.setdefault("_core_cache_scripts", [])
+    pending.append((len(pipe.command_stack), text, args))
+    pipe.evalsha(sha, *args)
+
+
+def run_script(text: str, sha: str, *args):
+    """One script call by its SHA, outside a pipeline (the text only when missing)."""
+    client = redis_client()
+    try:
+        return client.evalsha(sha, *args)
+    except redis.exceptions.NoScriptError:
+        return client.eval(text, *args)
 
 
 def execute(pipe) -> list:
-    """``pipe.execute()``; a lookup that finds the script missing (the first one since
-    Redis started) loads it and runs again."""
-    lookups = pipe.__dict__.pop("_core_cache_lookups", [])
+    """``pipe.execute()``; a script that Redis lacks (NOSCRIPT: it did not run) is
+    loaded and run again, so it still runs exactly once."""
+    scripts = pipe.__dict__.pop("_core_cache_scripts", [])
     results = pipe.execute(raise_on_error=False)
-    for index, args in lookups:
+    for index, text, args in scripts:
         if isinstance(results[index], redis.exceptions.NoScriptError):
-            results[index] = redis_client().eval(_LOOKUP, *args)
+            results[index] = redis_client().eval(text, *args)
     for result in results:
         if isinstance(result, Exception):
             raise result

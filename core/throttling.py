@@ -12,11 +12,23 @@ What a probe of a public deployment found (issue 10), and the answer to each:
   (API_ANON_RATE, the default throttle class); exports count in it and in their own
   tighter "export" bucket (API_EXPORT_RATE).
 - A read-modify-write race (687 of 600 got through to 8 threads) and fixed windows
-  (1,198 requests in 4 s around a minute boundary): the bucket is a sliding-window log,
-  one sorted set per client of the request times of the last window, trimmed, counted
-  and appended by ONE Lua script, so it is atomic, and no window of that length ever
-  holds more than the rate. The script reads Redis's clock, so every web process and
-  host agree on it. A refused request is not logged, so it does not extend the wait.
+  (1,198 requests in 4 s around a minute boundary): the bucket is GCRA (the generic
+  cell rate algorithm, a token bucket kept as one number), updated by ONE Lua script,
+  so it is atomic; the script reads Redis's clock, so every web process and host agree
+  on it. Per client, Redis holds one "theoretical arrival time" (TAT) with a TTL, never
+  a log of request times: O(1) memory per client, three Redis commands per request
+  (TIME, GET, SET), sent by SHA.
+  A rate of R per period P is a bucket of R requests that refills one request every
+  T = P / R. Exactly what that lets through: in ANY stretch of time of length W, at
+  most R + floor(W / T) requests (a full bucket, then one per T). So there is no
+  boundary to exploit: 4 s around a minute boundary admit at most R + 40 for 600/min
+  (a fixed window: 2R); once a client has emptied its bucket, no period holds more
+  than R of its requests; but a client that was idle can send R at once and then
+  R - 1 more within the same period, so a sliding window of length P holds at most
+  2R - 1, never 2R (the sliding-window log this replaced held at most R, at the cost
+  of up to R sorted-set members per client and five commands per request).
+  A refused request changes nothing, so it does not extend the wait; the reply says
+  how long until one request's share of the period is back.
 - Redis down: the throttle lets requests through and says so in the log
   (core.redis_guard); pages and reads must not fail because a counter cannot be kept.
 
@@ -27,35 +39,39 @@ to the view is counted once.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
-import secrets
 
 from django.conf import settings
 from rest_framework.throttling import AnonRateThrottle
 
-from core import redis_guard
-from core.cache import redis_client
+from core import cache, redis_guard
 
 # Attribute of the Django request: the anon bucket's script reply, already taken.
-PRECOUNTED = "_anon_window_count"
+PRECOUNTED = "_anon_throttle_reply"
 
-# KEYS[1]: the client's sorted set. ARGV: window (microseconds), limit, a unique tag.
-# Returns {allowed (1/0), requests in the window, microseconds until one expires}.
-SLIDING_WINDOW = """
+# GCRA. KEYS[1]: the client's TAT (microseconds, Redis's clock; missing = full bucket).
+# ARGV[1]: T, microseconds per request (the period / the rate, rounded up); ARGV[2]:
+# the rate R, the bucket's size. A request is admitted when the TAT it would leave is
+# at most R * T ahead of now. Returns {allowed (1/0), requests left in the bucket,
+# microseconds until the next one would be admitted (0 when admitted)}. The key
+# expires when its TAT passes: by then the bucket is full, as when it is missing.
+GCRA = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local window = tonumber(ARGV[1])
-local limit = tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-local count = redis.call('ZCARD', KEYS[1])
-if count < limit then
-  redis.call('ZADD', KEYS[1], now, t[1] .. '.' .. t[2] .. ':' .. ARGV[3])
-  redis.call('PEXPIRE', KEYS[1], math.ceil(window / 1000))
-  return {1, count + 1, 0}
+local interval = tonumber(ARGV[1])
+local limit = interval * tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1])) or now
+if tat < now then tat = now end
+local new = tat + interval
+if new - now > limit then
+  return {0, 0, new - limit - now}
 end
-local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return {0, count, tonumber(oldest[2]) + window - now}
+local ttl = math.ceil((new - now) / 1000)
+redis.call('SET', KEYS[1], string.format('%d', new), 'PX', ttl)
+return {1, math.floor((limit - (new - now)) / interval), 0}
 """
+GCRA_SHA = hashlib.sha1(GCRA.encode()).hexdigest()
 
 
 def _normalised(raw: str) -> str | None:
@@ -117,26 +133,21 @@ class AnonWindowThrottle(AnonRateThrottle):
 
     def _args(self, key: str) -> tuple:
         prefix = settings.CACHES["default"].get("KEY_PREFIX", "")
-        window_us = int(self.duration * 1_000_000)
-        return (
-            SLIDING_WINDOW,
-            1,
-            f"{prefix}:throttle:{key}",
-            window_us,
-            self.num_requests,
-            secrets.token_hex(6),
-        )
+        period_us = int(self.duration * 1_000_000)
+        interval_us = -(-period_us // self.num_requests)  # rounded up: never faster
+        return (1, f"{prefix}:throttle:{key}", interval_us, self.num_requests)
 
     def queue(self, pipe, key: str) -> None:
-        """Add the script (one command, one reply) to a pipeline."""
-        pipe.eval(*self._args(key))
+        """Add the script (one command, one reply) to a pipeline run by
+        core.cache.execute, by its SHA."""
+        cache.queue_script(pipe, GCRA, GCRA_SHA, self._args(key))
 
     def count(self, key: str):
         """Run the script; None when Redis cannot be reached (fail open)."""
         if not redis_guard.available():
             return False
         try:
-            return redis_client().eval(*self._args(key))
+            return cache.run_script(GCRA, GCRA_SHA, *self._args(key))
         except redis_guard.ERRORS as exc:
             redis_guard.failed(exc, "throttle: requests are not limited meanwhile")
             return False
@@ -146,7 +157,7 @@ class AnonWindowThrottle(AnonRateThrottle):
         if not reply:
             self._wait = None
             return True
-        allowed, _count, wait_us = (int(v) for v in reply)
+        allowed, _left, wait_us = (int(v) for v in reply)
         self._wait = None if allowed else max(1.0, wait_us / 1_000_000)
         return bool(allowed)
 
