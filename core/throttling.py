@@ -135,7 +135,9 @@ class AnonWindowThrottle(AnonRateThrottle):
         prefix = settings.CACHES["default"].get("KEY_PREFIX", "")
         period_us = int(self.duration * 1_000_000)
         interval_us = -(-period_us // self.num_requests)  # rounded up: never faster
-        return (1, f"{prefix}:throttle:{key}", interval_us, self.num_requests)
+        # Not the log's key name (a sorted set): processes of both releases can run
+        # side by side during a deploy, and GET on a sorted set is an error.
+        return (1, f"{prefix}:tat:{key}", interval_us, self.num_requests)
 
     def queue(self, pipe, key: str) -> None:
         """Add the script (one command, one reply) to a pipeline run by

@@ -227,7 +227,7 @@ def test_redis_down_lets_requests_through_and_logs_it(
 
 def state_key(throttle, request) -> str:
     prefix = settings.CACHES["default"].get("KEY_PREFIX", "")
-    return f"{prefix}:throttle:{throttle.anonymous_key(request)}"
+    return f"{prefix}:tat:{throttle.anonymous_key(request)}"
 
 
 def test_a_clients_state_is_one_small_value_whatever_it_sent(rates):
@@ -250,3 +250,18 @@ def test_a_clients_state_is_one_small_value_whatever_it_sent(rates):
     assert sizes[1] == sizes[0] and sizes[1] <= 128, sizes
     assert client.type(key) == b"string"
     assert 0 < client.pttl(key) <= 60_000
+
+
+def test_a_log_left_by_the_previous_release_is_no_error(rates):
+    # During a deploy, old processes still write their sorted set under the old name.
+    rates("2/minute")
+    throttle = AnonWindowThrottle()
+    request = request_from("198.51.100.61")
+    prefix = settings.CACHES["default"].get("KEY_PREFIX", "")
+    old = f"{prefix}:throttle:{throttle.anonymous_key(request)}"
+    cache.redis_client().zadd(old, {"1.2:ab": 1})
+    assert [throttle.allow_request(request, None) for _ in range(3)] == [
+        True,
+        True,
+        False,
+    ]
