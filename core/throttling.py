@@ -145,7 +145,7 @@ class AnonWindowThrottle(AnonRateThrottle):
         cache.queue_script(pipe, GCRA, GCRA_SHA, self._args(key))
 
     def count(self, key: str):
-        """Run the script; None when Redis cannot be reached (fail open)."""
+        """Run the script; False when Redis cannot be reached (fail open)."""
         if not redis_guard.available():
             return False
         try:
