@@ -102,7 +102,8 @@ class Proc:
 
 
 class OwnRedis:
-    """A redis-server on a free port, no persistence; stop() and start() again."""
+    """A redis-server on a free port, no persistence of its own; stop() and start()
+    again (``stop(keep_data=True)``: back with the same keys)."""
 
     def __init__(self, workdir: Path, port: int | None = None):
         self.port = port or free_port()
@@ -137,11 +138,23 @@ class OwnRedis:
         wait_until(lambda: port_open(self.port), 20, f"redis on {self.port}")
         return self
 
-    def stop(self) -> None:
+    def stop(self, keep_data: bool = False) -> None:
+        """Stop the server. ``keep_data``: write its keys to disk first, so the next
+        start() comes back with them (a restart with persistence, or a network blip);
+        otherwise the next start() is empty."""
+        dump = self.workdir / "dump.rdb"
         if self.proc is not None:
+            if keep_data:
+                import redis
+
+                # SHUTDOWN SAVE: the server writes dump.rdb, which start() loads.
+                redis.Redis.from_url(self.url()).shutdown(save=True)
+                self.proc.popen.wait(timeout=20)
             self.proc.stop()
             self.proc = None
         wait_until(lambda: not port_open(self.port), 20, f"redis {self.port} down")
+        if not keep_data:
+            dump.unlink(missing_ok=True)
 
 
 # --- PostgreSQL --------------------------------------------------------------------
