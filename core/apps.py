@@ -6,7 +6,12 @@ class CoreConfig(AppConfig):
     verbose_name = "Shared infrastructure"
 
     def ready(self) -> None:
+        from core import pending_bumps, redis_guard
         from core.request_limits import remove_stale_temp_files, temp_dir
+
+        # Bumps lost to a Redis outage are applied by the first process that sees
+        # Redis back (and by beat: core.tasks.apply_pending_cache_bumps).
+        redis_guard.on_recovery(pending_bumps.after_recovery)
 
         # Django needs the upload temp folder to exist; what a killed server worker
         # left there is removed when the next process starts.

@@ -38,9 +38,11 @@ so it cannot repeat a value that some process still holds entries for.
 While Redis is unavailable (core.redis_guard) the cache steps aside instead of failing
 the request: every version reads as `outage_version()`, negative (never a real one)
 and the same in every process for a minute, so answers are computed from PostgreSQL
-and reused from process memory for at most a minute; nothing is written to Redis; a
-bump that cannot be counted is logged as an error (entries made before it may be
-served once Redis is back, until they expire).
+and reused from process memory for at most a minute; nothing is written to Redis. A
+bump that cannot be counted is logged and recorded in PostgreSQL
+(core.pending_bumps), and applied once Redis is back: by the first process that sees
+it back, or by Celery beat within a minute; entries cached before the change are
+retired then, also when Redis kept its keys through the outage.
 """
 
 from __future__ import annotations
@@ -224,18 +226,33 @@ def versions(*scopes: str) -> tuple[int, ...]:
     except redis_guard.ERRORS as exc:
         redis_guard.failed(exc, "cache: answers computed without it")
         return outage_versions(scopes)
+    redis_guard.succeeded()
     return read_lookup(scopes, reply)[0]
 
 
-def _incr(scope: str) -> int | None:
+def increment(scope: str) -> int | None:
+    """Increment one version in Redis; None when Redis is unavailable (logged)."""
     try:
         if not redis_guard.available():
             raise redis.exceptions.ConnectionError("circuit open")
-        return int(redis_client().eval(_BUMP, 1, version_key(scope), _clock()))
+        version = int(redis_client().eval(_BUMP, 1, version_key(scope), _clock()))
     except redis_guard.ERRORS as exc:
         redis_guard.failed(exc, "cache: a version could not be bumped")
         log.error("cache scope %r not bumped: Redis is unavailable (%s)", scope, exc)
         return None
+    redis_guard.succeeded()
+    return version
+
+
+def _incr(scope: str, record: bool = True) -> int | None:
+    """``increment``; a failure is recorded in PostgreSQL (core.pending_bumps) when
+    ``record``: for the bump that counts, not a transaction's bump for itself."""
+    version = increment(scope)
+    if version is None and record:
+        from core import pending_bumps  # it imports this module
+
+        pending_bumps.record(scope)
+    return version
 
 
 # Per thread (= per database connection): which scopes this transaction has bumped
@@ -277,12 +294,14 @@ def bump(*scopes: str) -> None:
     unread, registered = _transaction_state()
     for scope in scopes:
         if scope not in unread:
-            _incr(scope)
+            # For this transaction's own reads; the bump after the commit is the one
+            # recorded if Redis fails (a rolled-back transaction changed nothing).
+            _incr(scope, record=False)
             unread.add(scope)
         if scope not in registered:
             registered.add(scope)
-            # robust: the rows are committed whatever Redis says; a lost counter
-            # restarts from the clock anyway.
+            # robust: the rows are committed whatever Redis says; a bump Redis
+            # misses is recorded in PostgreSQL and applied when it is back.
             transaction.on_commit(lambda s=scope: _incr(s), robust=True)
 
 
@@ -546,6 +565,7 @@ class VersionedCache:
         except redis_guard.ERRORS as exc:
             redis_guard.failed(exc, f"cache {self.name}: computed without it")
             return outage_versions(self.scopes), None
+        redis_guard.succeeded()
         return read_lookup(self.scopes, reply)
 
     def store(

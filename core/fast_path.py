@@ -201,6 +201,7 @@ class ApiFastPathMiddleware:
         except redis_guard.ERRORS as exc:
             redis_guard.failed(exc, "fast path: served by the full stack")
             return self.get_response(request)
+        redis_guard.succeeded()
         versions, raw = cache.read_lookup(spec.scopes, results[0])
         allowed = True
         if counted:

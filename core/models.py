@@ -60,3 +60,18 @@ class Run(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (RunStatus.SUCCEEDED, RunStatus.FAILED)
+
+
+class PendingCacheBump(models.Model):
+    """A core.cache scope whose version could not be bumped (Redis unreachable) after
+    its data changed; core.pending_bumps applies it once Redis is back."""
+
+    scope = models.CharField(max_length=16, unique=True)
+    first_failed_at = models.DateTimeField()
+    last_failed_at = models.DateTimeField()
+    # Raised by every failure while the row exists: a row re-failed after an applier
+    # read it is not deleted by that applier.
+    failures = models.PositiveIntegerField(default=1)
+
+    def __str__(self) -> str:
+        return f"{self.scope} (since {self.first_failed_at:%Y-%m-%d %H:%M:%S})"

@@ -7,6 +7,11 @@ lets requests through (core.throttling), and actions that need the queue answer 
 failure, callers skip Redis for BREAKER_S seconds instead of each waiting out a
 connection timeout, then try again (so recovery needs nobody). Failures are logged
 at most once per LOG_EVERY_S.
+
+Callers report successes too (``succeeded``: a global read, nothing more while Redis
+is fine). The first success after a failure runs the ``on_recovery`` callbacks, once
+per outage per process: what could not be written to Redis meanwhile is caught up
+then (core.pending_bumps).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 import redis
 
@@ -27,6 +33,14 @@ ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSErr
 _lock = threading.Lock()
 _open_until = 0.0
 _last_log = 0.0
+_failing = False  # a failure since the last success
+_recovery: list[Callable[[], None]] = []
+
+
+def on_recovery(callback: Callable[[], None]) -> None:
+    """Call ``callback`` at the first success after a failure (in that thread)."""
+    if callback not in _recovery:
+        _recovery.append(callback)
 
 
 def available() -> bool:
@@ -36,10 +50,11 @@ def available() -> bool:
 
 def failed(exc: BaseException, what: str) -> None:
     """Record a failure: open the breaker, log (not more than once a minute)."""
-    global _open_until, _last_log
+    global _open_until, _last_log, _failing
     now = time.monotonic()
     with _lock:
         _open_until = now + BREAKER_S
+        _failing = True
         if now - _last_log < LOG_EVERY_S:
             return
         _last_log = now
@@ -52,9 +67,29 @@ def failed(exc: BaseException, what: str) -> None:
     )
 
 
+def succeeded() -> None:
+    """Record a success; the first one after a failure runs the recovery callbacks
+    (one thread does; a failing callback is logged, never raised to the caller)."""
+    global _failing
+    if not _failing:
+        return
+    with _lock:
+        if not _failing:
+            return
+        _failing = False
+    log.warning("Redis is available again")
+    for callback in list(_recovery):
+        try:
+            callback()
+        except Exception:
+            log.exception("Redis recovery callback %r failed", callback)
+
+
 def reset() -> None:
-    """Close the breaker (tests; a process that knows Redis is back)."""
-    global _open_until, _last_log
+    """Close the breaker (tests; a process that knows Redis is back). Runs no
+    recovery callbacks."""
+    global _open_until, _last_log, _failing
     with _lock:
         _open_until = 0.0
         _last_log = 0.0
+        _failing = False

@@ -30,10 +30,12 @@ class ResilientRedisCache(RedisCache):
         if not redis_guard.available():
             return default
         try:
-            return call()
+            result = call()
         except redis_guard.ERRORS as exc:
             redis_guard.failed(exc, f"cache {what}: served without the cache")
             return default
+        redis_guard.succeeded()
+        return result
 
     def get(self, key, default=None, version=None):
         return self._try(

@@ -6,6 +6,10 @@ nobody opens the admin and no other run starts, and a run that waits for a queue
 worker consumes (training with no `gpu` worker) is failed after PENDING_NO_WORKER_S
 instead of piling up. It also removes upload temp files a killed web worker left on
 this host.
+
+`apply_pending_cache_bumps` runs every PENDING_BUMPS_INTERVAL_S (60 s): the cache
+versions that could not be bumped while Redis was down (core.pending_bumps) are
+bumped once it is back, even where no process that saw the outage is left to do it.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import logging
 
 from celery import current_app, shared_task
 
+from core import pending_bumps
 from core.request_limits import remove_stale_temp_files
 from core.run_ownership import RunOwnership
 
@@ -48,3 +53,14 @@ def reclaim_dead_runs() -> dict[str, int]:
     if any(failed.values()):
         log.warning("runs marked failed: %s", failed)
     return failed
+
+
+@shared_task(
+    name="core.tasks.apply_pending_cache_bumps",
+    ignore_result=True,
+    soft_time_limit=50,
+    time_limit=55,
+)
+def apply_pending_cache_bumps() -> list[str]:
+    """The scopes bumped (none: nothing was pending, or Redis failed again)."""
+    return pending_bumps.apply()

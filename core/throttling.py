@@ -149,10 +149,12 @@ class AnonWindowThrottle(AnonRateThrottle):
         if not redis_guard.available():
             return False
         try:
-            return cache.run_script(GCRA, GCRA_SHA, *self._args(key))
+            reply = cache.run_script(GCRA, GCRA_SHA, *self._args(key))
         except redis_guard.ERRORS as exc:
             redis_guard.failed(exc, "throttle: requests are not limited meanwhile")
             return False
+        redis_guard.succeeded()
+        return reply
 
     def decide(self, reply) -> bool:
         """Allowed? ``reply`` is the script's, or False when Redis failed (open)."""

@@ -313,6 +313,9 @@ SCHEDULE_FORECAST = env_bool("SCHEDULE_FORECAST", False)
 # Always on: runs whose worker died are marked failed within this many seconds
 # (core.tasks.reclaim_dead_runs), with nobody looking at the admin.
 RECLAIM_INTERVAL_S = env_int("RECLAIM_INTERVAL_S", 60, minimum=1)
+# Always on: cache versions not bumped during a Redis outage are bumped within this
+# many seconds of its end (core.tasks.apply_pending_cache_bumps; core.pending_bumps).
+PENDING_BUMPS_INTERVAL_S = env_int("PENDING_BUMPS_INTERVAL_S", 60, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     name: entry
     for name, entry, enabled in [
@@ -340,6 +343,14 @@ CELERY_BEAT_SCHEDULE = {
         (
             "reclaim-dead-runs",
             {"task": "core.tasks.reclaim_dead_runs", "schedule": RECLAIM_INTERVAL_S},
+            True,
+        ),
+        (
+            "apply-pending-cache-bumps",
+            {
+                "task": "core.tasks.apply_pending_cache_bumps",
+                "schedule": PENDING_BUMPS_INTERVAL_S,
+            },
             True,
         ),
     ]

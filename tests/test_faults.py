@@ -18,6 +18,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import redis
 import requests
 
 from tests import localstack
@@ -126,6 +127,7 @@ def site(tmp_path_factory):
             ARTIFACTS_DIR=str(tmp / "artifacts"),
             UPLOAD_TEMP_DIR=str(tmp / "uploads"),
             RECLAIM_INTERVAL_S="2",
+            PENDING_BUMPS_INTERVAL_S="3600",
             API_ANON_RATE="100000/minute",
             API_EXPORT_RATE="100000/minute",
             LOG_LEVEL="INFO",
@@ -311,3 +313,91 @@ def test_a_worker_killed_mid_training_is_failed_by_beat_and_nothing_activated(si
         "SELECT 'training', id FROM predictions_trainingrun WHERE status = 'running'"
     )
     assert running == []
+
+
+# Last in the module: the reads they warm must not turn the "uncached" pages of the
+# PostgreSQL test above into cached ones.
+# A data change made while Redis is down: a tracked queryset delete (core.cache bumps
+# the `data` scope) of N incidents that the incident list below counts.
+DELETE_INCIDENTS = """
+from crimes.models import Incident
+ids = list(
+    Incident.objects.filter(
+        offense_start__gte="2019-03-01T00:00Z", offense_start__lt="2020-10-01T00:00Z"
+    ).order_by("id").values_list("id", flat=True)[:{n}]
+)
+assert len(ids) == {n}, ids
+print(Incident.objects.filter(id__in=ids).delete()[0])
+"""
+COUNTED = "/api/v1/incidents/?start=2019-01-01&end=2020-12-31&page_size=20"
+
+
+def _data_version(site: Site) -> int:
+    """The `data` counter in the site's Redis (core.cache.version_key)."""
+    client = redis.Redis.from_url(site.redis.url(0))
+    keys = client.keys("*:version:data")
+    assert len(keys) == 1, keys
+    return int(client.get(keys[0]))
+
+
+def _pending(site: Site) -> list[tuple] | None:
+    """The recorded lost bumps (core.PendingCacheBump); None: no such table."""
+    if site.sql("SELECT to_regclass('core_pendingcachebump')")[0][0] is None:
+        return None
+    return site.sql("SELECT scope FROM core_pendingcachebump ORDER BY scope")
+
+
+def _change_data_while_redis_is_down(
+    site: Site, n: int, requests_while_down: bool
+) -> tuple[int, int, list | None]:
+    """(count before, data version before, pending bumps seen while Redis was down);
+    Redis comes back with the keys it had, the `data` counter unchanged.
+    ``requests_while_down``: server workers see the outage (their breaker opens)."""
+    count = site.get(COUNTED).json()["count"]
+    assert site.get(COUNTED).json()["count"] == count  # cached now
+    version = _data_version(site)
+    site.redis.stop(keep_data=True)
+    try:
+        for _ in range(8 if requests_while_down else 0):
+            assert site.get(COUNTED).status_code == 200
+        out = localstack.manage(site.env, "shell", "-c", DELETE_INCIDENTS.format(n=n))
+        assert out.split()[-1] == str(n)
+        pending = _pending(site)
+    finally:
+        site.redis.start()
+    assert _data_version(site) == version  # the old counters, as before the outage
+    return count, version, pending
+
+
+def test_a_bump_lost_to_a_redis_outage_is_applied_by_the_beat_task(site):
+    count, version, pending = _change_data_while_redis_is_down(site, 3, False)
+    # No server worker saw the outage. The task beat runs every minute
+    # (PENDING_BUMPS_INTERVAL_S; an hour here, so that this test runs it itself).
+    localstack.manage(
+        site.env,
+        "shell",
+        "-c",
+        "from core.tasks import apply_pending_cache_bumps\n"
+        "print(apply_pending_cache_bumps())",
+    )
+    assert pending == [("data",)]
+    assert _data_version(site) > version
+    assert site.get(COUNTED).json()["count"] == count - 3
+    assert _pending(site) == []
+
+
+def test_a_bump_lost_to_a_redis_outage_is_applied_by_a_process_that_saw_it(site):
+    count, version, pending = _change_data_while_redis_is_down(site, 2, True)
+
+    # Nobody runs anything: a server worker whose breaker closes again (after
+    # BREAKER_S) applies the recorded bump, and every process answers from the new
+    # data. On the old code the counter stays, and the stale count is served until
+    # the entry expires.
+    def bumped() -> bool:
+        site.get(COUNTED)  # requests: what makes a server worker use Redis again
+        return _data_version(site) > version
+
+    localstack.wait_until(bumped, 30, "the data version after Redis came back", 0.5)
+    assert pending == [("data",)]
+    assert site.get(COUNTED).json()["count"] == count - 2
+    assert _pending(site) == []
