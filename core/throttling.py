@@ -12,23 +12,29 @@ What a probe of a public deployment found (issue 10), and the answer to each:
   (API_ANON_RATE, the default throttle class); exports count in it and in their own
   tighter "export" bucket (API_EXPORT_RATE).
 - A read-modify-write race (687 of 600 got through to 8 threads) and fixed windows
-  (1,198 requests in 4 s around a minute boundary): the bucket is GCRA (the generic
-  cell rate algorithm, a token bucket kept as one number), updated by ONE Lua script,
-  so it is atomic; the script reads Redis's clock, so every web process and host agree
-  on it. Per client, Redis holds one "theoretical arrival time" (TAT) with a TTL, never
-  a log of request times: O(1) memory per client, three Redis commands per request
-  (TIME, GET, SET), sent by SHA.
-  A rate of R per period P is a bucket of R requests that refills one request every
-  T = P / R. Exactly what that lets through: in ANY stretch of time of length W, at
-  most R + floor(W / T) requests (a full bucket, then one per T). So there is no
-  boundary to exploit: 4 s around a minute boundary admit at most R + 40 for 600/min
-  (a fixed window: 2R); once a client has emptied its bucket, no period holds more
-  than R of its requests; but a client that was idle can send R at once and then
-  R - 1 more within the same period, so a sliding window of length P holds at most
-  2R - 1, never 2R (the sliding-window log this replaced held at most R, at the cost
-  of up to R sorted-set members per client and five commands per request).
-  A refused request changes nothing, so it does not extend the wait; the reply says
-  how long until one request's share of the period is back.
+  (1,198 requests in 4 s around a minute boundary): the bucket is a conservative
+  sliding-window COUNTER, updated by ONE Lua script, so it is atomic; the script reads
+  Redis's clock (TIME), so every web process and host agree on it. Per client, Redis
+  holds one hash of at most S + 1 counters, one per sub-window of period / S (never a
+  log of request times: O(1) memory per client). A request at time t, in sub-window
+  i = floor(t / sub), sums the counters of sub-windows i - S .. i and is admitted
+  (and counted in i) only when that sum is below the rate R.
+  The guarantee, exact: NO window [s, s + P] of one period ever holds more than R
+  admitted requests. Proof: let t be the admission time of the window's last
+  admitted request, i its sub-window. The counted sub-windows cover
+  [(i - S) * sub, t] and (i - S) * sub <= t - S * sub <= t - P <= s (sub is rounded
+  up, so S * sub >= P), so every request admitted in [s, t] is in a counted
+  sub-window (a counter is deleted or expires only once it is older than i - S).
+  The sum was below R, so [s, t] holds at most R with this one, and (t, s + P] holds
+  none. Scripts run one at a time on a clock that moves forward, so this holds under
+  any concurrency. The cost: the oldest counted sub-window counts in full though only
+  part of it overlaps the last period, so a client can be refused up to one
+  sub-window (P / S) early; a client that keeps pushing gets R per P + sub at worst.
+  (GCRA, tried before this, kept one number but let an idle client through 2R - 1
+  times in one period; the sliding-window log before it was exact but kept up to R
+  request times per client, ~79 KB at 600/minute.)
+  A refused request is not counted, so it does not extend the wait; the reply says
+  how long until enough of the oldest counted sub-windows leave the range.
 - Redis down: the throttle lets requests through and says so in the log
   (core.redis_guard); pages and reads must not fail because a counter cannot be kept.
 
@@ -50,28 +56,62 @@ from core import cache, redis_guard
 # Attribute of the Django request: the anon bucket's script reply, already taken.
 PRECOUNTED = "_anon_throttle_reply"
 
-# GCRA. KEYS[1]: the client's TAT (microseconds, Redis's clock; missing = full bucket).
-# ARGV[1]: T, microseconds per request (the period / the rate, rounded up); ARGV[2]:
-# the rate R, the bucket's size. A request is admitted when the TAT it would leave is
-# at most R * T ahead of now. Returns {allowed (1/0), requests left in the bucket,
-# microseconds until the next one would be admitted (0 when admitted)}. The key
-# expires when its TAT passes: by then the bucket is full, as when it is missing.
-GCRA = """
+# Sub-windows per period. More is closer to an exact sliding window (a client is
+# refused at most period / S early) but costs one more counter per client and one
+# more field read per request; 10 keeps that to a 6 s margin at 600/minute with
+# 11 small counters (a listpack of ~100-200 bytes), i.e. still O(1) per client.
+SUBWINDOWS = 10
+
+# Conservative sliding-window counter. KEYS[1]: the client's hash, field = sub-window
+# index i (Redis's clock, microseconds // sub), value = requests admitted in it.
+# ARGV[1]: sub, microseconds per sub-window; ARGV[2]: the rate R; ARGV[3]: S.
+# Returns {allowed (1/0), requests counted in sub-windows i - S .. i (this one
+# included when admitted), microseconds until one would be admitted (0 when
+# admitted)}. The hash never holds more than S + 1 fields: whenever a new counter is
+# created (once per sub-window), the ones older than i - S are deleted, and the key
+# is set to expire (S + 1) * sub later, when no request counts that counter any
+# more (a newer one pushes it further). So the whole hash is read with HGETALL
+# (bounded; one call, measurably cheaper than HMGET of S + 1 named fields) and an
+# admission is TIME, HGETALL, HINCRBY; a refusal TIME, HGETALL.
+SLIDING_COUNTER = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local interval = tonumber(ARGV[1])
-local limit = interval * tonumber(ARGV[2])
-local tat = tonumber(redis.call('GET', KEYS[1])) or now
-if tat < now then tat = now end
-local new = tat + interval
-if new - now > limit then
-  return {0, 0, new - limit - now}
+local sub = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+local s = tonumber(ARGV[3])
+local i = math.floor(now / sub)
+local first = i - s
+local all = redis.call('HGETALL', KEYS[1])
+local sum = 0
+local stale = {}
+for k = 1, #all, 2 do
+  if tonumber(all[k]) >= first then
+    sum = sum + tonumber(all[k + 1])
+  else
+    stale[#stale + 1] = all[k]
+  end
 end
-local ttl = math.ceil((new - now) / 1000)
-redis.call('SET', KEYS[1], string.format('%d', new), 'PX', ttl)
-return {1, math.floor((limit - (new - now)) / interval), 0}
+if sum < limit then
+  if redis.call('HINCRBY', KEYS[1], string.format('%d', i), 1) == 1 then
+    if #stale > 0 then redis.call('HDEL', KEYS[1], unpack(stale)) end
+    redis.call('PEXPIRE', KEYS[1], math.ceil((s + 1) * sub / 1000))
+  end
+  return {1, sum + 1, 0}
+end
+local counts = {}
+for k = 1, #all, 2 do
+  local f = tonumber(all[k])
+  if f >= first then counts[f - first + 1] = tonumber(all[k + 1]) end
+end
+local need = sum - limit + 1
+local freed = 0
+for k = 1, s + 1 do
+  freed = freed + (counts[k] or 0)
+  if freed >= need then return {0, sum, (i + k) * sub - now} end
+end
+return {0, sum, (i + s + 1) * sub - now}
 """
-GCRA_SHA = hashlib.sha1(GCRA.encode()).hexdigest()
+SLIDING_COUNTER_SHA = hashlib.sha1(SLIDING_COUNTER.encode()).hexdigest()
 
 
 def _normalised(raw: str) -> str | None:
@@ -134,22 +174,26 @@ class AnonWindowThrottle(AnonRateThrottle):
     def _args(self, key: str) -> tuple:
         prefix = settings.CACHES["default"].get("KEY_PREFIX", "")
         period_us = int(self.duration * 1_000_000)
-        interval_us = -(-period_us // self.num_requests)  # rounded up: never faster
-        # Not the log's key name (a sorted set): processes of both releases can run
-        # side by side during a deploy, and GET on a sorted set is an error.
-        return (1, f"{prefix}:tat:{key}", interval_us, self.num_requests)
+        # Rounded up: S sub-windows must cover at least the period (the proof above).
+        sub_us = -(-period_us // SUBWINDOWS)
+        # Neither the log's name (a sorted set) nor GCRA's (a string): processes of
+        # an older release can run side by side during a deploy, and HMGET on
+        # another type is a WRONGTYPE error.
+        return (1, f"{prefix}:throttle:sw:{key}", sub_us, self.num_requests, SUBWINDOWS)
 
     def queue(self, pipe, key: str) -> None:
         """Add the script (one command, one reply) to a pipeline run by
         core.cache.execute, by its SHA."""
-        cache.queue_script(pipe, GCRA, GCRA_SHA, self._args(key))
+        cache.queue_script(pipe, SLIDING_COUNTER, SLIDING_COUNTER_SHA, self._args(key))
 
     def count(self, key: str):
         """Run the script; False when Redis cannot be reached (fail open)."""
         if not redis_guard.available():
             return False
         try:
-            reply = cache.run_script(GCRA, GCRA_SHA, *self._args(key))
+            reply = cache.run_script(
+                SLIDING_COUNTER, SLIDING_COUNTER_SHA, *self._args(key)
+            )
         except redis_guard.ERRORS as exc:
             redis_guard.failed(exc, "throttle: requests are not limited meanwhile")
             return False
@@ -161,7 +205,7 @@ class AnonWindowThrottle(AnonRateThrottle):
         if not reply:
             self._wait = None
             return True
-        allowed, _left, wait_us = (int(v) for v in reply)
+        allowed, _counted, wait_us = (int(v) for v in reply)
         self._wait = None if allowed else max(1.0, wait_us / 1_000_000)
         return bool(allowed)
 
