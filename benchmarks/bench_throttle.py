@@ -1,14 +1,16 @@
-"""The anonymous throttle's Redis script alone: GCRA (core.throttling, by its SHA)
-against the sliding-window log it replaced (the text below, as it was called: EVAL
-with the whole text on every request), in the same run, blocks alternated.
+"""The anonymous throttle's Redis script alone: the sliding-window counter
+(core.throttling, by its SHA) against the two it replaced, in the same run, blocks
+alternated: the sliding-window log (as it was called: EVAL with the whole text on
+every request; and by EVALSHA) and GCRA (by EVALSHA), both verbatim below.
 
     REDIS_URL=redis://127.0.0.1:6379/1 .venv/bin/python benchmarks/bench_throttle.py
 
 Each block is one fresh client sending `--rate` requests (all admitted, its first
 period at the full rate: the log grows to `rate` members, its worst case), one round
 trip each, then `--rate` more, refused (but for GCRA's refill, one per period/rate).
-Variants, in a new random order every round: the log by EVAL (before), the log by
-EVALSHA (to separate the two effects), GCRA by EVALSHA (now). Prints round trips per
+Variants, in a new random order every round: the log by EVAL (the first release), the
+log by EVALSHA (to separate the two effects), GCRA by EVALSHA (the second), the
+sliding-window counter by EVALSHA (now). Prints round trips per
 second (medians over the rounds), the ratio to the log by EVAL, and each variant's
 Redis memory for one such client. Then the same blocks sent as one pipeline each
 (one round trip per block), which leaves mostly Redis's own time per call: what the
@@ -44,6 +46,22 @@ end
 local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 return {0, count, tonumber(oldest[2]) + window - now}
 """
+# core/throttling.py with GCRA (commit 35dbf26), verbatim.
+GCRA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval = tonumber(ARGV[1])
+local limit = interval * tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1])) or now
+if tat < now then tat = now end
+local new = tat + interval
+if new - now > limit then
+  return {0, 0, new - limit - now}
+end
+local ttl = math.ceil((new - now) / 1000)
+redis.call('SET', KEYS[1], string.format('%d', new), 'PX', ttl)
+return {1, math.floor((limit - (new - now)) / interval), 0}
+"""
 PERIOD_US = 60_000_000
 
 
@@ -58,12 +76,14 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crimepredict_site.settings")
     os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-" + "x" * 40)
     django.setup()
-    from core.throttling import GCRA, GCRA_SHA
+    from core.throttling import SLIDING_COUNTER, SLIDING_COUNTER_SHA, SUBWINDOWS
 
     client = redis.Redis.from_url(os.environ["REDIS_URL"])
     log_sha = client.script_load(SLIDING_WINDOW)
-    assert client.script_load(GCRA) == GCRA_SHA
+    gcra_sha = client.script_load(GCRA)
+    assert client.script_load(SLIDING_COUNTER) == SLIDING_COUNTER_SHA
     interval = -(-PERIOD_US // args.rate)
+    sub = -(-PERIOD_US // SUBWINDOWS)
 
     # Each takes the client or a pipeline (the arguments as core.throttling sent them).
     def log_eval(key: str, to) -> list:
@@ -75,9 +95,17 @@ def main() -> None:
         return to.evalsha(log_sha, 1, key, PERIOD_US, args.rate, tag)
 
     def gcra(key: str, to) -> list:
-        return to.evalsha(GCRA_SHA, 1, key, interval, args.rate)
+        return to.evalsha(gcra_sha, 1, key, interval, args.rate)
 
-    variants = {"log, EVAL": log_eval, "log, EVALSHA": log_sha_call, "GCRA": gcra}
+    def counter(key: str, to) -> list:
+        return to.evalsha(SLIDING_COUNTER_SHA, 1, key, sub, args.rate, SUBWINDOWS)
+
+    variants = {
+        "log, EVAL": log_eval,
+        "log, EVALSHA": log_sha_call,
+        "GCRA": gcra,
+        "sw counter": counter,
+    }
     load = os.getloadavg()[0]
     for pipelined in (False, True):
         rates, memory = measure(client, variants, args, pipelined)
