@@ -12,6 +12,7 @@ import csv as csvmod
 import gzip
 import io
 import json
+import math
 import select
 import socket
 import subprocess
@@ -31,9 +32,11 @@ RATE = 600  # the deployment's API_ANON_RATE per minute (run.py sets it)
 
 
 def _most(seconds: float) -> int:
-    """The most the throttle may let one client through in `seconds` (GCRA: its bucket
-    of RATE, then one per 60 / RATE s; core.throttling). A fixed window: 2 x RATE."""
-    return RATE + int(seconds * RATE / 60)
+    """The most the throttle may let one client through in `seconds`: no window of one
+    minute holds more than RATE (core.throttling's sliding-window counter), so RATE
+    for anything up to a minute (a fixed window: 2 x RATE around a boundary; GCRA,
+    tried before, up to 2 x RATE - 1 after an idle spell)."""
+    return RATE * max(1, math.ceil(seconds / 60))
 
 
 YEAR = "start=2021-01-01&end=2021-12-31"
