@@ -133,20 +133,25 @@ def _clock() -> int:
 # Reads the counters of KEYS (restarting a missing one from ARGV[1], the clock) and,
 # when ARGV[2] is not empty, the entry ARGV[2] .. token .. ARGV[3]: the versions and a
 # cached answer in one round trip, with the versions inside the entry's key.
-_LOOKUP = """
+# A Lua function, so that core.fast_path can run it and the throttle's counter in one
+# script (LOOKUP_FUNCTION; lookup_args gives its arguments).
+LOOKUP_FUNCTION = """
+local function lookup(keys, clock, entry, suffix)
 local parts = {}
-for i, k in ipairs(KEYS) do
+for i, k in ipairs(keys) do
   local v = redis.call('GET', k)
   if not v then
-    v = ARGV[1]
+    v = clock
     redis.call('SET', k, v)
   end
   parts[i] = v
 end
 local token = table.concat(parts, '.')
-if ARGV[2] == '' then return {token, false} end
-return {token, redis.call('GET', ARGV[2] .. token .. ARGV[3])}
+if entry == '' then return {token, false} end
+return {token, redis.call('GET', entry .. token .. suffix)}
+end
 """
+_LOOKUP = LOOKUP_FUNCTION + "return lookup(KEYS, ARGV[1], ARGV[2], ARGV[3])\n"
 _LOOKUP_SHA = hashlib.sha1(_LOOKUP.encode()).hexdigest()
 _BUMP = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('INCR', KEYS[1]) end
@@ -168,9 +173,15 @@ def queue_lookup(
 ) -> None:
     """Add the versions of ``scopes`` (and the entry ``entry`` at them) to a pipeline
     run by ``execute``; ``read_lookup`` parses its reply."""
-    keys = _keys_of(scopes)
-    args = (len(keys), *keys, _clock(), entry or "", ":" + suffix)
-    queue_script(pipe, _LOOKUP, _LOOKUP_SHA, args)
+    keys, argv = lookup_args(scopes, entry, suffix)
+    queue_script(pipe, _LOOKUP, _LOOKUP_SHA, (len(keys), *keys, *argv))
+
+
+def lookup_args(
+    scopes: Sequence[str], entry: str | None = None, suffix: str = ""
+) -> tuple[list[str], tuple]:
+    """KEYS and ARGV of LOOKUP_FUNCTION's ``lookup(keys, clock, entry, suffix)``."""
+    return _keys_of(scopes), (_clock(), entry or "", ":" + suffix)
 
 
 def queue_script(pipe, text: str, sha: str, args: tuple) -> None:

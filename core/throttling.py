@@ -38,13 +38,16 @@ What a probe of a public deployment found (issue 10), and the answer to each:
 - Redis down: the throttle lets requests through and says so in the log
   (core.redis_guard); pages and reads must not fail because a counter cannot be kept.
 
-core.fast_path runs the same script in the pipeline that also looks up its cache
-entry, and leaves the reply on the request as PRECOUNTED, so a request it passes on
-to the view is counted once.
+core.fast_path runs the same counter (COUNTER_FUNCTION) inside the one script that
+also looks up its cache entry, and leaves the counter's reply on the request as
+PRECOUNTED, so a request it passes on to the view is counted once. Its per-request
+Python is kept small (script_args): the address parsing is memoised per string, the
+rate's parsing per (key prefix, rate), and no throttle object is made.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 
@@ -73,15 +76,18 @@ SUBWINDOWS = 10
 # more (a newer one pushes it further). So the whole hash is read with HGETALL
 # (bounded; one call, measurably cheaper than HMGET of S + 1 named fields) and an
 # admission is TIME, HGETALL, HINCRBY; a refusal TIME, HGETALL.
-SLIDING_COUNTER = """
+# A Lua function, so that core.fast_path can run it in the same script as its cache
+# lookup (one command in its pipeline instead of two).
+COUNTER_FUNCTION = """
+local function sliding_counter(key, sub, limit, s)
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local sub = tonumber(ARGV[1])
-local limit = tonumber(ARGV[2])
-local s = tonumber(ARGV[3])
+sub = tonumber(sub)
+limit = tonumber(limit)
+s = tonumber(s)
 local i = math.floor(now / sub)
 local first = i - s
-local all = redis.call('HGETALL', KEYS[1])
+local all = redis.call('HGETALL', key)
 local sum = 0
 local stale = {}
 for k = 1, #all, 2 do
@@ -92,9 +98,9 @@ for k = 1, #all, 2 do
   end
 end
 if sum < limit then
-  if redis.call('HINCRBY', KEYS[1], string.format('%d', i), 1) == 1 then
-    if #stale > 0 then redis.call('HDEL', KEYS[1], unpack(stale)) end
-    redis.call('PEXPIRE', KEYS[1], math.ceil((s + 1) * sub / 1000))
+  if redis.call('HINCRBY', key, string.format('%d', i), 1) == 1 then
+    if #stale > 0 then redis.call('HDEL', key, unpack(stale)) end
+    redis.call('PEXPIRE', key, math.ceil((s + 1) * sub / 1000))
   end
   return {1, sum + 1, 0}
 end
@@ -110,10 +116,17 @@ for k = 1, s + 1 do
   if freed >= need then return {0, sum, (i + k) * sub - now} end
 end
 return {0, sum, (i + s + 1) * sub - now}
+end
 """
+SLIDING_COUNTER = (
+    COUNTER_FUNCTION + "return sliding_counter(KEYS[1], ARGV[1], ARGV[2], ARGV[3])\n"
+)
 SLIDING_COUNTER_SHA = hashlib.sha1(SLIDING_COUNTER.encode()).hexdigest()
 
 
+# A pure function of the string, so memoised: parsing with ipaddress was most of the
+# throttle's Python cost per request. Bounded: a flood of new addresses only evicts.
+@functools.lru_cache(maxsize=4096)
 def _normalised(raw: str) -> str | None:
     try:
         ip = ipaddress.ip_address(raw.strip())
@@ -145,6 +158,29 @@ def client_address(request) -> str | None:
     return _normalised(remote)
 
 
+def _prefix() -> str:
+    return settings.CACHES["default"].get("KEY_PREFIX", "")
+
+
+# Memoised on every input (the cache's key prefix, the rate), so a settings override
+# or a patched THROTTLE_RATES gives new values, never stale ones.
+@functools.lru_cache(maxsize=64)
+def _window(prefix: str, limit: int, duration: int) -> tuple[str, int, int]:
+    """(key head, microseconds per sub-window, rate) of one bucket."""
+    # Rounded up: S sub-windows must cover at least the period (the proof above).
+    sub_us = -(-int(duration * 1_000_000) // SUBWINDOWS)
+    # Neither the log's name (a sorted set) nor GCRA's (a string): processes of an
+    # older release can run side by side during a deploy, and HMGET on another type
+    # is a WRONGTYPE error.
+    return f"{prefix}:throttle:sw:", sub_us, limit
+
+
+@functools.lru_cache(maxsize=64)
+def _rate_window(prefix: str, rate: str) -> tuple[str, int, int]:
+    limit, duration = AnonRateThrottle.parse_rate(None, rate)  # DRF's parsing
+    return _window(prefix, limit, duration)
+
+
 class AnonWindowThrottle(AnonRateThrottle):
     """The API's one anonymous rate (scope "anon", API_ANON_RATE)."""
 
@@ -172,14 +208,21 @@ class AnonWindowThrottle(AnonRateThrottle):
         }
 
     def _args(self, key: str) -> tuple:
-        prefix = settings.CACHES["default"].get("KEY_PREFIX", "")
-        period_us = int(self.duration * 1_000_000)
-        # Rounded up: S sub-windows must cover at least the period (the proof above).
-        sub_us = -(-period_us // SUBWINDOWS)
-        # Neither the log's name (a sorted set) nor GCRA's (a string): processes of
-        # an older release can run side by side during a deploy, and HMGET on
-        # another type is a WRONGTYPE error.
-        return (1, f"{prefix}:throttle:sw:{key}", sub_us, self.num_requests, SUBWINDOWS)
+        head, sub_us, limit = _window(_prefix(), self.num_requests, self.duration)
+        return (1, head + key, sub_us, limit, SUBWINDOWS)
+
+    @classmethod
+    def script_args(cls, request) -> tuple | None:
+        """``_args`` of an anonymous ``request``'s key without making a throttle (the
+        fast path's per-request cost); None when the scope has no rate. The rate is
+        read from THROTTLE_RATES now (tests patch it), only its parsing is memoised."""
+        rate = cls.THROTTLE_RATES.get(cls.scope)
+        if rate is None:
+            return None
+        head, sub_us, limit = _rate_window(_prefix(), rate)
+        ident = client_address(request) or "unknown"
+        key = cls.cache_format % {"scope": cls.scope, "ident": ident}
+        return (1, head + key, sub_us, limit, SUBWINDOWS)
 
     def queue(self, pipe, key: str) -> None:
         """Add the script (one command, one reply) to a pipeline run by
@@ -208,6 +251,11 @@ class AnonWindowThrottle(AnonRateThrottle):
         allowed, _counted, wait_us = (int(v) for v in reply)
         self._wait = None if allowed else max(1.0, wait_us / 1_000_000)
         return bool(allowed)
+
+    @staticmethod
+    def admitted(reply) -> bool:
+        """``decide`` without keeping the wait (the fast path only needs yes/no)."""
+        return not reply or bool(int(reply[0]))
 
     def wait(self) -> float | None:
         return getattr(self, "_wait", None)

@@ -246,6 +246,16 @@ def test_throttle_counts_each_request_once(data, pair, monkeypatch):
     assert limited.json()["retry_after"] == int(limited["Retry-After"])
 
 
+def test_the_one_script_is_sent_when_redis_lacks_it(data, pair, monkeypatch):
+    # As after a Redis restart: the lookup-and-count script is unknown by its SHA;
+    # it is sent, runs once, and each request is still counted once.
+    fast, _plain = pair
+    monkeypatch.setattr(fast_path, "_LOOKUP_AND_COUNT_SHA", "0" * 40)
+    monkeypatch.setattr(AnonRateThrottle, "THROTTLE_RATES", {"anon": "3/minute"})
+    codes = [fast.get(GRID).status_code for _ in range(5)]
+    assert codes == [200, 200, 200, 429, 429]
+
+
 def test_not_anonymous_or_not_registered_goes_through(data, pair, dispatches):
     fast, _plain = pair
     fast.get(GRID)

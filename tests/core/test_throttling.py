@@ -298,3 +298,45 @@ def test_state_left_by_previous_releases_is_no_error(rates):
         True,
         False,
     ]
+
+
+def test_the_fast_paths_memoised_args_follow_the_rate_and_the_prefix(rates, settings):
+    # core.fast_path builds the script's arguments without a throttle object, from
+    # values memoised per (prefix, rate): a patched rate or another key prefix must
+    # give new arguments, equal to the ones the view's throttle uses.
+    request = request_from("198.51.100.70")
+
+    def view_args():
+        throttle = AnonWindowThrottle()
+        return throttle._args(throttle.anonymous_key(request))
+
+    rates("5/minute")
+    assert AnonWindowThrottle.script_args(request) == view_args()
+    assert AnonWindowThrottle.script_args(request)[2:4] == (6_000_000, 5)
+    rates("7/second")
+    assert AnonWindowThrottle.script_args(request) == view_args()
+    assert AnonWindowThrottle.script_args(request)[2:4] == (100_000, 7)
+    caches = {**settings.CACHES}
+    caches["default"] = {**caches["default"], "KEY_PREFIX": "elsewhere"}
+    settings.CACHES = caches
+    args = AnonWindowThrottle.script_args(request)
+    assert args == view_args()
+    assert args[1] == "elsewhere:throttle:sw:throttle_anon_198.51.100.70"
+    rates("7/second", export="1/minute")
+    assert ExportThrottle.script_args(request)[2:4] == (6_000_000, 1)
+    AnonWindowThrottle.THROTTLE_RATES = {}  # restored by the rates fixture
+    assert AnonWindowThrottle.script_args(request) is None
+
+
+def test_the_address_memo_does_not_freeze_the_proxy_rule(settings):
+    # Only the parsing of one address string is memoised; which address counts
+    # (REMOTE_ADDR or X-Forwarded-For) is decided per request.
+    request = request_from("172.18.0.5", "198.51.100.7")
+    settings.PROXY_HOPS = 0
+    assert client_address(request) == "172.18.0.5"
+    settings.PROXY_HOPS = 1
+    assert client_address(request) == "198.51.100.7"
+    settings.PROXY_HOPS = 0
+    assert client_address(request) == "172.18.0.5"
+    for _ in range(2):  # a memo hit gives the same /64
+        assert client_address(request_from(" 2001:db8:9::5")) == "2001:db8:9::/64"
