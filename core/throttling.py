@@ -170,8 +170,8 @@ def _window(prefix: str, limit: int, duration: int) -> tuple[str, int, int]:
     # Rounded up: S sub-windows must cover at least the period (the proof above).
     sub_us = -(-int(duration * 1_000_000) // SUBWINDOWS)
     # Neither the log's name (a sorted set) nor GCRA's (a string): processes of an
-    # older release can run side by side during a deploy, and HMGET on another type
-    # is a WRONGTYPE error.
+    # older release can run side by side during a deploy, and HGETALL on another
+    # type is a WRONGTYPE error.
     return f"{prefix}:throttle:sw:", sub_us, limit
 
 
@@ -186,8 +186,15 @@ class AnonWindowThrottle(AnonRateThrottle):
 
     scope = "anon"
 
-    def get_ident(self, request) -> str:
+    @staticmethod
+    def get_ident(request) -> str:
         return client_address(request) or "unknown"
+
+    @classmethod
+    def anonymous_key(cls, request) -> str:
+        """get_cache_key's answer for an anonymous user (no DRF request or throttle
+        object needed)."""
+        return cls.cache_format % {"scope": cls.scope, "ident": cls.get_ident(request)}
 
     def allow_request(self, request, view) -> bool:
         if self.rate is None:
@@ -199,13 +206,6 @@ class AnonWindowThrottle(AnonRateThrottle):
         if reply is None:
             reply = self.count(key)
         return self.decide(reply)
-
-    def anonymous_key(self, request) -> str:
-        """get_cache_key's answer for an anonymous user (no DRF request needed)."""
-        return self.cache_format % {
-            "scope": self.scope,
-            "ident": self.get_ident(request),
-        }
 
     def _args(self, key: str) -> tuple:
         head, sub_us, limit = _window(_prefix(), self.num_requests, self.duration)
@@ -220,14 +220,7 @@ class AnonWindowThrottle(AnonRateThrottle):
         if rate is None:
             return None
         head, sub_us, limit = _rate_window(_prefix(), rate)
-        ident = client_address(request) or "unknown"
-        key = cls.cache_format % {"scope": cls.scope, "ident": ident}
-        return (1, head + key, sub_us, limit, SUBWINDOWS)
-
-    def queue(self, pipe, key: str) -> None:
-        """Add the script (one command, one reply) to a pipeline run by
-        core.cache.execute, by its SHA."""
-        cache.queue_script(pipe, SLIDING_COUNTER, SLIDING_COUNTER_SHA, self._args(key))
+        return (1, head + cls.anonymous_key(request), sub_us, limit, SUBWINDOWS)
 
     def count(self, key: str):
         """Run the script; False when Redis cannot be reached (fail open)."""
