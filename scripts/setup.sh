@@ -24,6 +24,9 @@ command -v redis-server >/dev/null || need_pkgs+=(redis-server)
 [ -x /usr/bin/chromium ] || need_pkgs+=(chromium)
 command -v make >/dev/null || need_pkgs+=(make)
 command -v curl >/dev/null || need_pkgs+=(curl)
+# node + npm: the browser tests' axe-core and the benchmarks' Lighthouse (package.json).
+command -v node >/dev/null || need_pkgs+=(nodejs)
+command -v npm >/dev/null || need_pkgs+=(npm)
 python3 -c "import venv, ensurepip" 2>/dev/null || need_pkgs+=(python3-venv)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "==> apt-get install ${need_pkgs[*]}"
@@ -80,5 +83,14 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   "$VENV/bin/pip" install -q --upgrade pip
   "$VENV/bin/pip" install -q -r requirements.txt
   echo "$want" > "$stamp"
+fi
+
+# --- test tools from npm (package-lock.json: axe-core for the browser tests) ---------
+npm_stamp="node_modules/.package-lock.sha256"
+npm_want=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -f "$npm_stamp" ] || [ "$(cat "$npm_stamp")" != "$npm_want" ]; then
+  echo "==> npm ci"
+  npm ci --no-audit --no-fund --loglevel=error >/dev/null
+  echo "$npm_want" > "$npm_stamp"
 fi
 echo "==> setup done"

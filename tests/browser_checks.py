@@ -1,0 +1,76 @@
+"""What every page must pass in the browser, on a laptop and on a phone.
+
+- `axe_violations(page)`: axe-core (npm `axe-core`, installed by scripts/setup.sh from
+  package-lock.json) run in the page; the serious and critical findings.
+- `horizontal_overflow(page)`: CSS pixels the document is wider than the viewport.
+- `OffsiteRequests`: every request the page makes to a host other than the site's.
+
+axe is evaluated through the DevTools protocol, not a `<script>` tag, so the page's
+Content-Security-Policy applies to the page's own scripts only and is still tested.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from urllib.parse import urlsplit
+
+REPO = Path(__file__).resolve().parent.parent
+AXE_JS = REPO / "node_modules" / "axe-core" / "axe.min.js"
+
+PHONE = {"width": 390, "height": 844}
+LAPTOP = {"width": 1366, "height": 768}
+BLOCKING_IMPACTS = ("serious", "critical")
+
+
+@cache
+def _axe_source() -> str:
+    assert AXE_JS.exists(), (
+        f"{AXE_JS} is missing: scripts/setup.sh installs it (npm ci, package-lock.json)"
+    )
+    return AXE_JS.read_text(encoding="utf-8")
+
+
+def axe_violations(page, impacts=BLOCKING_IMPACTS) -> list[str]:
+    """axe-core's findings of the given impacts, one readable line each ([] = clean)."""
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate(_axe_source())
+    results = page.evaluate(
+        "async () => { const r = await axe.run(document,"
+        " {resultTypes: ['violations']});"
+        " return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"
+        " nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))})); }"
+    )
+    return [
+        f"{v['impact']}: {v['id']} ({v['help']}) at {', '.join(v['nodes'])}"
+        for v in results
+        if v["impact"] in impacts
+    ]
+
+
+def horizontal_overflow(page) -> int:
+    """CSS pixels the page is wider than its viewport (0 = no sideways scroll)."""
+    return page.evaluate(
+        "() => Math.max(0, document.documentElement.scrollWidth - window.innerWidth)"
+    )
+
+
+class OffsiteRequests:
+    """Records every request a page makes to a host other than `site_url`'s.
+
+    Attach before the first navigation:
+    `offsite = OffsiteRequests(page, live_server.url)`;
+    `offsite.urls` lists what left the host ([] = nothing did).
+    """
+
+    def __init__(self, page, site_url: str):
+        self.host = urlsplit(site_url).netloc
+        self.urls: list[str] = []
+        page.on("request", self._record)
+
+    def _record(self, request) -> None:
+        parts = urlsplit(request.url)
+        if parts.scheme in ("data", "blob", "about"):
+            return
+        if parts.netloc != self.host:
+            self.urls.append(request.url)
