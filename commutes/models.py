@@ -10,12 +10,10 @@ from core.cache import TrackedQuerySet
 
 
 class Place(models.Model):
-    """A hundred-block address or an intersection, for the address typeahead.
+    """Superseded by ``places.Place`` (the place index): nothing reads it.
 
-    Two sources, each replaced wholesale by its own builder and never edited by hand:
-    SPD's addresses, rebuilt from crimes.Incident by
-    ``commutes.services.places.refresh_places`` (after imports), and the street
-    network's intersections, rebuilt by ``load_streets``.
+    ``load_streets`` still writes the network's intersections here until the street
+    network moves to its own app; then this table goes.
     """
 
     class Kind(models.TextChoices):

@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "crimes",
     "predictions",
     "commutes",
+    "places",
 ]
 
 MIDDLEWARE = [

@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("crimes.api.urls")),
     path("", include("predictions.api.urls")),
     path("", include("commutes.api.urls")),
+    path("", include("places.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="v1:schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="v1:schema"), name="redoc"),

@@ -45,7 +45,7 @@ READS = [
 SETUP = f"""
 from datetime import datetime
 from django.contrib.auth import get_user_model
-from commutes.services.places import refresh_places
+from places.services.index import refresh_places
 from core.local_time import SEATTLE
 from tests.predictions.conftest import store_synthetic_week
 store_synthetic_week(datetime(2021, 12, 6, tzinfo=SEATTLE), hours=48)

@@ -178,7 +178,15 @@ def test_every_page_is_served_the_time_zone(client, db):
     ],
 )
 def test_a_fact_is_written_in_one_module(literal, home):
-    code = ("core", "crimes", "predictions", "commutes", "ml", "crimepredict_site")
+    code = (
+        "core",
+        "crimes",
+        "predictions",
+        "commutes",
+        "places",
+        "ml",
+        "crimepredict_site",
+    )
     places = [
         path.relative_to(REPO).as_posix()
         for top in (*code, "static/js", "templates")

@@ -50,7 +50,7 @@ def fuzz_site(django_db_setup, django_db_blocker, tmp_path_factory):
     """gunicorn (2 workers) on the test database, with committed data."""
     from django.conf import settings as django_settings
 
-    from commutes.services.places import refresh_places
+    from places.services.index import refresh_places
     from predictions.models import ModelVersion
     from tests.predictions.conftest import ensure_grid, store_synthetic_week
 

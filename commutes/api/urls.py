@@ -4,5 +4,4 @@ from commutes.api import views
 
 urlpatterns = [
     path("commutes/score/", views.CommuteScoreView.as_view(), name="commute-score"),
-    path("places/", views.PlaceSearchView.as_view(), name="places"),
 ]

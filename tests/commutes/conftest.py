@@ -30,7 +30,7 @@ class CommuteData:
 
 
 def _load() -> CommuteData:
-    from commutes.services.places import refresh_places
+    from places.services.index import refresh_places
     from predictions.models import ForecastRun, ForecastValues, ModelVersion
 
     ensure_reference_data()
@@ -46,7 +46,7 @@ def _load() -> CommuteData:
 
 
 def _unload() -> None:
-    from commutes.models import Place
+    from places.models import Place
     from predictions.models import ForecastRun, ForecastValues, ModelVersion
 
     for model in (ForecastValues, ForecastRun, ModelVersion):

@@ -1,4 +1,4 @@
-"""POST /api/v1/commutes/score/ and GET /api/v1/places/: answers and every 400."""
+"""POST /api/v1/commutes/score/: answers and every 400."""
 
 from __future__ import annotations
 
@@ -367,93 +367,6 @@ def test_no_forecast_is_503_not_500(client, commute_data):
     assert response.json()["code"] == "no_forecast"
 
 
-def test_places_typeahead(client, commute_data):
-    names = [
-        f["properties"]["name"]
-        for f in client.get("/api/v1/places/", {"q": "e pine"}).json()["features"]
-    ]
-    assert "7XX BLOCK OF E PINE ST" in names
-    assert all("E PINE" in n for n in names)
-    fc = client.get("/api/v1/places/", {"q": "westlake / lenora"}).json()
-    assert fc["features"][0]["properties"]["name"] == "WESTLAKE AVE / LENORA ST"
-    assert fc["features"][0]["properties"]["kind"] == "intersection"
-    fc = client.get("/api/v1/places/", {"q": "712 E Pine St", "limit": 3}).json()
-    assert fc["features"][0]["properties"]["name"] == "7XX BLOCK OF E PINE ST"
-    assert len(fc["features"]) == 3
-    typo = client.get("/api/v1/places/", {"q": "westlke ave"}).json()
-    assert any("WESTLAKE" in f["properties"]["name"] for f in typo["features"])
-
-
-def test_a_place_sits_at_the_mean_location_of_its_incidents(commute_data):
-    from django.db.models import Avg, Count
-
-    from commutes.models import Place
-    from crimes.models import Incident
-
-    place = Place.objects.get(name="7XX BLOCK OF E PINE ST")
-    agg = Incident.objects.filter(
-        block_address=place.name, x_utm__isnull=False
-    ).aggregate(x=Avg("x_utm"), y=Avg("y_utm"), n=Count("id"))
-    utm = place.location.transform(32610, clone=True)
-    assert place.incidents == agg["n"]
-    assert utm.x == pytest.approx(agg["x"], abs=0.01)
-    assert utm.y == pytest.approx(agg["y"], abs=0.01)
-
-
-def test_places_refresh_after_the_data_version_moves(client, commute_data):
-    from django.contrib.gis.geos import Point
-    from django.db import connection
-    from django.utils import timezone
-
-    from core.cache import DATA, bump
-    from crimes.models import Incident
-
-    client.get("/api/v1/places/", {"q": "pine"})  # builds for this version
-    Incident.objects.bulk_create(  # any new incident bumps the data version
-        [
-            Incident(
-                offense_id=1,
-                report_number="X-1",
-                reported_at=timezone.now(),
-                block_address="99XX BLOCK OF ZYZZYVA LN",
-                location=Point(-122.33, 47.61, srid=4326),
-            )
-        ]
-    )
-    fc = client.get("/api/v1/places/", {"q": "zyzzyva"}).json()
-    assert fc["features"][0]["properties"]["name"] == "99XX BLOCK OF ZYZZYVA LN"
-    # A version that moved for any reason refreshes too (the table is derived).
-    with connection.cursor() as cur:
-        cur.execute("UPDATE crimes_incident SET block_address = 'ELSEWHERE ST'")
-    assert client.get("/api/v1/places/", {"q": "zyzzyva"}).json()["features"]
-    bump(DATA)  # what the importer does after writing with SQL
-    assert client.get("/api/v1/places/", {"q": "zyzzyva"}).json()["features"] == []
-
-
-def test_refresh_places_command(commute_data):
-    from io import StringIO
-
-    from django.core.management import call_command
-
-    out = StringIO()
-    call_command("refresh_places", stdout=out)
-    assert int(out.getvalue().split()[0]) > 10_000
-
-
-@pytest.mark.parametrize(
-    ("params", "field"),
-    [
-        ({}, "q"),
-        ({"q": "pine", "limit": "x"}, "limit"),
-        ({"q": "pine", "limit": 500}, "limit"),
-    ],
-)
-def test_places_bad_parameters(client, params, field):
-    response = client.get("/api/v1/places/", params)
-    assert response.status_code == 400
-    assert response.json()["parameter"] == field
-
-
 def test_openapi_schema_documents_both_endpoints(client):
     schema = client.get("/api/v1/schema/", HTTP_ACCEPT="application/json")
     assert schema.status_code == 200
@@ -476,14 +389,3 @@ def test_openapi_schema_documents_both_endpoints(client):
         "timeline",
     } <= set(route)
     assert set(parts["VsShortest"]["properties"]) == {"time", "expected"}
-
-
-def test_short_words_match_word_starts_most_frequent_first(commute_data):
-    from commutes.services.places import search_places
-
-    matches = search_places("ne", 5)
-    assert len(matches) == 5
-    assert all(" NE" in f" {m.name}" for m in matches)
-    assert [m.incidents for m in matches] == sorted(
-        (m.incidents for m in matches), reverse=True
-    )

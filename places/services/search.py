@@ -1,8 +1,8 @@
-"""The offline address typeahead: hundred blocks and intersections from our incidents.
+"""Forward search of the place index: what a person types -> places, best first.
 
 SPD publishes locations as "7XX BLOCK OF E PINE ST" or "WESTLAKE AVE / LENORA ST".
-Each distinct address becomes a Place at the mean location of its incidents, ranked
-by pg_trgm word similarity to a normalised query, then by how often it appears.
+A query is normalised to that spelling and ranked by pg_trgm word similarity, then by
+how often the place appears.
 """
 
 from __future__ import annotations
@@ -10,14 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from django.conf import settings
-from django.core.cache import cache
 from django.db import connection, transaction
 
-from core.cache import DATA, versions
-
-PLACES_VERSION_KEY = "commutes:places-version"
-REFRESH_LOCK_KEY = "commutes:places-refresh-lock"
 MAX_QUERY_LENGTH = 80
 # The fuzzy pass (typos) keeps places at least this similar to the query; pg_trgm's
 # default 0.6 misses one-letter typos in short street names.
@@ -48,59 +42,6 @@ def normalise_query(text: str) -> str:
     return text
 
 
-REFRESH_SQL = f"""
-INSERT INTO commutes_place (name, kind, source, search_text, location, incidents)
-SELECT block_address,
-    CASE WHEN position('/' IN block_address) > 0 THEN 'intersection' ELSE 'block' END,
-    'spd',
-    trim(regexp_replace(
-        regexp_replace(upper(block_address), '\\mBLOCK OF\\M', ' ', 'g'),
-        '\\s+', ' ', 'g')),
-    ST_Transform(ST_SetSRID(ST_MakePoint(avg(x_utm), avg(y_utm)),
-        {settings.ANALYSIS_SRID}), {settings.STORAGE_SRID}),
-    count(*)
-FROM crimes_incident
-WHERE block_address <> '' AND x_utm IS NOT NULL
-GROUP BY block_address
-"""
-
-
-def refresh_places() -> int:
-    """Rebuild the Place table from the incidents; returns the number of places.
-
-    One transaction: readers keep seeing the old rows until the new ones commit.
-    """
-    version = versions(DATA)  # before the rows are read
-    with transaction.atomic(), connection.cursor() as cur:
-        # Serialise concurrent refreshes (command + lazy refresh) on one lock.
-        cur.execute("SELECT pg_advisory_xact_lock(hashtext('commutes_place'))")
-        # Only SPD's addresses: the street network's intersections have their own
-        # builder (load_streets).
-        cur.execute("DELETE FROM commutes_place WHERE source = 'spd'")
-        cur.execute(REFRESH_SQL)
-        count = cur.rowcount
-    cache.set(PLACES_VERSION_KEY, version, timeout=None)
-    return count
-
-
-def ensure_fresh() -> bool:
-    """Refresh lazily when the data's version (core.cache) moved since the last build.
-
-    Any change to the incidents bumps it; the first typeahead request afterwards pays
-    for the rebuild (about a second on the full data) and concurrent requests keep
-    answering from the previous rows. Returns True when it refreshed.
-    """
-    if cache.get(PLACES_VERSION_KEY) == versions(DATA):
-        return False
-    if not cache.add(REFRESH_LOCK_KEY, 1, timeout=120):
-        return False
-    try:
-        refresh_places()
-    finally:
-        cache.delete(REFRESH_LOCK_KEY)
-    return True
-
-
 @dataclass(frozen=True)
 class PlaceMatch:
     name: str
@@ -119,7 +60,7 @@ SELECT name, kind, x, y, incidents, word_similarity(%(q)s, search_text), source
 FROM (
     SELECT name, kind, ST_X(location) AS x, ST_Y(location) AS y, incidents,
         search_text, source
-    FROM commutes_place
+    FROM places_place
     WHERE search_text LIKE %(prefix)s OR search_text LIKE %(word)s
     ORDER BY incidents DESC, name
     LIMIT %(limit)s
@@ -135,7 +76,7 @@ _RANKED = """
 SELECT name, kind, ST_X(location), ST_Y(location), incidents,
     word_similarity(%(q)s, search_text) AS score, source
 FROM (
-    SELECT name, kind, location, incidents, search_text, source FROM commutes_place
+    SELECT name, kind, location, incidents, search_text, source FROM places_place
     WHERE {where}
     ORDER BY incidents DESC
     LIMIT %(candidates)s

@@ -1,12 +1,12 @@
 from django.core.management.base import BaseCommand
 
-from commutes.services.places import refresh_places
+from places.services.index import refresh_places
 
 
 class Command(BaseCommand):
     help = (
-        "Rebuild the address typeahead (hundred blocks and intersections) from the "
-        "loaded incidents. Imports make the API refresh lazily too; run this after a "
+        "Rebuild the place index (the typeahead and the reverse lookup) from the "
+        "loaded data. Imports make the API refresh lazily too; run this after a "
         "bulk load to spare the first visitor the wait."
     )
 

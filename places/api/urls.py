@@ -1,0 +1,7 @@
+from django.urls import path
+
+from places.api import views
+
+urlpatterns = [
+    path("places/", views.PlaceSearchView.as_view(), name="places"),
+]
