@@ -18,8 +18,9 @@ RUNNING:
   would outlive the run on a reused connection.
 * `RunOwnership.reclaim_dead` fails every RUNNING run whose lock nobody holds. It is
   called when a run is claimed, when the admin lists or shows runs, and every
-  RECLAIM_INTERVAL_S by Celery beat (core.tasks.reclaim_dead_runs) for every
-  registered kind of run, so a dead run is failed within a minute with nobody looking.
+  RECLAIM_INTERVAL_S by Celery beat, in its own process (core.tasks.reclaim_dead_runs,
+  core.upkeep_scheduler), for every registered kind of run, so a dead run is failed
+  within a minute with nobody looking and no worker alive.
 * A PENDING run is failed too when it cannot start: its task could not be queued
   (`fail_pending`, core.queue), or no worker consumes its queue
   (`fail_unconsumed`, e.g. training with no `gpu` worker).

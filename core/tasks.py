@@ -1,11 +1,13 @@
 """Periodic upkeep for every kind of run (Celery beat, settings.CELERY_BEAT_SCHEDULE).
 
-`reclaim_dead_runs` runs every RECLAIM_INTERVAL_S (60 s) on any worker of the
-default queue: a run whose worker died is failed within a minute or two even when
-nobody opens the admin and no other run starts, and a run that waits for a queue no
-worker consumes (training with no `gpu` worker) is failed after PENDING_NO_WORKER_S
-instead of piling up. It also removes upload temp files a killed web worker left on
-this host.
+Both run in beat's own process (core.upkeep_scheduler), not on a worker: they must
+happen when no worker is alive. Tasks still, so a worker or a shell can run them too.
+
+`reclaim_dead_runs` runs every RECLAIM_INTERVAL_S (60 s): a run whose worker died is
+failed within a minute or two even when nobody opens the admin, no other run starts
+and no worker is alive at all, and a run that waits for a queue no worker consumes
+(training with no `gpu` worker) is failed after PENDING_NO_WORKER_S instead of piling
+up. It also removes upload temp files a killed web worker left on this host.
 
 `apply_pending_cache_bumps` runs every PENDING_BUMPS_INTERVAL_S (60 s): the cache
 versions that could not be bumped while Redis was down (core.pending_bumps) are

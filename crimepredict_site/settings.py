@@ -312,11 +312,15 @@ SCHEDULE_SYNC = env_bool("SCHEDULE_SYNC", False)
 SCHEDULE_RETRAIN = env_bool("SCHEDULE_RETRAIN", False)
 SCHEDULE_FORECAST = env_bool("SCHEDULE_FORECAST", False)
 # Always on: runs whose worker died are marked failed within this many seconds
-# (core.tasks.reclaim_dead_runs), with nobody looking at the admin.
+# (core.tasks.reclaim_dead_runs, run by beat itself), with nobody looking at the admin
+# and no worker alive.
 RECLAIM_INTERVAL_S = env_int("RECLAIM_INTERVAL_S", 60, minimum=1)
 # Always on: cache versions not bumped during a Redis outage are bumped within this
 # many seconds of its end (core.tasks.apply_pending_cache_bumps; core.pending_bumps).
 PENDING_BUMPS_INTERVAL_S = env_int("PENDING_BUMPS_INTERVAL_S", 60, minimum=1)
+# Beat performs the upkeep entries (reclaim-dead-runs, apply-pending-cache-bumps) in its
+# own process, so they happen when no worker is alive (core.upkeep_scheduler).
+CELERY_BEAT_SCHEDULER = "core.upkeep_scheduler:UpkeepScheduler"
 CELERY_BEAT_SCHEDULE = {
     name: entry
     for name, entry, enabled in [

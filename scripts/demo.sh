@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # `make demo`: set everything up and run Crime Predict with real Seattle data.
 #   services + database + virtualenv (scripts/setup.sh), migrations, static files,
-#   the bundled 2021 SPD extract, a trained model, a week of forecasts, a Celery worker
-#   and the web server on http://127.0.0.1:8000/ (DEMO_PORT). Safe and quick to run again.
-# `bash scripts/demo.sh stop` stops the worker and the web server.
+#   the bundled 2021 SPD extract, a trained model, a week of forecasts, a Celery worker,
+#   Celery beat (which also fails runs whose worker died, with no worker alive) and the
+#   web server on http://127.0.0.1:8000/ (DEMO_PORT). Safe and quick to run again.
+# `bash scripts/demo.sh stop` stops beat, the worker and the web server.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$REPO"
@@ -11,7 +12,7 @@ RUN="$REPO/var/run"
 mkdir -p "$RUN" var/log var/artifacts
 
 stop() {
-  for name in web worker; do
+  for name in web worker beat; do
     if [ -f "$RUN/$name.pid" ]; then
       kill "$(cat "$RUN/$name.pid")" 2>/dev/null || true
       rm -f "$RUN/$name.pid"
@@ -68,11 +69,14 @@ if [ "$(ask 'from predictions.models import ForecastRun; print(ForecastRun.objec
   manage precompute_forecasts --start "$UNTIL" --hours 168
 fi
 
-echo "==> start the Celery worker and the web server"
+echo "==> start the Celery worker, Celery beat and the web server"
 stop
 setsid nohup "$VENV/bin/celery" -A crimepredict_site worker -Q default,gpu -c 1 \
   --max-tasks-per-child 1 --loglevel INFO >var/log/worker.log 2>&1 &
 echo $! > "$RUN/worker.pid"
+setsid nohup "$VENV/bin/celery" -A crimepredict_site beat --loglevel INFO \
+  -s "$RUN/celerybeat-schedule" >var/log/beat.log 2>&1 &
+echo $! > "$RUN/beat.pid"
 setsid nohup "$VENV/bin/gunicorn" crimepredict_site.wsgi -b "127.0.0.1:$PORT" -w 2 \
   --timeout 60 --access-logfile var/log/access.log >var/log/web.log 2>&1 &
 echo $! > "$RUN/web.pid"
@@ -87,5 +91,5 @@ cat <<MSG
 Crime Predict is running: http://127.0.0.1:$PORT/
   admin:  http://127.0.0.1:$PORT/admin/  (user admin, password in var/admin_password)
   API:    http://127.0.0.1:$PORT/api/v1/docs/
-  logs:   var/log/web.log, var/log/worker.log      stop: make stop
+  logs:   var/log/web.log, var/log/worker.log, var/log/beat.log      stop: make stop
 MSG

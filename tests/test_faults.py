@@ -315,6 +315,40 @@ def test_a_worker_killed_mid_training_is_failed_by_beat_and_nothing_activated(si
     assert running == []
 
 
+def test_the_only_worker_killed_mid_run_is_failed_by_beat_with_no_worker_alive(site):
+    # Beat itself performs the check (core.upkeep_scheduler): sent to the broker as a
+    # task, it would wait in the queue for a worker, and the run would stay
+    # "running" for as long as none is started.
+    run_id = int(
+        localstack.manage(
+            site.env,
+            "shell",
+            "-c",
+            "from predictions.services import training\n"
+            "from predictions.tasks import train_model\n"
+            "run = training.create_run(until=None, preset='tiny',"
+            " config={'_sleep_in_progress_s': 30, '_backtest_weeks': 0})\n"
+            "train_model.delay(run.pk)\n"
+            "print(run.pk)",
+        ).split()[-1]
+    )
+    _wait_status(site, "predictions_trainingrun", run_id, "running", 90)
+    assert [w.alive() for w in site.workers].count(True) == 1
+    site.workers[-1].kill()
+    try:
+        # The bound of issue 16 is two minutes with the default RECLAIM_INTERVAL_S
+        # (60 s); here beat checks every 2 s (4 s measured).
+        _wait_status(site, "predictions_trainingrun", run_id, "failed", 110)
+        assert not any(w.alive() for w in site.workers)  # nobody but beat
+        error = site.sql(
+            "SELECT error FROM predictions_trainingrun WHERE id = %s", [run_id]
+        )[0][0]
+        assert "died or was killed" in error
+        assert "done in beat" in site.beat.tail(200_000)
+    finally:
+        site.start_worker()  # for the tests after this one
+
+
 # Last in the module: the reads they warm must not turn the "uncached" pages of the
 # PostgreSQL test above into cached ones.
 # A data change made while Redis is down: a tracked queryset delete (core.cache bumps

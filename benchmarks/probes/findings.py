@@ -729,10 +729,19 @@ def _run_status(dep: Deployment, table: str, run_id: int) -> str:
 
 def dead_runs(dep: Deployment, wait_s: float = 330) -> list[Result]:
     """Kill the worker mid-import; is the run failed within wait_s, nobody looking?
+    First with another worker started at once, then with no worker left at all
+    (issue 16: only beat is alive)."""
+    return [
+        _kill_mid_import(dep, wait_s, restart=True),
+        _kill_mid_import(dep, wait_s, restart=False),
+    ]
 
-    A dry run of the full 2012-2021 file (about a minute; nothing is written) when
+
+def _kill_mid_import(dep: Deployment, wait_s: float, restart: bool) -> Result:
+    """A dry run of the full 2012-2021 file (about a minute; nothing is written) when
     ../shared has it, else of the bundled 2021 extract."""
-    out = []
+    if "worker" not in dep.procs:
+        dep.start_worker()
     full = REPO.parent / "shared" / "data" / "spd" / "spd_crime_2012_2021.csv.gz"
     spd = full if full.exists() else REPO / "data" / "spd" / "spd_2021.csv.gz"
     session = dep.admin_session()
@@ -761,22 +770,21 @@ def dead_runs(dep: Deployment, wait_s: float = 330) -> list[Result]:
     )
     time.sleep(1)
     dep.procs.pop("worker").kill()
-    # Another worker is alive (e.g. the default queue's), nobody opens the admin.
-    dep.start_worker("default")
+    if restart:
+        # Another worker is alive (e.g. the default queue's), nobody opens the admin.
+        dep.start_worker("default")
     t0 = time.monotonic()
     status = "running"
     while time.monotonic() - t0 < wait_s and status == "running":
         time.sleep(2)
         status = _run_status(dep, "crimes_importrun", run_id)
     took = time.monotonic() - t0
-    out.append(
-        Result(
-            "runs: worker killed mid-import",
-            f"run {run_id} is {status} {took:.0f}s after the kill",
-            status == "failed",
-        )
+    alone = "" if restart else ", no worker alive"
+    return Result(
+        f"runs: worker killed mid-import{alone}",
+        f"run {run_id} is {status} {took:.0f}s after the kill",
+        status == "failed",
     )
-    return out
 
 
 # --- training without --until --------------------------------------------------------
