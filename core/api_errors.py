@@ -7,7 +7,7 @@ Django's URL resolver), has this JSON body::
      "detail": "dow: days mon..sun (or 0 = Monday .. 6 = Sunday)"}
 
 ``parameter`` names the query parameter or body field at fault, or is null when the
-request as a whole is refused (404, 405, 413, 415, 429, 503); ``retry_after``
+request as a whole is refused (404, 405, 411, 413, 415, 429, 503); ``retry_after``
 (seconds, also in the Retry-After header) comes with 429 and 503. The OpenAPI schema
 describes it once (component ``ApiError``) and lists it under every status an
 operation can answer (core.schema_hooks).
@@ -48,6 +48,7 @@ DEFAULT_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     406: "not_acceptable",
+    411: "length_required",
     412: "precondition_failed",
     413: "payload_too_large",
     415: "unsupported_media_type",
@@ -60,8 +61,10 @@ DESCRIPTIONS = {
     404: "Nothing here (an unknown path, or no stored forecast for the request).",
     405: "The method is not allowed on this path.",
     406: "None of the Accept header's media types can be produced.",
+    411: "The request body was sent in chunks; send it with a Content-Length.",
     413: "The request body is larger than the limit in `detail`.",
-    415: "The request body is not JSON.",
+    415: "The request body is not JSON, or not in UTF-8 (or UTF-16/32 with a byte "
+    "order mark); `detail` names the media type or charset.",
     429: "Too many requests from this address; retry after `retry_after` seconds.",
     503: "A service this request needs (the database, the task queue, a forecast) "
     "is unavailable; retry after `retry_after` seconds.",

@@ -6,8 +6,12 @@ class CoreConfig(AppConfig):
     verbose_name = "Shared infrastructure"
 
     def ready(self) -> None:
-        from core import pending_bumps, redis_guard
+        from core import charsets, pending_bumps, redis_guard
         from core.request_limits import remove_stale_temp_files, temp_dir
+
+        # A client's Content-Type charset is never looked up in Python's codec
+        # registry (bz2, zlib, rot13 are codecs there too).
+        charsets.install()
 
         # Bumps lost to a Redis outage are applied by the first process that sees
         # Redis back (and by beat: core.tasks.apply_pending_cache_bumps).

@@ -3,17 +3,19 @@
 It is the only entry of DEFAULT_PARSER_CLASSES, so a body of any other content type
 (a multipart upload, a form) is refused with 415 before it is read. Python's json
 module recurses once per nesting level, so a 2 KB body nested 1,000 deep raised
-RecursionError (a 500); here it is a 400 like any other malformed body.
+RecursionError (a 500); here it is a 400 like any other malformed body. The text is
+decoded with the codec core.charsets names for the Content-Type's charset (UTF-8, or
+UTF-16/32 with a byte order mark), never with one looked up from the client's string.
 """
 
 from __future__ import annotations
 
-import codecs
 import json
 
-from django.conf import settings
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import ParseError, UnsupportedMediaType
 from rest_framework.parsers import JSONParser
+
+from core import charsets
 
 MAX_JSON_DEPTH = 32
 
@@ -35,9 +37,12 @@ class JSONBodyParser(JSONParser):
     """DRF's JSON parser (strict: no NaN), with a bound on nesting depth."""
 
     def parse(self, stream, media_type=None, parser_context=None):
-        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
+        charset = charsets.charset_of(media_type)
+        if not charsets.readable(charset, json=True):
+            # core.request_text refuses these first; a parser must not trust that.
+            raise UnsupportedMediaType(media_type)
         try:
-            text = codecs.getreader(encoding)(stream).read()
+            text = charsets.decode_json(stream.read(), charset)
             data = json.loads(text, parse_constant=_refuse_constant)
         except RecursionError:
             raise ParseError(

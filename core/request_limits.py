@@ -8,7 +8,11 @@ checked once the whole file was on disk. Three layers, from the outside in:
 * `BodyLimitMiddleware` answers 413 from the ``Content-Length`` header alone, before
   anything reads the body: API_MAX_BODY_BYTES under /api/ (the API takes small JSON),
   REQUEST_MAX_BODY_BYTES elsewhere, and the import upload limit only on the admin's
-  upload page for a signed-in staff user.
+  upload page for a signed-in staff user. A body sent in chunks (``Transfer-Encoding``,
+  no length) is a 411: Django reads a body by its Content-Length, so one without was
+  read as empty, silently (a JSON parse error, a form with no fields). Behind the
+  proxy nginx buffers a chunked body (bounded by client_max_body_size) and passes it
+  on with a Content-Length, so browsers and clients that stream still get through.
 * core.json_body.JSONBodyParser is the API's only parser, so any other content type
   is a 415 (and JSON nested too deep a 400, not a RecursionError).
 * `LimitedUploadHandler` counts an upload's bytes as they stream in and stops the
@@ -69,6 +73,8 @@ class BodyLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if "HTTP_TRANSFER_ENCODING" in request.META:
+            return self.refuse_chunked(request)
         raw = request.META.get("CONTENT_LENGTH") or "0"
         try:
             length = int(raw)
@@ -80,6 +86,19 @@ class BodyLimitMiddleware:
         if request.path_info == UPLOAD_PATH:
             remove_stale_temp_files(throttle=True)
         return self.get_response(request)
+
+    @staticmethod
+    def refuse_chunked(request: HttpRequest) -> HttpResponse:
+        detail = (
+            "a body sent with Transfer-Encoding is not read: send it with a "
+            "Content-Length header"
+        )
+        if is_api(request):
+            response = json_error(411, detail)
+        else:
+            response = HttpResponse(detail, status=411, content_type="text/plain")
+        response["Connection"] = "close"
+        return response
 
     @staticmethod
     def refuse(request: HttpRequest, length: int, limit: int) -> HttpResponse:

@@ -32,7 +32,7 @@ def describe_api(result, generator, request, public):
                 int(s) for s in responses if s.isdigit() and int(s) >= 400
             }
             if method in ("post", "put", "patch"):
-                statuses |= {413, 415}
+                statuses |= {411, 413, 415}
             for status in sorted(statuses):
                 existing = responses.get(str(status)) or {}
                 entry = {

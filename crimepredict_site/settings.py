@@ -83,6 +83,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Bodies in a charset the site does not read, NUL in a path or query: refused
+    # before anything (the fast path, the CSRF check) reads them.
+    "core.request_text.RequestTextMiddleware",
     # Outside the fast path, so replayed answers are compressed like fresh ones.
     "core.compression.ApiGzipMiddleware",
     "core.fast_path.ApiFastPathMiddleware",

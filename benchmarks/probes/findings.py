@@ -7,6 +7,7 @@ answer the site must give. ``python -m benchmarks.probes.run`` runs them.
 
 from __future__ import annotations
 
+import bz2
 import concurrent.futures as futures
 import csv as csvmod
 import gzip
@@ -18,6 +19,7 @@ import socket
 import subprocess
 import threading
 import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -406,6 +408,137 @@ def inputs(dep: Deployment) -> list[Result]:
     for label, method, path, kwargs in hostile_cases():
         code = _status(dep, method, path, **kwargs)
         out.append(Result(f"input: {label}", f"HTTP {code}", 0 < code < 500))
+    return out
+
+
+# --- bodies in odd charsets, NUL in paths, chunked bodies (issue 16) --------------
+
+
+def bz2_bomb(expanded: int) -> bytes:
+    """bz2 of "[" and `expanded` spaces (1.08 GB: 794 bytes)."""
+    compressor = bz2.BZ2Compressor(9)
+    out = compressor.compress(b"[")
+    chunk = b" " * 10_000_000
+    for _ in range(expanded // len(chunk)):
+        out += compressor.compress(chunk)
+    return out + compressor.flush()
+
+
+def _peak_rss_mb(dep: Deployment) -> float:
+    """The largest peak resident size (VmHWM) among the gunicorn workers, in MB."""
+    leader = dep.procs["web"].pid
+    children = Path(f"/proc/{leader}/task/{leader}/children").read_text().split()
+    peaks = []
+    for pid in children:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                peaks.append(int(line.split()[1]) / 1024)
+    return max(peaks, default=0.0)
+
+
+def _raw(dep: Deployment, head: str, body: bytes, timeout: float = 30) -> int:
+    """The status of a request written by hand (a chunked body); -1 on no answer."""
+    with socket.create_connection(("127.0.0.1", dep.port), timeout=timeout) as sock:
+        sock.sendall(head.replace("\n", "\r\n").encode() + b"\r\n" + body)
+        answer = b""
+        try:
+            while chunk := sock.recv(65536):
+                answer += chunk
+        except OSError:
+            pass
+    parts = answer.split(b" ", 2)
+    return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else -1
+
+
+def bodies(dep: Deployment, forms: int = 300) -> list[Result]:
+    out = []
+    score = "/api/v1/commutes/score/"
+    bomb = bz2_bomb(1_080_000_000)
+    before = _peak_rss_mb(dep)
+    t0 = time.monotonic()
+    code = _status(
+        dep,
+        "POST",
+        score,
+        timeout=120,
+        data=bomb,
+        headers={"Content-Type": "application/json; charset=bz2"},
+    )
+    took = time.monotonic() - t0
+    after = _peak_rss_mb(dep)
+    out.append(
+        Result(
+            f"bodies: a {len(bomb)}-byte JSON body with charset=bz2 (1.08 GB expanded)",
+            f"HTTP {code} in {took:.1f}s; workers' peak RSS {before:.0f} -> "
+            f"{after:.0f} MB",
+            code == 415 and after - before < 100,
+        )
+    )
+    malformed = {"zlib": zlib.compress(b"{"), "rot13": b"{", "bz2": bz2.compress(b"{")}
+    for charset, body in malformed.items():
+        code = _status(
+            dep,
+            "POST",
+            score,
+            data=body,
+            headers={"Content-Type": f"application/json; charset={charset}"},
+        )
+        out.append(
+            Result(
+                f"bodies: a malformed JSON body with charset={charset}",
+                f"HTTP {code}",
+                code == 415,
+            )
+        )
+    log = dep.procs["web"].log
+    size = log.stat().st_size
+    # As a browser sends it: with the CSRF cookie and token, to the login URL.
+    session = requests.Session()
+    session.get(dep.base + "/admin/login/", timeout=30)
+    token = session.cookies.get("csrftoken", "")
+    form = f"csrfmiddlewaretoken={token}&username=a&password=b&next=/admin/"
+    codes = []
+    for _ in range(forms):
+        try:
+            response = session.post(
+                dep.base + "/admin/login/?next=/admin/",
+                data=form.encode("utf-16"),
+                headers={
+                    "Content-Type": "application/x-www-form-urlencoded; charset=utf-16",
+                    "Referer": dep.base + "/admin/login/",
+                },
+                timeout=30,
+            )
+            codes.append(response.status_code)
+        except requests.RequestException:
+            codes.append(-1)
+    grew = log.stat().st_size - size
+    out.append(
+        Result(
+            f"bodies: {forms} admin login forms in utf-16",
+            f"{sorted(set(codes))}; the server log grew {grew:,} bytes",
+            set(codes) == {400} and grew < 250 * forms,
+        )
+    )
+    code = _status(dep, "GET", "/history/area/beat/%00/")
+    out.append(
+        Result("bodies: GET /history/area/beat/%00/", f"HTTP {code}", code == 404)
+    )
+    code = _status(dep, "GET", "/history/?start=%00")
+    out.append(Result("bodies: GET /history/?start=%00", f"HTTP {code}", code == 400))
+    code = _raw(
+        dep,
+        f"POST {score} HTTP/1.1\nHost: 127.0.0.1\nContent-Type: application/json\n"
+        "Transfer-Encoding: chunked\nConnection: close\n",
+        b"2\r\n{}\r\n0\r\n\r\n",
+    )
+    out.append(
+        Result(
+            "bodies: a chunked JSON body (no Content-Length)",
+            f"HTTP {code}",
+            code == 411,
+        )
+    )
     return out
 
 

@@ -27,6 +27,7 @@ PROBES = {
     "throttle": findings.throttle,
     "uploads": findings.uploads,
     "inputs": findings.inputs,
+    "bodies": findings.bodies,
     "redis": findings.redis_down,
     "exports": findings.exports,
     "csv": findings.csv_injection,
