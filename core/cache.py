@@ -89,7 +89,7 @@ def redis_client() -> redis.Redis:
         with _client_lock:
             if _client is None:
                 _client = redis.Redis.from_url(
-                    settings.REDIS_URL,
+                    settings.CACHE_REDIS_URL,
                     socket_connect_timeout=settings.REDIS_TIMEOUT_S,
                     socket_timeout=settings.REDIS_TIMEOUT_S,
                 )

@@ -1,12 +1,13 @@
 """Redis is optional at request time: when it fails, requests stop waiting on it.
 
-Redis holds the cache, the throttle counters and the task queue. None of them may
-take a page down: reads are served from PostgreSQL without the cache, the throttle
-lets requests through (core.throttling), and actions that need the queue answer 503
-(core.queue). What this module adds is a short circuit breaker, per process: after a
-failure, callers skip Redis for BREAKER_S seconds instead of each waiting out a
-connection timeout, then try again (so recovery needs nobody). Failures are logged
-at most once per LOG_EVERY_S.
+Redis holds the cache, the throttle counters and the task queue (the queue on a
+server of its own in production: settings.CELERY_BROKER_URL, CACHE_REDIS_URL). None
+of them may take a page down: reads are served from PostgreSQL without the cache,
+the throttle lets requests through (core.throttling), and actions that need the
+queue answer 503 (core.queue). What this module adds is a short circuit breaker, per
+process: after a failure, callers skip Redis for BREAKER_S seconds instead of each
+waiting out a connection timeout, then try again (so recovery needs nobody). Failures
+are logged at most once per LOG_EVERY_S.
 
 Callers report successes too (``succeeded``: a global read, nothing more while Redis
 is fine). The first success after a failure runs the ``on_recovery`` callbacks, once
@@ -27,8 +28,16 @@ log = logging.getLogger(__name__)
 
 BREAKER_S = 5.0
 LOG_EVERY_S = 60.0
-# What a Redis client raises when the server is down, unreachable or too slow.
-ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
+# What a Redis client raises when the server is down, unreachable or too slow, or
+# refuses a write because it is full (the cache's server has `maxmemory`: a write it
+# cannot make room for is answered OOM; the caller goes on without the cache, and a
+# version bump it refused is recorded and applied later, core.pending_bumps).
+ERRORS = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    redis.exceptions.OutOfMemoryError,
+    OSError,
+)
 
 _lock = threading.Lock()
 _open_until = 0.0

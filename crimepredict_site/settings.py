@@ -132,6 +132,12 @@ DATABASES = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = check_redis_url("REDIS_URL", "redis://127.0.0.1:6379/0")
+# Two Redis roles, which production keeps on two servers (docker/compose.yaml): the
+# cache (answers, cache versions, throttle counters) on a server with `maxmemory` and
+# `volatile-lru`, so it stays bounded by evicting entries; the Celery broker on one
+# that never evicts (`noeviction`), so a queued run is never dropped to make room.
+# Both default to REDIS_URL (one server, as before, for a laptop).
+CACHE_REDIS_URL = check_redis_url("CACHE_REDIS_URL", REDIS_URL)
 # Redis may fail; requests then go on without it (core.redis_guard), after at most
 # this long a wait.
 REDIS_TIMEOUT_S = env_int("REDIS_TIMEOUT_MS", 1000, minimum=10) / 1000
@@ -139,7 +145,7 @@ CACHES = {
     "default": {
         # RedisCache that treats a failing Redis as a miss (core.resilient_cache).
         "BACKEND": "core.resilient_cache.ResilientRedisCache",
-        "LOCATION": REDIS_URL,
+        "LOCATION": CACHE_REDIS_URL,
         "OPTIONS": {
             "socket_connect_timeout": REDIS_TIMEOUT_S,
             "socket_timeout": REDIS_TIMEOUT_S,
@@ -282,8 +288,8 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Celery ------------------------------------------------------------------------
-CELERY_BROKER_URL = REDIS_URL
-CELERY_RESULT_BACKEND = REDIS_URL
+CELERY_BROKER_URL = check_redis_url("CELERY_BROKER_URL", REDIS_URL)
+CELERY_RESULT_BACKEND = CELERY_BROKER_URL
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"

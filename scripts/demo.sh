@@ -1,25 +1,27 @@
 #!/usr/bin/env bash
 # `make demo`: set everything up and run Crime Predict with real Seattle data.
 #   services + database + virtualenv (scripts/setup.sh), migrations, static files,
-#   the bundled 2021 SPD extract, a trained model, a week of forecasts, a Celery worker,
+#   the bundled 2021 SPD extract, a trained model, a week of forecasts, the cache's own
+#   bounded Redis (docker/redis/cache.conf, port DEMO_CACHE_REDIS_PORT, 6380; the Celery
+#   queue stays on the Redis of scripts/setup.sh, which never evicts), a Celery worker,
 #   Celery beat (which also fails runs whose worker died, with no worker alive) and the
 #   web server on http://127.0.0.1:8000/ (DEMO_PORT). Safe and quick to run again.
-# `bash scripts/demo.sh stop` stops beat, the worker and the web server.
+# `bash scripts/demo.sh stop` stops beat, the worker, the web server and the cache.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$REPO"
 RUN="$REPO/var/run"
 mkdir -p "$RUN" var/log var/artifacts
 
-stop() {
-  for name in web worker beat; do
+stop() {  # the processes named, by the pid files of var/run
+  for name in "$@"; do
     if [ -f "$RUN/$name.pid" ]; then
       kill "$(cat "$RUN/$name.pid")" 2>/dev/null || true
       rm -f "$RUN/$name.pid"
     fi
   done
 }
-if [ "${1:-}" = stop ]; then stop; echo "stopped"; exit 0; fi
+if [ "${1:-}" = stop ]; then stop web worker beat cache-redis; echo "stopped"; exit 0; fi
 
 bash scripts/setup.sh
 
@@ -28,6 +30,17 @@ bash scripts/setup.sh
 export SECRET_KEY="$(cat var/secret_key)"
 export DEBUG=0 HTTPS=0 ALLOWED_HOSTS="${ALLOWED_HOSTS:-127.0.0.1,localhost}"
 export ARTIFACTS_DIR="${ARTIFACTS_DIR:-$REPO/var/artifacts}"
+# The queue on the Redis of scripts/setup.sh (noeviction); the cache on one of its own,
+# bounded (maxmemory, volatile-lru: docker/redis/cache.conf).
+CACHE_PORT="${DEMO_CACHE_REDIS_PORT:-6380}"
+export CELERY_BROKER_URL="${CELERY_BROKER_URL:-$REDIS_URL}"
+export CACHE_REDIS_URL="${CACHE_REDIS_URL:-redis://127.0.0.1:$CACHE_PORT/0}"
+if ! redis-cli -p "$CACHE_PORT" ping >/dev/null 2>&1; then
+  redis-server docker/redis/cache.conf --port "$CACHE_PORT" --bind 127.0.0.1 \
+    --daemonize yes --pidfile "$RUN/cache-redis.pid" --dir "$RUN" \
+    --logfile "$REPO/var/log/cache-redis.log"
+  for _ in $(seq 30); do redis-cli -p "$CACHE_PORT" ping >/dev/null 2>&1 && break; sleep 0.2; done
+fi
 # The base map is the bundled OpenStreetMap streets, served by the site itself (no map
 # view leaves the machine); set MAP_TILES_URL to use a tile server instead.
 export MAP_TILES_URL="${MAP_TILES_URL:-}"
@@ -70,7 +83,7 @@ if [ "$(ask 'from predictions.models import ForecastRun; print(ForecastRun.objec
 fi
 
 echo "==> start the Celery worker, Celery beat and the web server"
-stop
+stop web worker beat
 setsid nohup "$VENV/bin/celery" -A crimepredict_site worker -Q default,gpu -c 1 \
   --max-tasks-per-child 1 --loglevel INFO >var/log/worker.log 2>&1 &
 echo $! > "$RUN/worker.pid"

@@ -108,6 +108,8 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
     env = dict(os.environ)
     env["DATABASE_URL"] = _database_url_for(settings.DATABASES["default"]["NAME"])
     env["REDIS_URL"] = settings.REDIS_URL
+    env["CACHE_REDIS_URL"] = settings.CACHE_REDIS_URL
+    env["CELERY_BROKER_URL"] = settings.CELERY_BROKER_URL
     env["ARTIFACTS_DIR"] = str(settings.ARTIFACTS_DIR)
     env["MEDIA_ROOT"] = str(settings.MEDIA_ROOT)
     log = tmp_path_factory.mktemp("celery") / "worker.log"

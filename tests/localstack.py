@@ -103,10 +103,20 @@ class Proc:
 
 class OwnRedis:
     """A redis-server on a free port, no persistence of its own; stop() and start()
-    again (``stop(keep_data=True)``: back with the same keys)."""
+    again (``stop(keep_data=True)``: back with the same keys). ``conf``: a
+    configuration file (docker/redis/*.conf); ``config``: options over it, e.g.
+    ``{"maxmemory": "8mb"}``."""
 
-    def __init__(self, workdir: Path, port: int | None = None):
+    def __init__(
+        self,
+        workdir: Path,
+        port: int | None = None,
+        conf: Path | None = None,
+        config: dict | None = None,
+    ):
         self.port = port or free_port()
+        self.conf = conf
+        self.config = dict(config or {})
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.proc: Proc | None = None
@@ -121,6 +131,7 @@ class OwnRedis:
         self.proc = Proc(
             [
                 binary,
+                *([str(self.conf)] if self.conf else []),
                 "--port",
                 str(self.port),
                 "--bind",
@@ -131,6 +142,7 @@ class OwnRedis:
                 "no",
                 "--dir",
                 str(self.workdir),
+                *(arg for k, v in self.config.items() for arg in (f"--{k}", v)),
             ],
             dict(os.environ),
             self.workdir / "redis.log",
@@ -297,6 +309,8 @@ def site_env(database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("PYTEST", "DJANGO_ALLOW_ASYNC"))
+        # Both default to REDIS_URL; a caller that wants them apart names them.
+        and k not in {"CACHE_REDIS_URL", "CELERY_BROKER_URL"}
     }
     env.update(
         DJANGO_SETTINGS_MODULE="crimepredict_site.settings",

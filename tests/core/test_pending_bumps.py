@@ -24,13 +24,13 @@ def redis_down(settings, monkeypatch):
     """The cache's Redis is unreachable (a port nobody listens on) until ``back()``;
     the breaker reopens at once, so a test need not wait BREAKER_S."""
     monkeypatch.setattr(redis_guard, "BREAKER_S", 0.0)
-    real = settings.REDIS_URL
-    settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
+    real = settings.CACHE_REDIS_URL
+    settings.CACHE_REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
     monkeypatch.setattr(cache, "_client", None)
     redis_guard.reset()
 
     def back() -> None:
-        settings.REDIS_URL = real
+        settings.CACHE_REDIS_URL = real
         cache._client = None
 
     yield back

@@ -87,7 +87,16 @@ def _setup_with(**overrides: str) -> subprocess.CompletedProcess:
     environ = {
         k: v
         for k, v in os.environ.items()
-        if k not in {"DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "HTTPS"}
+        if k
+        not in {
+            "DEBUG",
+            "SECRET_KEY",
+            "DATABASE_URL",
+            "REDIS_URL",
+            "CACHE_REDIS_URL",
+            "CELERY_BROKER_URL",
+            "HTTPS",
+        }
     }
     environ.update(
         SECRET_KEY="settings-test-key-0123456789-abcdefghijklmnopqrstuvwxyz",

@@ -229,7 +229,7 @@ def test_redis_down_lets_requests_through_and_logs_it(
     # Nothing listens on this port: the failure a stopped Redis gives.
     from tests.localstack import free_port
 
-    settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
+    settings.CACHE_REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
     monkeypatch.setattr(cache, "_client", None)
     redis_guard.reset()
     try:
