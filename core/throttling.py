@@ -35,6 +35,16 @@ What a probe of a public deployment found (issue 10), and the answer to each:
   request times per client, ~79 KB at 600/minute.)
   A refused request is not counted, so it does not extend the wait; the reply says
   how long until enough of the oldest counted sub-windows leave the range.
+- A route cost as much as a cached read (issue 16): a client inside the rate could
+  keep both web workers routing. The counter counts TOKENS: an admission of cost c
+  (1 for an ordinary request) needs sum + c <= R and adds c to sub-window i, so the
+  proof above holds word for word with "tokens" for "requests": no window of one
+  period holds more than R tokens. A view whose work costs more than its admission
+  `spend`s the rest (one more admission of cost c - 1, under the same rule) once it
+  knows it will do that work (commutes: a request routed along the streets); a
+  refused spend is a 429 like any other. c is clamped to R, so an expensive request
+  is still possible once per period at a tiny rate. The costs are measured (CPU per
+  request against a cached read: docs/benchmarks.md, "Cost-aware throttle").
 - Redis down: the throttle lets requests through and says so in the log
   (core.redis_guard); pages and reads must not fail because a counter cannot be kept.
 
@@ -52,6 +62,7 @@ import hashlib
 import ipaddress
 
 from django.conf import settings
+from rest_framework.exceptions import Throttled
 from rest_framework.throttling import AnonRateThrottle
 
 from core import cache, redis_guard
@@ -67,9 +78,10 @@ SUBWINDOWS = 10
 
 # Conservative sliding-window counter. KEYS[1]: the client's hash, field = sub-window
 # index i (Redis's clock, microseconds // sub), value = requests admitted in it.
-# ARGV[1]: sub, microseconds per sub-window; ARGV[2]: the rate R; ARGV[3]: S.
-# Returns {allowed (1/0), requests counted in sub-windows i - S .. i (this one
-# included when admitted), microseconds until one would be admitted (0 when
+# ARGV[1]: sub, microseconds per sub-window; ARGV[2]: the rate R; ARGV[3]: S;
+# ARGV[4]: the cost c in tokens (absent: 1; clamped to 1..R).
+# Returns {allowed (1/0), tokens counted in sub-windows i - S .. i (this request's
+# included when admitted), microseconds until it would be admitted (0 when
 # admitted)}. The hash never holds more than S + 1 fields: whenever a new counter is
 # created (once per sub-window), the ones older than i - S are deleted, and the key
 # is set to expire (S + 1) * sub later, when no request counts that counter any
@@ -79,12 +91,13 @@ SUBWINDOWS = 10
 # A Lua function, so that core.fast_path can run it in the same script as its cache
 # lookup (one command in its pipeline instead of two).
 COUNTER_FUNCTION = """
-local function sliding_counter(key, sub, limit, s)
+local function sliding_counter(key, sub, limit, s, cost)
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 sub = tonumber(sub)
 limit = tonumber(limit)
 s = tonumber(s)
+cost = math.max(1, math.floor(math.min(tonumber(cost) or 1, limit)))
 local i = math.floor(now / sub)
 local first = i - s
 local all = redis.call('HGETALL', key)
@@ -97,19 +110,19 @@ for k = 1, #all, 2 do
     stale[#stale + 1] = all[k]
   end
 end
-if sum < limit then
-  if redis.call('HINCRBY', key, string.format('%d', i), 1) == 1 then
+if sum + cost <= limit then
+  if redis.call('HINCRBY', key, string.format('%d', i), cost) == cost then
     if #stale > 0 then redis.call('HDEL', key, unpack(stale)) end
     redis.call('PEXPIRE', key, math.ceil((s + 1) * sub / 1000))
   end
-  return {1, sum + 1, 0}
+  return {1, sum + cost, 0}
 end
 local counts = {}
 for k = 1, #all, 2 do
   local f = tonumber(all[k])
   if f >= first then counts[f - first + 1] = tonumber(all[k + 1]) end
 end
-local need = sum - limit + 1
+local need = sum + cost - limit
 local freed = 0
 for k = 1, s + 1 do
   freed = freed + (counts[k] or 0)
@@ -119,7 +132,8 @@ return {0, sum, (i + s + 1) * sub - now}
 end
 """
 SLIDING_COUNTER = (
-    COUNTER_FUNCTION + "return sliding_counter(KEYS[1], ARGV[1], ARGV[2], ARGV[3])\n"
+    COUNTER_FUNCTION
+    + "return sliding_counter(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4])\n"
 )
 SLIDING_COUNTER_SHA = hashlib.sha1(SLIDING_COUNTER.encode()).hexdigest()
 
@@ -207,9 +221,9 @@ class AnonWindowThrottle(AnonRateThrottle):
             reply = self.count(key)
         return self.decide(reply)
 
-    def _args(self, key: str) -> tuple:
+    def _args(self, key: str, cost: int = 1) -> tuple:
         head, sub_us, limit = _window(_prefix(), self.num_requests, self.duration)
-        return (1, head + key, sub_us, limit, SUBWINDOWS)
+        return (1, head + key, sub_us, limit, SUBWINDOWS, cost)
 
     @classmethod
     def script_args(cls, request) -> tuple | None:
@@ -220,15 +234,15 @@ class AnonWindowThrottle(AnonRateThrottle):
         if rate is None:
             return None
         head, sub_us, limit = _rate_window(_prefix(), rate)
-        return (1, head + cls.anonymous_key(request), sub_us, limit, SUBWINDOWS)
+        return (1, head + cls.anonymous_key(request), sub_us, limit, SUBWINDOWS, 1)
 
-    def count(self, key: str):
+    def count(self, key: str, cost: int = 1):
         """Run the script; False when Redis cannot be reached (fail open)."""
         if not redis_guard.available():
             return False
         try:
             reply = cache.run_script(
-                SLIDING_COUNTER, SLIDING_COUNTER_SHA, *self._args(key)
+                SLIDING_COUNTER, SLIDING_COUNTER_SHA, *self._args(key, cost)
             )
         except redis_guard.ERRORS as exc:
             redis_guard.failed(exc, "throttle: requests are not limited meanwhile")
@@ -252,6 +266,22 @@ class AnonWindowThrottle(AnonRateThrottle):
 
     def wait(self) -> float | None:
         return getattr(self, "_wait", None)
+
+
+def spend(request, tokens: int) -> None:
+    """Charge the anonymous client of ``request`` ``tokens`` more in the anon bucket
+    (the part of an expensive request's cost beyond the 1 its admission counted).
+    Raises DRF's Throttled (a 429 with Retry-After) when the bucket cannot take
+    them; nothing is charged then. Signed-in users, no rate, or Redis down: free."""
+    throttle = AnonWindowThrottle()
+    if tokens < 1 or throttle.rate is None:
+        return
+    key = throttle.get_cache_key(request, None)
+    if key is None:
+        return  # a signed-in user
+    reply = throttle.count(key, tokens)
+    if not throttle.decide(reply):
+        raise Throttled(throttle.wait())
 
 
 class ExportThrottle(AnonWindowThrottle):

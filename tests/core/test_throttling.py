@@ -14,6 +14,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.test import RequestFactory
 
+from commutes.api.views import ROUTED_TOKENS
 from core import cache, redis_guard, throttling
 from core.throttling import AnonWindowThrottle, ExportThrottle, client_address
 
@@ -72,7 +73,8 @@ def test_ipv6_clients_count_per_64_and_mapped_ipv4_as_ipv4():
 
 
 def test_every_endpoint_counts_in_one_bucket(client, rates):
-    rates("6/minute")
+    # Five reads and a commute routed along the streets, which costs its tokens.
+    rates(f"{5 + ROUTED_TOKENS}/minute")
     codes = [
         client.get("/api/v1/meta/").status_code,
         client.get("/api/v1/models/").status_code,
@@ -350,3 +352,89 @@ def test_the_address_memo_does_not_freeze_the_proxy_rule(settings):
     assert client_address(request) == "172.18.0.5"
     for _ in range(2):  # a memo hit gives the same /64
         assert client_address(request_from(" 2001:db8:9::5")) == "2001:db8:9::/64"
+
+
+def test_a_costly_request_counts_its_tokens(rates):
+    # Issue 16: a route cost the same as a cached read. An admission of cost c
+    # needs c free tokens and takes them; a refusal takes none.
+    rates("10/minute")
+    throttle = AnonWindowThrottle()
+    key = throttle.anonymous_key(request_from("198.51.100.80"))
+    assert list(throttle.count(key, 4)) == [1, 4, 0]
+    assert list(throttle.count(key, 4)) == [1, 8, 0]
+    allowed, counted, wait_us = throttle.count(key, 4)  # 8 + 4 > 10
+    assert (allowed, counted) == (0, 8) and 0 < wait_us <= 66_000_000
+    assert list(throttle.count(key, 2)) == [1, 10, 0]  # what is left still fits
+    assert throttle.count(key, 1)[0] == 0
+    # A cost above the rate is clamped to it: possible once per period.
+    other = throttle.anonymous_key(request_from("198.51.100.81"))
+    assert list(throttle.count(other, 500)) == [1, 10, 0]
+    assert throttle.count(other, 1)[0] == 0
+
+
+def test_no_window_holds_more_tokens_than_the_rate_whatever_the_costs(rates):
+    """The bound of the proof in core.throttling, with costs: rate 20 per 2 s, one
+    client sending requests of cost 1, 3 and 7 in random order for 5 s, each in a
+    MULTI between two TIME calls (as in the test above): the tokens admitted in any
+    run of admissions that certainly lies within one period never exceed 20."""
+    import random
+
+    rates("20/second")
+    throttle = AnonWindowThrottle()
+    throttle.duration = 2
+    client = cache.redis_client()
+    assert throttle.allow_request(request_from("198.51.100.82"), None)  # loads it
+    key = throttle.anonymous_key(request_from("198.51.100.83"))
+    rng = random.Random(16)
+
+    def redis_us(reply) -> int:
+        return int(reply[0]) * 1_000_000 + int(reply[1])
+
+    admitted = []  # (lower, upper, cost)
+    refused = 0
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        cost = rng.choice((1, 3, 7))
+        pipe = client.pipeline(transaction=True)
+        pipe.time()
+        cache.queue_script(
+            pipe,
+            throttling.SLIDING_COUNTER,
+            throttling.SLIDING_COUNTER_SHA,
+            throttle._args(key, cost),
+        )
+        pipe.time()
+        before, reply, after = cache.execute(pipe)
+        if int(reply[0]):
+            admitted.append((redis_us(before), redis_us(after), cost))
+        else:
+            refused += 1
+        time.sleep(0.003)
+    assert len(admitted) >= 10 and refused > 0
+    assert {c for *_, c in admitted} == {1, 3, 7}
+    worst = 0
+    for i, (lower, _upper, _cost) in enumerate(admitted):
+        inside = [c for _lo, u, c in admitted[i:] if u - lower <= 2_000_000]
+        worst = max(worst, sum(inside))
+    assert worst <= 20, f"{worst} tokens admitted within one period of 2 s"
+
+
+def test_spend_charges_the_client_or_refuses_with_a_429(rates):
+    from rest_framework.exceptions import Throttled
+
+    rates("10/minute")
+    request = request_from("198.51.100.84")
+    throttle = AnonWindowThrottle()
+    assert throttle.allow_request(request, None)  # 1
+    throttling.spend(request, 6)  # 7
+    with pytest.raises(Throttled) as refused:
+        throttling.spend(request, 6)
+    assert 1 <= refused.value.wait <= 66
+    # The refused spend took nothing: 3 ordinary requests still fit, not a 4th.
+    assert [throttle.allow_request(request, None) for _ in range(4)] == [
+        True,
+        True,
+        True,
+        False,
+    ]
+    throttling.spend(request, 0)  # nothing to charge: never refused
