@@ -270,6 +270,16 @@ REST_FRAMEWORK = {
     "ALLOWED_VERSIONS": ["v1"],
     "DEFAULT_VERSION": "v1",
 }
+# Routing (commutes along the streets) runs in at most ROUTING_SLOTS threads per web
+# process, at most ROUTING_QUEUE more wait up to ROUTING_WAIT_S for a slot, the rest
+# get a 503 at once (core.work_slots): so threads are always free for pages and
+# cached reads. The queue stays below the threads per process
+# (crimepredict_site/gunicorn.conf.py, WEB_THREADS).
+WEB_THREADS = env_int("WEB_THREADS", 12, minimum=0)
+ROUTING_SLOTS = env_int("ROUTING_SLOTS", 1, minimum=1)
+ROUTING_QUEUE = env_int("ROUTING_QUEUE", max(0, WEB_THREADS - 4), minimum=0)
+ROUTING_WAIT_S = env_int("ROUTING_WAIT_S", 10, minimum=0)
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Crime Predict API",
     "DESCRIPTION": (

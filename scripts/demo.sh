@@ -90,8 +90,11 @@ echo $! > "$RUN/worker.pid"
 setsid nohup "$VENV/bin/celery" -A crimepredict_site beat --loglevel INFO \
   -s "$RUN/celerybeat-schedule" >var/log/beat.log 2>&1 &
 echo $! > "$RUN/beat.pid"
-setsid nohup "$VENV/bin/gunicorn" crimepredict_site.wsgi -b "127.0.0.1:$PORT" -w 2 \
-  --timeout 60 --access-logfile var/log/access.log >var/log/web.log 2>&1 &
+# The deployed layout (crimepredict_site/gunicorn.conf.py): 2 processes x 12 threads,
+# routing in at most one thread per process (ROUTING_SLOTS).
+setsid nohup "$VENV/bin/gunicorn" -c crimepredict_site/gunicorn.conf.py \
+  crimepredict_site.wsgi -b "127.0.0.1:$PORT" \
+  --access-logfile var/log/access.log >var/log/web.log 2>&1 &
 echo $! > "$RUN/web.pid"
 for _ in $(seq 40); do
   curl -fsS -o /dev/null "http://127.0.0.1:$PORT/" 2>/dev/null && break

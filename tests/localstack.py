@@ -330,19 +330,44 @@ def site_env(database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
     return env
 
 
+GUNICORN_CONF = REPO / "crimepredict_site" / "gunicorn.conf.py"
+
+
+def layout(workers: int | None, threads: int | None) -> str:
+    """The web server's layout in words (None: the deployed default)."""
+    workers = int(os.environ.get("WEB_WORKERS", "2")) if workers is None else workers
+    threads = int(os.environ.get("WEB_THREADS", "12")) if threads is None else threads
+    if threads:
+        return f"{workers} gthread workers x {threads} threads"
+    return f"{workers} sync workers"
+
+
 def gunicorn(
-    env: dict, port: int, log: Path, workers: int = 2, timeout: int = 60
+    env: dict,
+    port: int,
+    log: Path,
+    workers: int | None = 2,
+    timeout: int = 60,
+    threads: int | None = 0,
 ) -> Proc:
+    """gunicorn with the deployed configuration (crimepredict_site/gunicorn.conf.py);
+    ``workers`` and ``threads`` override it (None: as deployed; threads 0: sync
+    workers, the layout these probes and tests were written against)."""
+    env = dict(env)
+    if workers is not None:
+        env["WEB_WORKERS"] = str(workers)
+    if threads is not None:
+        env["WEB_THREADS"] = str(threads)
     proc = Proc(
         [
             PYTHON,
             "-m",
             "gunicorn",
+            "-c",
+            str(GUNICORN_CONF),
             "crimepredict_site.wsgi",
             "-b",
             f"127.0.0.1:{port}",
-            "-w",
-            str(workers),
             "--timeout",
             str(timeout),
             "--graceful-timeout",

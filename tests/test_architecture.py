@@ -31,6 +31,7 @@ WIRING_MODULES = {
     "celery.py",
     "wsgi.py",
     "asgi.py",
+    "gunicorn.conf.py",
 }
 # What "Django-free" means for ml/: no web framework, no task queue, no app.
 ML_FORBIDDEN = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -9,17 +10,34 @@ from rest_framework.views import APIView
 from commutes.api.serializers import ScoreRequestSerializer, ScoreResponseSerializer
 from commutes.services.commute import score_commute
 from commutes.services.routes import (
+    ROUTED_MODES,
     RouteError,
     parse_depart,
     parse_route,
     parse_window,
 )
+from core import throttling
 from core.api_errors import ApiError
 from core.local_time import SEATTLE
+from core.work_slots import Slots
 
 # A forecast run is precomputed hourly: a client may try again in a few minutes.
 NO_FORECAST_RETRY_S = 300
 CATEGORIES = ("all", "person", "property")
+# What a commute costs in the anonymous throttle, in tokens (a cached read is 1;
+# core.throttling.spend): the web workers' CPU per request against a cached forecast
+# read, measured by benchmarks/bench_load.py (phase 0; docs/benchmarks.md,
+# "Cost-aware throttle"). Routed along the streets: the shortest route, three
+# searches for alternatives, up to three routes scored for 168 departures.
+ROUTED_TOKENS = 40
+DRAWN_TOKENS = 8
+# Routing runs in a few threads per process at most (core.work_slots; settings).
+ROUTING = Slots(
+    "routing",
+    settings.ROUTING_SLOTS,
+    settings.ROUTING_QUEUE,
+    settings.ROUTING_WAIT_S,
+)
 
 
 class CommuteScoreView(APIView):
@@ -32,8 +50,16 @@ class CommuteScoreView(APIView):
         responses={
             200: ScoreResponseSerializer,
             400: OpenApiResponse(description="The body field at fault, named."),
+            429: OpenApiResponse(
+                description="Too many requests from this address: a commute "
+                f"routed along the streets counts as {ROUTED_TOKENS} requests in "
+                f"the API's rate, a drawn or transit one as {DRAWN_TOKENS}; retry "
+                "after `retry_after` seconds."
+            ),
             503: OpenApiResponse(
-                description="No forecast, or no street network, is stored yet."
+                description="No forecast, or no street network, is stored yet; or "
+                "the server is busy routing (code busy); retry after `retry_after` "
+                "seconds."
             ),
         },
         summary="Expected reported incidents along a route, by departure hour",
@@ -52,7 +78,10 @@ class CommuteScoreView(APIView):
             "(GeoJSON; along the streets they are named). The top-level fields "
             "repeat the shortest route's. 400 names the field at fault (a point "
             "too far from a street, no route, outside the city, over 40 km, a bad "
-            "window or depart); 503 when no forecast or street network is stored."
+            "window or depart); 503 when no forecast or street network is stored, "
+            "or when every routing slot is busy. A routed commute counts as "
+            f"{ROUTED_TOKENS} requests in the API's rate (a drawn or transit one as "
+            f"{DRAWN_TOKENS}): it costs about that much more than a cached read."
         ),
         tags=["commutes"],
     )
@@ -72,7 +101,14 @@ class CommuteScoreView(APIView):
             route = parse_route(data)
             window = parse_window(data.get("window"))
             depart = parse_depart(data.get("depart"), SEATTLE)
-            result = score_commute(route, window, category, depart)
+            routed = not route.drawn and route.mode in ROUTED_MODES
+            # A valid request: it now costs what scoring it costs.
+            throttling.spend(request, (ROUTED_TOKENS if routed else DRAWN_TOKENS) - 1)
+            if routed:
+                with ROUTING.hold():
+                    result = score_commute(route, window, category, depart)
+            else:
+                result = score_commute(route, window, category, depart)
         except RouteError as exc:
             return exc.response()
         except NoForecast as exc:
