@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "predictions",
     "commutes",
     "places",
+    "alerts",
 ]
 
 MIDDLEWARE = [
@@ -379,6 +380,33 @@ CELERY_BEAT_SCHEDULE = {
         ),
     ]
     if enabled
+}
+
+# --- Commute notes (alerts): email through any SMTP relay (README "Commute notes").
+# The absolute address links in an email start with (no request to take it from).
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)  # STARTTLS, usually port 587
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)  # implicit TLS, usually port 465
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT_S", 20, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Crime Predict <notes@localhost>")
+# Per worker process: Celery's rate limit on alerts.tasks.send_note.
+ALERTS_SEND_RATE = env_str("ALERTS_SEND_RATE", "10/s")
+# A send the relay answered "not now" (4xx) is retried after this, doubling each time.
+ALERTS_RETRY_BASE_S = env_int("ALERTS_RETRY_BASE_S", 30, minimum=1)
+# How often beat plans the notes due soon (alerts.tasks.plan_notes).
+ALERTS_PLAN_INTERVAL_S = env_int("ALERTS_PLAN_INTERVAL_S", 300, minimum=10)
+CELERY_BEAT_SCHEDULE["plan-commute-notes"] = {
+    "task": "alerts.tasks.plan_notes",
+    "schedule": ALERTS_PLAN_INTERVAL_S,
+}
+CELERY_BEAT_SCHEDULE["commute-notes-retention"] = {
+    "task": "alerts.tasks.apply_retention",
+    "schedule": crontab(hour=3, minute=30),
 }
 
 LOGGING = {

@@ -27,4 +27,5 @@ urlpatterns = [
     path("", include("crimes.urls")),
     path("", include("predictions.urls")),
     path("", include("commutes.urls")),
+    path("", include("alerts.urls")),
 ]

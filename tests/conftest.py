@@ -95,7 +95,17 @@ def _database_url_for(name: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
+def smtp_server():
+    """A real SMTP server (aiosmtpd) in this process; the worker's email goes to it."""
+    from tests.alerts.smtp import Inbox
+
+    inbox = Inbox().start()
+    yield inbox
+    inbox.stop()
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory, smtp_server):
     """A real `celery worker` process on the test database and the test Redis.
 
     Tests that hand work to it must commit their data first (use `transactional_db`).
@@ -112,6 +122,12 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
     env["CELERY_BROKER_URL"] = settings.CELERY_BROKER_URL
     env["ARTIFACTS_DIR"] = str(settings.ARTIFACTS_DIR)
     env["MEDIA_ROOT"] = str(settings.MEDIA_ROOT)
+    env.update(
+        EMAIL_HOST="127.0.0.1",
+        EMAIL_PORT=str(smtp_server.port),
+        SITE_URL="http://testserver",
+        ALERTS_RETRY_BASE_S="1",
+    )
     log = tmp_path_factory.mktemp("celery") / "worker.log"
     with open(log, "w") as out:
         proc = subprocess.Popen(

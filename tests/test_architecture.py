@@ -2,7 +2,7 @@
 
     ml/  (Django-free)
       ^
-    core  <-  crimes  <-  predictions  <-  commutes  <-  places
+    core  <-  crimes  <-  predictions  <-  commutes  <-  places  <-  alerts
     crimepredict_site = wiring only (settings, urls, celery, wsgi, asgi)
 
 An app may import ml and any app to its left, never one to its right; ml imports no
@@ -21,7 +21,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 # Left to right: each may import those before it.
-APPS = ("core", "crimes", "predictions", "commutes", "places")
+APPS = ("core", "crimes", "predictions", "commutes", "places", "alerts")
 ML = "ml"
 WIRING = "crimepredict_site"
 WIRING_MODULES = {

@@ -391,6 +391,8 @@
     $("honest-note").textContent = data.note;
     $("share-link").href = window.location.pathname + "?" + currentQuery();
     $("share-link").textContent = window.location.origin + window.location.pathname + "?" + currentQuery();
+    // The notes' sign-up reads the same query as this page (alerts).
+    $("notes-link").href = $("notes-link").pathname + "?" + currentQuery();
   }
 
   function renderBest(dep) {

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from alerts import views
+
+app_name = "alerts"
+urlpatterns = [
+    path("notes/new/", views.subscribe, name="new"),
+    path("notes/confirm/<str:token>/", views.confirm, name="confirm"),
+    path("notes/manage/<str:token>/", views.manage, name="manage"),
+    path("notes/unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
+    path("notes/renew/<str:token>/", views.renew, name="renew"),
+    path("privacy/", views.privacy, name="privacy"),
+]
