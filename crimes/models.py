@@ -226,7 +226,14 @@ class Area(models.Model):
     kind = models.CharField(max_length=16, choices=Kind.choices)
     # The value the SPD records use (beat code, MCPP name as in the data, ...).
     code = models.CharField(max_length=96)
+    # The name people know (a beat's neighbourhoods, an MCPP area in title case) and
+    # the label every list shows; both made when the boundaries load (crimes.names).
     name = models.CharField(max_length=128)
+    label = models.CharField(max_length=200, blank=True)
+    # SPD precinct code (N, E, S, W, SW) of a beat or MCPP area.
+    precinct = models.CharField(max_length=4, blank=True)
+    # A buffer or water beat: listed under "outside a beat / location unknown".
+    outside = models.BooleanField(default=False)
     geom = models.MultiPolygonField(srid=4326)
 
     objects = TrackedQuerySet.as_manager()
@@ -240,4 +247,4 @@ class Area(models.Model):
         ordering = ["kind", "code"]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.name}"
+        return self.label or f"{self.get_kind_display()} {self.name}"
