@@ -12,12 +12,16 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
+from crimes import names
 from crimes.models import Area, CrimeAgainst
-from crimes.services import history_queries
+from crimes.services import area_summary, history_queries
 from crimes.services.filters import DAY_NAMES, FilterError, parse_filters
 
 VIEW_MODES = (("heat", "Heat grid"), ("beat", "SPD beats"), ("mcpp", "MCPP areas"))
-PAGE_ONLY = ("view",)
+# How a map of areas is coloured: per km² by default, so big areas do not look the
+# most dangerous for their size alone.
+MEASURES = (("density", "Reports per km² per year"), ("count", "Reports (raw counts)"))
+PAGE_ONLY = ("view", "measure")
 
 
 def _context(request, fixed: dict[str, str] | None = None) -> tuple[dict, int]:
@@ -35,7 +39,15 @@ def _context(request, fixed: dict[str, str] | None = None) -> tuple[dict, int]:
     view = request.GET.get("view", "heat")
     if view not in dict(VIEW_MODES):
         view = "heat"
+    measure = request.GET.get("measure", "density")
+    if measure not in dict(MEASURES):
+        measure = "density"
     meta = history_queries.meta()
+    # The group filter selects a group in every category: one option per group.
+    group_options: dict[str, tuple[str, str]] = {}
+    for g in meta["groups"]:
+        label = state.group_filter_labels.get(g["value"], g["label"])
+        group_options.setdefault(g["value"], (label, g["category"]))
     config = {
         "api": {
             name: reverse(f"v1:{name}")
@@ -67,6 +79,10 @@ def _context(request, fixed: dict[str, str] | None = None) -> tuple[dict, int]:
         "meta": meta,
         "view": view,
         "view_modes": VIEW_MODES,
+        "measure": measure,
+        "measures": MEASURES,
+        "total_words": f"{meta['total']:,}",
+        "group_options": [(v, label, c) for v, (label, c) in group_options.items()],
         "categories": [
             (c.lower(), label)
             for c, label in CrimeAgainst.choices
@@ -95,4 +111,9 @@ def area_page(request, kind: str, code: str):
     context, status = _context(request, fixed={kind: area.code})
     context["area"] = area
     context["area_geojson"] = area.geom.json
+    context["area_sentence"] = area_summary.area_sentence(area, context["filters"])
+    context["precinct_label"] = names.precinct_label(area.precinct)
+    if area.outside:
+        context["outside_title"] = names.outside_title(kind)
+        context["outside_note"] = names.outside_note(kind)
     return render(request, "crimes/history.html", context, status=status)

@@ -85,14 +85,22 @@ class ProfileSerializer(serializers.Serializer):
     note = serializers.CharField()
 
 
+LABEL_DOC = (
+    "The name the site shows, in sentence case; unique in its list (a group under "
+    'two categories says which, e.g. "Homicide (justifiable, not a crime)"). '
+)
+
+
 class GroupCountSerializer(serializers.Serializer):
-    group = serializers.CharField()
-    category = serializers.CharField()
+    group = serializers.CharField(help_text="Offense parent group as in the data.")
+    category = serializers.CharField(help_text="Crime-against category as in the data.")
+    label = serializers.CharField(help_text=LABEL_DOC)
     count = serializers.IntegerField()
 
 
 class CategoryCountSerializer(serializers.Serializer):
-    category = serializers.CharField()
+    category = serializers.CharField(help_text="As in the data, e.g. NOT_A_CRIME.")
+    label = serializers.CharField(help_text='e.g. "Not a crime".')
     count = serializers.IntegerField()
 
 
@@ -104,11 +112,31 @@ class GroupsSerializer(serializers.Serializer):
 
 class AreaPropertiesSerializer(serializers.Serializer):
     kind = serializers.CharField()
-    code = serializers.CharField()
-    name = serializers.CharField()
+    code = serializers.CharField(
+        help_text="The value the SPD records use (beat code, MCPP name in capitals); "
+        "what the beat / mcpp filters and area page URLs take."
+    )
+    name = serializers.CharField(
+        help_text="The name people know: a beat's neighbourhoods (largest share of "
+        "its land first, from the Neighborhood Map Atlas), an MCPP area in title case."
+    )
+    label = serializers.CharField(
+        help_text='What lists show, unique per kind: "Beat U1: Ravenna, Roosevelt, '
+        'University Heights (North precinct)", "SLU/Cascade".'
+    )
+    precinct = serializers.CharField(help_text="SPD precinct code (N, E, S, W, SW).")
+    precinct_label = serializers.CharField(help_text='e.g. "North precinct".')
+    outside = serializers.BooleanField(
+        help_text="A buffer or water beat (99, H1-H3): no neighbourhood; listed "
+        "under the collection's `outside` group."
+    )
     count = serializers.IntegerField()
     area_km2 = serializers.FloatField()
-    per_km2_per_year = serializers.FloatField(allow_null=True)
+    per_km2_per_year = serializers.FloatField(
+        allow_null=True,
+        help_text="Reported incidents per km² per year over the selected days: the "
+        "fair comparison between areas of different sizes (null for outside areas).",
+    )
 
 
 class AreaFeatureSerializer(serializers.Serializer):
@@ -120,6 +148,25 @@ class AreaFeatureSerializer(serializers.Serializer):
     properties = AreaPropertiesSerializer()
 
 
+class RecordCodeSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="As the records write it (upper case).")
+    label = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class OutsideSerializer(serializers.Serializer):
+    label = serializers.CharField(
+        help_text='"Outside a beat / location unknown" (or "an MCPP area").'
+    )
+    note = serializers.CharField(help_text="What that group means, in one sentence.")
+    count = serializers.IntegerField(
+        help_text="Incidents in outside areas plus those naming no current area."
+    )
+    codes = RecordCodeSerializer(
+        many=True, help_text="Codes records hold that name no current area."
+    )
+
+
 class AreasSerializer(serializers.Serializer):
     type = serializers.CharField(help_text='Always "FeatureCollection".')
     kind = serializers.ChoiceField(choices=["beat", "mcpp"])
@@ -129,7 +176,21 @@ class AreasSerializer(serializers.Serializer):
     unmatched = serializers.IntegerField(
         help_text="Incidents whose record names no current area."
     )
+    outside = OutsideSerializer()
     features = AreaFeatureSerializer(many=True)
+
+
+class CategoryOptionSerializer(serializers.Serializer):
+    value = serializers.CharField(help_text="For the `category` filter.")
+    label = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class GroupOptionSerializer(serializers.Serializer):
+    value = serializers.CharField(help_text="For the `group` filter, as in the data.")
+    category = serializers.CharField()
+    label = serializers.CharField(help_text=LABEL_DOC)
+    count = serializers.IntegerField()
 
 
 class MetaSerializer(serializers.Serializer):
@@ -144,8 +205,8 @@ class MetaSerializer(serializers.Serializer):
     last_import = serializers.DictField(allow_null=True)
     default_start = serializers.DateField()
     default_end = serializers.DateField()
-    categories = serializers.ListField(child=serializers.DictField())
-    groups = serializers.ListField(child=serializers.DictField())
+    categories = CategoryOptionSerializer(many=True)
+    groups = GroupOptionSerializer(many=True)
     beats = serializers.ListField(child=serializers.CharField())
     mcpps = serializers.ListField(child=serializers.CharField())
     grid = serializers.DictField()

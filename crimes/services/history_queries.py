@@ -20,7 +20,8 @@ from django.db import connection, transaction
 from core.cache import AREAS, DATA, VersionedCache
 from core.grid_sql import GRID_ORIGIN, cell_ids_from, col_row_sql, corner_sql
 from core.local_time import SEATTLE, TZ_NAME
-from crimes.models import Area, CrimeAgainst, Incident
+from crimes import names
+from crimes.models import Area, Incident, placeholder_sql
 from crimes.services.filters import DAY_NAMES, HistoryFilters, Vocabulary
 from crimes.services.summary import data_totals, last_import
 from ml.grid import ID_BASE
@@ -75,6 +76,9 @@ class HistoryState:
     version: int  # of the data
     vocabulary: Vocabulary
     groups: tuple[tuple[str, str, int], ...]  # (category, group, count), all data
+    # Data-wide labels, so a group is named alike in every selection (crimes.names).
+    group_labels: dict[tuple[str, str], str]
+    group_filter_labels: dict[str, str]
     categories: tuple[tuple[str, int], ...]
     first_offense: dt.datetime | None
     last_offense: dt.datetime | None
@@ -136,6 +140,10 @@ def _compute_state(version: int) -> HistoryState:
             default_end=end,
         ),
         groups=tuple(group_rows),
+        group_labels=names.group_labels((c, g) for c, g, _n in group_rows),
+        group_filter_labels=names.group_filter_labels(
+            [(c, g) for c, g, _n in group_rows]
+        ),
         categories=tuple(sorted(categories.items(), key=lambda kv: -kv[1])),
         first_offense=first,
         last_offense=last,
@@ -268,9 +276,17 @@ def timeseries(filters: HistoryFilters, interval: str) -> dict:
     }
 
 
-def profile(filters: HistoryFilters) -> dict:
-    """Counts by local day of week (rows, Monday first) and hour of day (columns)."""
+def profile_matrix(
+    filters: HistoryFilters, precise_only: bool = False
+) -> tuple[list[list[int]], int]:
+    """7 rows (Monday first) of 24 local-hour counts, and the total of the selection.
+
+    precise_only: leave out placeholder start times (crimes.models.placeholder_sql),
+    for sentences that name a busiest time and must not find "midnight peaks".
+    """
     where, params = filters.where_sql()
+    if precise_only:
+        where += f" AND NOT {placeholder_sql()}"
     rows = _fetchall(
         f"SELECT local_dow, local_hour, count(*) FROM crimes_incident"
         f" WHERE {where} GROUP BY 1, 2",
@@ -280,13 +296,19 @@ def profile(filters: HistoryFilters) -> dict:
     for dow, hour, n in rows:
         if dow is not None and hour is not None:
             matrix[dow][hour] = n
+    return matrix, sum(n for _d, _h, n in rows)
+
+
+def profile(filters: HistoryFilters) -> dict:
+    """Counts by local day of week (rows, Monday first) and hour of day (columns)."""
+    matrix, total = profile_matrix(filters)
     return {
         "days": list(DAY_NAMES),
         "hours": list(range(24)),
         "matrix": matrix,
         "by_hour": [sum(matrix[d][h] for d in range(7)) for h in range(24)],
         "by_day": [sum(row) for row in matrix],
-        "total": sum(n for _d, _h, n in rows),
+        "total": total,
         "note": KNOWN_GAPS[1],
     }
 
@@ -302,10 +324,17 @@ def groups(filters: HistoryFilters) -> dict:
     categories: dict[str, int] = {}
     for category, _group, n in rows:
         categories[category] = categories.get(category, 0) + n
+    labels = history_state().group_labels
+    if any((c, g) not in labels for c, g, _n in rows):
+        # Rows written since the state was computed (its version is older).
+        labels = names.group_labels([*labels, *((c, g) for c, g, _n in rows)])
     return {
-        "groups": [{"group": g, "category": c, "count": n} for c, g, n in rows],
+        "groups": [
+            {"group": g, "category": c, "label": labels[(c, g)], "count": n}
+            for c, g, n in rows
+        ],
         "categories": [
-            {"category": c, "count": n}
+            {"category": c, "label": names.category_label(c), "count": n}
             for c, n in sorted(categories.items(), key=lambda kv: -kv[1])
         ],
         "total": sum(categories.values()),
@@ -336,16 +365,18 @@ def areas(filters: HistoryFilters, kind: str, geometry: bool) -> dict:
         else "NULL::json"
     )
     rows = _fetchall(
-        f"SELECT code, name, ST_Area(geom::geography) / 1e6, {geom_sql}"
+        "SELECT code, name, label, precinct, outside,"
+        f" ST_Area(geom::geography) / 1e6, {geom_sql}"
         " FROM crimes_area WHERE kind = %s ORDER BY code",
         [kind],
     )
     years = filters.days / 365.25
     features = []
-    matched = 0
-    for code, name, km2, geom in rows:
-        n = counts.get(code.upper(), 0)
+    matched = outside = 0
+    for code, name, label, precinct, is_outside, km2, geom in rows:
+        n = counts.pop(code.upper(), 0)
         matched += n
+        outside += n if is_outside else 0
         features.append(
             {
                 "type": "Feature",
@@ -355,21 +386,38 @@ def areas(filters: HistoryFilters, kind: str, geometry: bool) -> dict:
                     "kind": kind,
                     "code": code,
                     "name": name,
+                    "label": label,
+                    "precinct": precinct,
+                    "precinct_label": names.precinct_label(precinct),
+                    "outside": is_outside,
                     "count": n,
                     "area_km2": round(km2, 3),
-                    "per_km2_per_year": round(n / km2 / years, 2) if km2 else None,
+                    # Water and the buffer strip are no place to compare density.
+                    "per_km2_per_year": round(n / km2 / years, 2)
+                    if km2 and not is_outside
+                    else None,
                 },
             }
         )
-    total = sum(counts.values())
+    # What is left: records naming no current area (UNKNOWN, OOJ, blank, retired).
+    codes = [
+        {"code": code, "label": names.record_code_label(kind, code), "count": n}
+        for code, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
+    unmatched = sum(counts.values())
     return {
         "type": "FeatureCollection",
         "kind": kind,
         "start": filters.start,
         "end": filters.end,
-        "total": total,
-        # Records naming no current area (UNKNOWN, OOJ, blank, retired codes).
-        "unmatched": total - matched,
+        "total": matched + unmatched,
+        "unmatched": unmatched,
+        "outside": {
+            "label": names.outside_title(kind),
+            "note": names.outside_note(kind),
+            "count": outside + unmatched,
+            "codes": codes,
+        },
         "features": features,
     }
 
@@ -393,7 +441,6 @@ def incident_count(filters: HistoryFilters) -> int:
 def meta() -> dict:
     state = history_state()
     vocabulary = state.vocabulary
-    labels = dict(CrimeAgainst.choices)
     return {
         "data_version": state.version,
         "source": {
@@ -412,11 +459,16 @@ def meta() -> dict:
         "default_start": vocabulary.default_start,
         "default_end": vocabulary.default_end,
         "categories": [
-            {"value": c.lower(), "label": labels.get(c, c), "count": n}
+            {"value": c.lower(), "label": names.category_label(c), "count": n}
             for c, n in state.categories
         ],
         "groups": [
-            {"value": g, "category": c.lower(), "count": n}
+            {
+                "value": g,
+                "category": c.lower(),
+                "label": state.group_labels[(c, g)],
+                "count": n,
+            }
             for c, g, n in state.groups
             if g
         ],

@@ -69,7 +69,7 @@ def _boundary_geojson(kind: str, tolerance_m: float) -> str:
                 'type', 'Feature',
                 'id', code,
                 'properties', json_build_object(
-                    'kind', kind, 'code', code, 'name', name),
+                    'kind', kind, 'code', code, 'name', name, 'label', label),
                 'geometry', ST_AsGeoJSON(ST_Transform(
                     ST_SimplifyPreserveTopology(ST_Transform(geom, 32610), %s), 4326
                 ), 6)::json

@@ -39,6 +39,14 @@
     var checked = form.querySelector("input[name=view]:checked");
     return checked ? checked.value : "heat";
   }
+  // Maps and lists of areas compare reports per km² unless raw counts are chosen.
+  function byDensity() {
+    var checked = form.querySelector("input[name=measure]:checked");
+    return !checked || checked.value === "density";
+  }
+  function areaValue(p) {
+    return byDensity() ? (p.per_km2_per_year == null ? 0 : Math.round(p.per_km2_per_year)) : p.count;
+  }
   function pageUrl() {
     var params = formParams();
     Object.keys(config.fixed).forEach(function (k) { params.delete(k); });
@@ -150,24 +158,25 @@
     if (state.layer) { map.removeLayer(state.layer); }
     var byCode = {};
     areas.features.forEach(function (f) { byCode[f.id] = f.properties; });
-    var values = areas.features.map(function (f) { return f.properties.count; }).filter(function (v) { return v > 0; });
+    var values = areas.features.map(function (f) { return areaValue(f.properties); }).filter(function (v) { return v > 0; });
     var bks = breaks(values);
     var max = Math.max.apply(null, values.concat([0]));
     var layer = L.geoJSON(shapes, {
       style: function (f) {
-        var p = byCode[f.id] || { count: 0 };
-        return { color: "#555", weight: 1, fillColor: p.count ? colorFor(p.count, bks) : "#eee", fillOpacity: 0.7 };
+        var v = byCode[f.id] ? areaValue(byCode[f.id]) : 0;
+        return { color: "#555", weight: 1, fillColor: v ? colorFor(v, bks) : "#eee", fillOpacity: 0.7 };
       },
       onEachFeature: function (f, lyr) {
-        var p = byCode[f.id] || { name: f.id, count: 0 };
+        var p = byCode[f.id] || { label: f.id, count: 0 };
         var link = config.areaPage.replace("KIND", kind).replace("CODE", encodeURIComponent(f.id)) + "?" + apiParams().toString();
-        lyr.bindPopup("<strong>" + escapeHtml(p.name) + "</strong><br>" + fmt(p.count) + " reported incidents" +
+        lyr.bindPopup("<strong>" + escapeHtml(p.label) + "</strong><br>" + fmt(p.count) + " reported incidents" +
           (p.per_km2_per_year != null ? "<br>" + fmt(p.per_km2_per_year) + " per km² per year" : "") +
           '<br><a href="' + escapeHtml(link) + '">Open area page</a>');
       },
     }).addTo(map);
     state.layer = layer;
-    setLegend("Reported incidents per " + (kind === "beat" ? "beat" : "MCPP area"), bks, max, null);
+    var unit = kind === "beat" ? "beat" : "MCPP area";
+    setLegend(byDensity() ? "Reports per km² per year, by " + unit : "Reports per " + unit + " (raw counts)", bks, max, null);
     mapEl.dataset.cells = String(areas.features.length);
     mapEl.dataset.cellSize = kind;
     mapEl.dataset.total = String(areas.total);
@@ -179,6 +188,8 @@
     mapEl.dataset.loading = "1";
     var mode = viewMode();
     var done;
+    var measureField = document.getElementById("measure-field");
+    if (measureField) { measureField.hidden = mode === "heat"; }
     if (mode === "heat") {
       var size = cellSizeForZoom(state.map.getZoom());
       done = getJSON(api("history-grid", { cell_size: size })).then(function (grid) {
@@ -212,7 +223,7 @@
       var groups = res[0].groups.slice(0, 8);
       box.querySelector(".cell-groups").innerHTML = "<table class='mini'><caption>By offense group</caption>" +
         groups.map(function (g) {
-          return "<tr><td>" + escapeHtml(g.group.toLowerCase()) + "</td><td class='num'>" + fmt(g.count) + "</td></tr>";
+          return "<tr><td>" + escapeHtml(g.label) + "</td><td class='num'>" + fmt(g.count) + "</td></tr>";
         }).join("") + "</table>";
       new Chart(box.querySelector("canvas"), {
         type: "bar",
@@ -264,14 +275,15 @@
       var top = g.groups.slice(0, 10);
       chart("groups-chart", {
         type: "bar",
-        data: { labels: top.map(function (x) { return x.group.toLowerCase(); }),
+        data: { labels: top.map(function (x) { return x.label; }),
           datasets: [{ label: "incidents", data: top.map(function (x) { return x.count; }), backgroundColor: "#f4733a" }] },
         options: { indexAxis: "y", animation: false, maintainAspectRatio: false, plugins: { legend: { display: false } } },
       });
     });
     var profile = getJSON(api("history-profile")).then(drawProfile);
+    var kind = viewMode() === "mcpp" ? "mcpp" : "beat";
     var areas = document.getElementById("areas-table") ?
-      getJSON(api("areas", { kind: "beat", geometry: "false" })).then(drawAreaTable) : Promise.resolve();
+      getJSON(api("areas", { kind: kind, geometry: "false" })).then(drawAreaTable) : Promise.resolve();
     return Promise.all([trend, groups, profile, areas]).catch(showError);
   }
   function drawProfile(p) {
@@ -290,17 +302,31 @@
     table.dataset.total = String(p.total);
   }
   function drawAreaTable(areas) {
-    var rows = areas.features.slice().sort(function (a, b) { return b.properties.count - a.properties.count; });
+    // Labels and the "outside" group's words come from the API (crimes.names).
+    var kind = areas.kind;
+    var rows = areas.features.slice().sort(function (a, b) {
+      return areaValue(b.properties) - areaValue(a.properties) || b.properties.count - a.properties.count;
+    });
     var params = apiParams();
-    params.delete("beat");
+    params.delete(kind);
+    function row(p) {
+      var href = config.areaPage.replace("KIND", kind).replace("CODE", encodeURIComponent(p.code)) + "?" + params.toString();
+      return "<tr><td><a href='" + escapeHtml(href) + "'>" + escapeHtml(p.label) + "</a> <small class='code'>" +
+        escapeHtml([p.code, kind === "mcpp" ? p.precinct_label : ""].filter(Boolean).join(" · ")) + "</small></td><td class='num'>" +
+        fmt(p.count) + "</td><td class='num'>" + (p.per_km2_per_year == null ? "–" : fmt(p.per_km2_per_year)) + "</td></tr>";
+    }
+    var out = areas.outside;
+    var codes = out.codes.map(function (c) {
+      return "<tr><td>" + escapeHtml(c.label) + "</td><td class='num'>" + fmt(c.count) + "</td><td class='num'>–</td></tr>";
+    });
     document.getElementById("areas-table").innerHTML =
-      "<thead><tr><th scope='col'>Beat</th><th scope='col'>Reported incidents</th><th scope='col'>per km² per year</th></tr></thead><tbody>" +
-      rows.map(function (f) {
-        var p = f.properties;
-        var href = config.areaPage.replace("KIND", "beat").replace("CODE", encodeURIComponent(p.code)) + "?" + params.toString();
-        return "<tr><td><a href='" + escapeHtml(href) + "'>" + escapeHtml(p.name) + "</a></td><td class='num'>" + fmt(p.count) +
-          "</td><td class='num'>" + (p.per_km2_per_year == null ? "–" : fmt(p.per_km2_per_year)) + "</td></tr>";
-      }).join("") + "</tbody>";
+      "<thead><tr><th scope='col'>" + (kind === "beat" ? "Beat" : "MCPP area") + "</th><th scope='col'>Reported incidents</th>" +
+      "<th scope='col'>per km² per year</th></tr></thead><tbody>" +
+      rows.filter(function (f) { return !f.properties.outside; }).map(function (f) { return row(f.properties); }).join("") +
+      "</tbody><tbody class='outside'><tr><th scope='rowgroup' colspan='3'>" + escapeHtml(out.label) + ": " + fmt(out.count) +
+      "<p class='note'>" + escapeHtml(out.note) + "</p></th></tr>" +
+      rows.filter(function (f) { return f.properties.outside; }).map(function (f) { return row(f.properties); }).join("") +
+      codes.join("") + "</tbody>";
   }
 
   function showError(err) {
@@ -325,6 +351,11 @@
     // Dates are always written out once a visitor changes something, so a shared
     // link keeps meaning the same days after the next import.
     var url = pageUrl();
+    if (Object.keys(config.fixed).length) {
+      // An area page leads with a sentence the server writes for its filters.
+      window.location.assign(url);
+      return;
+    }
     if (url !== window.location.pathname + window.location.search) {
       window.history.pushState(null, "", url);
     }
