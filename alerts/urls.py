@@ -9,5 +9,6 @@ urlpatterns = [
     path("notes/manage/<str:token>/", views.manage, name="manage"),
     path("notes/unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("notes/renew/<str:token>/", views.renew, name="renew"),
+    path("notes/calendar/<str:token>.ics", views.calendar_feed, name="calendar"),
     path("privacy/", views.privacy, name="privacy"),
 ]

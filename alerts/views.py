@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from alerts.forms import DAY_NAMES, SubscribeForm
 from alerts.models import Subscription
-from alerts.services import links, retention
+from alerts.services import calendar, links, retention
 from alerts.services import subscriptions as subs
 from commutes.services.routes import RouteError
 
@@ -122,7 +122,10 @@ def manage(request, sub: Subscription, token: str):
             "sub": sub,
             "notes": sub.notes.order_by("-send_at")[:60],
             "day_names": [DAY_NAMES[d] for d in sub.days],
-            "commute_url": subs.commute_url(sub),
+            "commute_url": links.commute_url(sub),
+            "calendar_url": links.url(sub, "calendar")
+            if sub.status == Subscription.Status.ACTIVE
+            else None,
             "renew_url": reverse("alerts:renew", args=[links.token(sub, "renew")]),
             "delete_after": retention.deleted_after(sub),
         },
@@ -159,6 +162,20 @@ def renew(request, sub: Subscription, token: str):
         "alerts/renew.html",
         {"sub": sub, "delete_after": retention.deleted_after(sub)},
     )
+
+
+@require_safe
+def calendar_feed(request, token: str):
+    """The subscription's .ics feed: whoever has the link is the subscriber."""
+    try:
+        sub = links.subscription_for(token, "calendar")
+        if sub.status != Subscription.Status.ACTIVE:
+            raise links.BadLink("this subscription is not confirmed yet")
+    except links.BadLink as exc:
+        return HttpResponse(str(exc), status=404, content_type="text/plain")
+    response = HttpResponse(calendar.feed(sub), content_type="text/calendar")
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
 
 
 @require_safe

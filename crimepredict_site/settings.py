@@ -399,7 +399,7 @@ ALERTS_SEND_RATE = env_str("ALERTS_SEND_RATE", "10/s")
 # A send the relay answered "not now" (4xx) is retried after this, doubling each time.
 ALERTS_RETRY_BASE_S = env_int("ALERTS_RETRY_BASE_S", 30, minimum=1)
 # How often beat plans the notes due soon (alerts.tasks.plan_notes).
-ALERTS_PLAN_INTERVAL_S = env_int("ALERTS_PLAN_INTERVAL_S", 300, minimum=10)
+ALERTS_PLAN_INTERVAL_S = env_int("ALERTS_PLAN_INTERVAL_S", 300, minimum=1)
 CELERY_BEAT_SCHEDULE["plan-commute-notes"] = {
     "task": "alerts.tasks.plan_notes",
     "schedule": ALERTS_PLAN_INTERVAL_S,

@@ -148,6 +148,7 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory, smtp_ser
         os.killpg(proc.pid, signal.SIGKILL)
         raise RuntimeError(f"celery worker did not answer a ping:\n{log.read_text()}")
     proc.log_path = log
+    proc.env = env  # for a beat (or another process) on the same services
     yield proc
     os.killpg(proc.pid, signal.SIGTERM)
     try:

@@ -7,13 +7,16 @@ character is refused. Only the confirmation link expires.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
 from alerts.models import Subscription
+from commutes.services.routes import DAY_SETS
+from core.local_time import SEATTLE
 
 CONFIRM_MAX_AGE = timedelta(days=7)
 PURPOSES = ("confirm", "manage", "unsubscribe", "renew", "calendar")
@@ -58,3 +61,33 @@ def url(subscription: Subscription, purpose: str) -> str:
     """The absolute address of a link, for emails and calendar apps."""
     path = reverse(f"alerts:{purpose}", args=[token(subscription, purpose)])
     return settings.SITE_URL + path
+
+
+def days_word(days: list[int]) -> str:
+    """The page's word for a set of days, or "all" (the page has no other)."""
+    chosen = frozenset(days)
+    for word in ("weekdays", "weekends"):
+        if chosen == DAY_SETS[word]:
+            return word
+    return "all"
+
+
+def commute_url(sub: Subscription, depart: datetime | None = None) -> str:
+    """The commute page scoring this commute (at ``depart``, Seattle time)."""
+
+    def lat_lon(p):
+        return f"{p[1]:.5f},{p[0]:.5f}"
+
+    query = {
+        "start": lat_lon(sub.points[0]),
+        "end": lat_lon(sub.points[-1]),
+        "mode": sub.mode,
+        "from": f"{sub.window_start:%H:%M}",
+        "to": f"{sub.window_end:%H:%M}",
+        "days": days_word(sub.days),
+    }
+    if len(sub.points) > 2:
+        query["via"] = ";".join(lat_lon(p) for p in sub.points[1:-1])
+    if depart is not None:
+        query["depart"] = depart.astimezone(SEATTLE).strftime("%Y-%m-%dT%H:%M")
+    return settings.SITE_URL + reverse("commutes:commute") + "?" + urlencode(query)

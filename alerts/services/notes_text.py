@@ -7,12 +7,17 @@ straight to the page they name.
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
 
 from alerts.models import Subscription
 from alerts.services import links
+from alerts.services.commute_scores import DayScore
+from commutes.services.commute import NOTE
+from core.local_time import SEATTLE
 
 MODE_WORD = {
     "walk": "on foot",
@@ -53,3 +58,63 @@ def renewal(sub: Subscription, delete_on) -> tuple[str, str, str]:
     }
     text, html = _render("renew", context)
     return "Keep your commute notes?", text, html
+
+
+def _clock(moment) -> str:
+    local = moment.astimezone(SEATTLE)
+    return f"{local:%-I:%M %p}".replace("AM", "a.m.").replace("PM", "p.m.")
+
+
+def _times(value: float) -> str:
+    return f"{value:.1f}×"
+
+
+def daily(sub: Subscription, score: DayScore) -> tuple[str, str, str]:
+    """The note before the window: the best time, the safer way, the unusual."""
+    leave = _clock(score.departure)
+    context = {
+        **_common(sub),
+        "day": score.day,
+        "leave": leave,
+        "expected": f"{score.expected:.2g}",
+        "relative": _times(score.relative_risk) if score.relative_risk else None,
+        "duration": round(score.duration_min),
+        "alternative": score.alternative,
+        "alternative_streets": ", ".join(score.alternative.streets[:3])
+        if score.alternative
+        else "",
+        "unusual": _times(score.unusual) if score.unusual else None,
+        "commute_url": links.commute_url(sub, score.departure),
+        "note": NOTE,
+    }
+    text, html = _render("daily", context)
+    subject = f"Leave at {leave} {MODE_WORD.get(sub.mode, sub.mode)}"
+    if score.alternative:
+        subject += ", and take the safer way"
+    if score.unusual:
+        subject += " (busier than usual)"
+    return subject, text, html
+
+
+def no_forecast(sub: Subscription, day) -> tuple[str, str, str]:
+    context = {
+        **_common(sub),
+        "day": day,
+        "commute_url": links.commute_url(sub),
+    }
+    text, html = _render("no_forecast", context)
+    return "No forecast for your commute yet", text, html
+
+
+def weekly(sub: Subscription, days: list[dict]) -> tuple[str, str, str]:
+    rows = [
+        {
+            "date": date.fromisoformat(d["date"]),
+            "leave": _clock(datetime.fromisoformat(d["departure"])),
+            "expected": f"{d['expected']:.2g}",
+            "url": links.commute_url(sub, datetime.fromisoformat(d["departure"])),
+        }
+        for d in days
+    ]
+    text, html = _render("weekly", {**_common(sub), "rows": rows, "note": NOTE})
+    return "Your commute this week: the best times to leave", text, html

@@ -9,18 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import time
-from urllib.parse import urlencode
 
-from django.conf import settings
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
 
 from alerts.models import SentNote, Subscription
 from alerts.services import notes_text, queueing
 from alerts.services.rounding import round_points
 from commutes.services.routes import (
-    DAY_SETS,
     DAYS,
     RouteError,
     parse_route,
@@ -150,33 +146,3 @@ def renew(sub: Subscription) -> None:
 def delete(sub: Subscription) -> None:
     """Everything about the subscription: the row and, by cascade, its send log."""
     Subscription.objects.filter(pk=sub.pk).delete()
-
-
-def days_word(days: list[int]) -> str:
-    """The page's word for a set of days, or "all" (the page has no other)."""
-    chosen = frozenset(days)
-    for word in ("weekdays", "weekends"):
-        if chosen == DAY_SETS[word]:
-            return word
-    return "all"
-
-
-def commute_url(sub: Subscription, depart=None) -> str:
-    """The commute page scoring this commute (at ``depart``, Seattle time)."""
-
-    def lat_lon(p):
-        return f"{p[1]:.5f},{p[0]:.5f}"
-
-    query = {
-        "start": lat_lon(sub.points[0]),
-        "end": lat_lon(sub.points[-1]),
-        "mode": sub.mode,
-        "from": f"{sub.window_start:%H:%M}",
-        "to": f"{sub.window_end:%H:%M}",
-        "days": days_word(sub.days),
-    }
-    if len(sub.points) > 2:
-        query["via"] = ";".join(lat_lon(p) for p in sub.points[1:-1])
-    if depart is not None:
-        query["depart"] = depart.astimezone(SEATTLE).strftime("%Y-%m-%dT%H:%M")
-    return settings.SITE_URL + reverse("commutes:commute") + "?" + urlencode(query)

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 
 @pytest.fixture
@@ -14,3 +17,52 @@ def inbox(smtp_server, settings):
     settings.SITE_URL = "http://testserver"
     smtp_server.clear()
     return smtp_server
+
+
+def _load_forecast_now() -> int:
+    """Streets, real 2021 rows and a forecast week starting two hours ago (so the
+    notes due today and tomorrow have one); the model version's id."""
+    from core.local_time import floor_hour
+    from predictions.models import ForecastRun, ForecastValues, ModelVersion
+    from tests.commutes.known_forecast import store_known_forecast
+    from tests.reference_data import ensure_reference_data, ensure_streets
+    from tests.spd_rows import delete_imported, load_spd
+
+    ensure_reference_data()
+    ensure_streets()
+    delete_imported()
+    for model in (ForecastValues, ForecastRun, ModelVersion):
+        model.objects.all().delete()
+    load_spd(every=3)
+    start = floor_hour(timezone.now()) - timedelta(hours=2)
+    vid, _, _ = store_known_forecast(start, hours=176)
+    return vid
+
+
+@pytest.fixture(scope="package")
+def _forecast_session(django_db_setup, django_db_blocker):
+    from tests.commutes.conftest import _unload
+
+    with django_db_blocker.unblock():
+        state = {"version": _load_forecast_now()}
+    yield state
+    with django_db_blocker.unblock():
+        _unload()
+
+
+@pytest.fixture
+def forecast_now(_forecast_session, django_db_blocker) -> int:
+    """Committed once for the folder; loaded again after a transactional test's
+    flush."""
+    from predictions.models import ModelVersion
+
+    with django_db_blocker.unblock():
+        if not ModelVersion.objects.filter(
+            pk=_forecast_session["version"], is_active=True
+        ).exists():
+            _forecast_session["version"] = _load_forecast_now()
+        else:
+            from tests.reference_data import ensure_streets
+
+            ensure_streets()
+    return _forecast_session["version"]
