@@ -43,12 +43,12 @@ from django.test import Client  # noqa: E402
 from commutes.services import street_routes  # noqa: E402
 from commutes.services.commute import score_commute  # noqa: E402
 from commutes.services.routes import parse_route, parse_window  # noqa: E402
-from commutes.services.street_graph import street_graph  # noqa: E402
 from commutes.services.stretch_history import recent_history  # noqa: E402
 from crimes.models import Incident  # noqa: E402
 from places.models import Place  # noqa: E402
 from places.services.index import ensure_fresh  # noqa: E402
 from places.services.search import search_places  # noqa: E402
+from streets.services.street_graph import street_graph  # noqa: E402
 
 SCORE_TARGET_MS = 300.0
 TYPEAHEAD_TARGET_MS = 50.0

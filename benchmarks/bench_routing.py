@@ -48,8 +48,8 @@ import numpy as np  # noqa: E402
 from django.db import connection  # noqa: E402
 
 from commutes.services import scoring, street_routes  # noqa: E402
-from commutes.services.street_graph import Snap, street_graph  # noqa: E402
 from predictions.services.forecast_store import load_forecast  # noqa: E402
+from streets.services.street_graph import Snap, street_graph  # noqa: E402
 
 LAMBDA = 1.0
 BBOX_MARGIN_DEG = 0.02  # ~2 km at Seattle's latitude

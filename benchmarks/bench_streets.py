@@ -44,7 +44,7 @@ from django.core.cache import cache  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.test import Client  # noqa: E402
 
-from commutes.services.street_network import load_network  # noqa: E402
+from streets.services.street_network import load_network  # noqa: E402
 
 LOAD_TARGET_S = 60.0
 TILE_TARGET_MS = 50.0
@@ -63,7 +63,6 @@ def fresh_load() -> dict:
         with transaction.atomic():
             with connection.cursor() as cur:
                 cur.execute("DELETE FROM commutes_streetedge")
-                cur.execute("DELETE FROM commutes_place WHERE source = 'streets'")
                 cur.execute("DELETE FROM commutes_streetnetworkload")
             result = load_network()
             raise Rollback

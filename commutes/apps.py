@@ -6,15 +6,14 @@ class CommutesConfig(AppConfig):
     verbose_name = "Commutes"
 
     def ready(self) -> None:
-        from commutes.models import StreetEdge, StreetLine
-        from commutes.services.street_network import cells_for_new_grid
-        from core.cache import STREETS, track
+        from commutes.services.edge_cells import (
+            cells_for_loaded_network,
+            cells_for_new_grid,
+        )
         from predictions.signals import grid_rebuilt
+        from streets.signals import network_loaded
 
-        # Each street edge knows its forecast cells: a rebuilt grid recomputes them.
+        # Each street edge knows its forecast cells: a loaded network computes the
+        # new edges' cells, a rebuilt grid recomputes them all.
+        network_loaded.connect(cells_for_loaded_network, dispatch_uid="edge-cells")
         grid_rebuilt.connect(cells_for_new_grid, dispatch_uid="commutes-edge-cells")
-        # The street tiles are cached (core.cache): ORM writes bump their scope too
-        # (load_network writes with SQL and bumps it itself). Tens of thousands of
-        # rows: no per-row delete signal.
-        track(StreetEdge, STREETS, row_deletes=False)
-        track(StreetLine, STREETS, row_deletes=False)

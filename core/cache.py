@@ -8,7 +8,7 @@ Scopes, and what changes them:
 ``grid``              the forecast grid (predictions.Cell)
 ``forecasts``         model versions, forecast runs and their rows
 ``models``            model versions (the checkpoint a process has loaded)
-``streets``           the street network (commutes: StreetEdge, StreetLine)
+``streets``           the street network (streets: StreetEdge, StreetLine)
 ====================  ==============================================================
 
 Each scope is an integer in Redis, bumped by whatever changes its rows:

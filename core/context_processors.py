@@ -8,7 +8,7 @@ from core.local_time import TZ_NAME
 def _street_tiles_url() -> str:
     """The site's own street tiles (served by commutes), as a {z}/{x}/{y} template."""
     try:
-        sample = reverse("commutes:street-tile", args=(0, 0, 0))
+        sample = reverse("streets:street-tile", args=(0, 0, 0))
     except NoReverseMatch:
         return ""
     return sample.replace("/0/0/0.pbf", "/{z}/{x}/{y}.pbf")

@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "core",
     "crimes",
     "predictions",
+    "streets",
     "commutes",
     "places",
     "alerts",

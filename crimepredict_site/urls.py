@@ -26,6 +26,7 @@ urlpatterns = [
     path("api/v1/", include((api_v1, "v1"), namespace="v1")),
     path("", include("crimes.urls")),
     path("", include("predictions.urls")),
+    path("", include("streets.urls")),
     path("", include("commutes.urls")),
     path("", include("alerts.urls")),
 ]

@@ -28,9 +28,9 @@ def ensure_reference_data() -> None:
 
 def ensure_streets() -> None:
     """The street network present (reloaded from data/streets/ after a flush)."""
-    from commutes.models import StreetEdge
-    from commutes.services.street_graph import clear_cache
-    from commutes.services.street_network import load_network
+    from streets.models import StreetEdge
+    from streets.services.street_graph import clear_cache
+    from streets.services.street_network import load_network
 
     if not StreetEdge.objects.exists():
         load_network()

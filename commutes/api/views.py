@@ -86,8 +86,8 @@ class CommuteScoreView(APIView):
         tags=["commutes"],
     )
     def post(self, request, *args, **kwargs):
-        from commutes.services.street_graph import NoNetwork
         from predictions.services.forecast_store import NoForecast
+        from streets.services.street_graph import NoNetwork
 
         data = request.data
         if not isinstance(data, dict):

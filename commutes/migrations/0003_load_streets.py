@@ -5,7 +5,7 @@ def load(apps, schema_editor):
     # Needs the city limits (crimes 0002, for clipping) and the grid (predictions
     # 0002, for each edge's cells); the same function backs `load_streets`. The base
     # map's lines come in 0004, with their table.
-    from commutes.services.street_network import load_network
+    from streets.services.street_network import load_network
 
     load_network(base_map=False)
 

@@ -7,7 +7,7 @@ from django.db import migrations, models
 def build(apps, schema_editor):
     # Networks loaded before this migration get their base map lines now; every
     # later load rebuilds them.
-    from commutes.services.street_network import build_lines
+    from streets.services.street_network import build_lines
 
     with schema_editor.connection.cursor() as cursor:
         build_lines(cursor)

@@ -29,10 +29,10 @@ from commutes.services.routes import (
     RouteError,
     Window,
 )
-from commutes.services.street_graph import SNAP_MAX_M, street_graph
 from commutes.services.stretch_history import recent_history
 from core.cache import FORECASTS, GRID, VersionedCache, versions
 from core.local_time import SEATTLE
+from streets.services.street_graph import SNAP_MAX_M, street_graph
 
 DEPARTURES = scoring.HOURS_PER_WEEK
 # Read a little past the week so the trips leaving in its last hours use real

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.sparse import csr_matrix
 
-from commutes.services.street_graph import NoRoute, Snap, Step, StreetGraph
-from commutes.services.street_names import base_name
-from commutes.services.street_network import CELL_RADIUS_M, CLASS_RANK
+from commutes.services.corridor import CORRIDOR_HALF_WIDTH_M
+from osm.junctions import names_at_vertices
+from osm.names import base_name
+from streets.services.street_graph import NoRoute, Snap, Step, StreetGraph
 
 LAMBDAS = (0.25, 1.0, 4.0)
 MAX_EXTRA_TIME = 0.30  # alternatives more than 30% slower are dropped
@@ -143,7 +144,7 @@ def route_seconds(
 
 def route_cells(graph: StreetGraph, steps: list[Step]) -> np.ndarray:
     """Sorted unique ids of the cells within 100 m of the route."""
-    parts = [graph.step_cells(s, CELL_RADIUS_M) for s in steps]
+    parts = [graph.step_cells(s, CORRIDOR_HALF_WIDTH_M) for s in steps]
     return np.unique(np.concatenate(parts)) if parts else np.empty(0, np.int64)
 
 
@@ -262,15 +263,10 @@ def _vertex_names(graph: StreetGraph) -> dict[int, list[tuple[int, str]]]:
     """Per vertex, the (class rank, label) of the streets meeting there."""
 
     def build() -> dict[int, list[tuple[int, str]]]:
-        out: dict[int, dict[str, int]] = {}
-        for edge, label in enumerate(graph.labels):
-            if not label:
-                continue
-            rank = CLASS_RANK.get(graph.highway[edge], 9)
-            for vertex in (int(graph.source[edge]), int(graph.target[edge])):
-                names = out.setdefault(vertex, {})
-                names[label] = min(rank, names.get(label, 99))
-        return {v: sorted((r, n) for n, r in names.items()) for v, names in out.items()}
+        return names_at_vertices(
+            (int(graph.source[e]), int(graph.target[e]), label, graph.highway[e])
+            for e, label in enumerate(graph.labels)
+        )
 
     return graph.memo(("vertex-names",), build)
 

@@ -15,6 +15,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 
 from core.cache import DATA, STREETS, in_outage, versions
+from osm.junctions import intersections
 
 INDEX_VERSION_KEY = "places:index-version"
 REFRESH_LOCK_KEY = "places:index-refresh-lock"
@@ -52,7 +53,7 @@ def build_spd(cur) -> int:
 
 def _network_edges(cur) -> tuple[list, dict]:
     """The loaded network's named edges and their end vertices' (lon, lat)."""
-    from commutes.models import StreetEdge
+    from streets.models import StreetEdge
 
     cur.execute(
         f"""
@@ -76,10 +77,8 @@ def _network_edges(cur) -> tuple[list, dict]:
 
 def build_intersections(cur) -> int:
     """Where two differently named streets of the network meet."""
-    from commutes.services.street_network import _intersections
-
     cur.execute(f"DELETE FROM {TABLE} WHERE source = 'streets'")
-    places = _intersections(*_network_edges(cur))
+    places = intersections(*_network_edges(cur), settings.ANALYSIS_SRID)
     if not places:
         return 0
     with cur.copy(

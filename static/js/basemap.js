@@ -27,7 +27,7 @@
   }
 
   // rank: 0 motorway, 1 trunk, 2 primary, 3 secondary, 4 tertiary, 5-6 links,
-  // 7 residential/unclassified, 8 living street (commutes/services/street_tiles.py).
+  // 7 residential/unclassified, 8 living street (streets/services/street_tiles.py).
   function streetStyle(props, zoom) {
     var rank = props.rank;
     var grow = Math.max(0, zoom - 11);

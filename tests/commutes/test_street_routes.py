@@ -16,9 +16,9 @@ import shapely
 from django.contrib.gis.geos import LineString, Point
 from django.db import connection
 
-from commutes.models import StreetEdge
 from commutes.services import street_routes
-from commutes.services.street_graph import street_graph
+from streets.models import StreetEdge
+from streets.services.street_graph import street_graph
 from tests.commutes.conftest import FORECAST_START
 from tests.commutes.known_forecast import store_known_forecast
 from tests.commutes.test_scoring_db import CAPITOL_HILL_TO_UW, _independent_corridor

@@ -165,9 +165,9 @@ def test_every_way_rows_change_bumps_their_scope(db):
 
 
 def test_services_that_write_with_sql_bump(db):
-    from commutes.services.street_network import load_network
     from crimes.boundaries import load_boundaries
     from predictions.services.cells import build_cells
+    from streets.services.street_network import load_network
 
     assert moves(cache.GRID, lambda: build_cells(cell_size=600))
     assert moves(cache.STREETS, load_network)

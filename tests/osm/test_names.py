@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from commutes.services.street_names import base_name, edge_label, short_name
+from osm.names import base_name, edge_label, short_name
 
 
 @pytest.mark.parametrize(

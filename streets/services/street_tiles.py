@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from django.db import connection
 
-from commutes.services.street_network import CLASS_RANK
+from osm.highways import CLASS_RANK
 
 LAYER = "streets"
 EXTENT = 4096

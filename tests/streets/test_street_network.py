@@ -19,8 +19,10 @@ from django.conf import settings
 from django.db import connection
 from pyproj import Transformer
 
-from commutes.models import Place, StreetEdge, StreetNetworkLoad
-from commutes.services.street_network import CITY_MARGIN_M, load_network
+from places.models import Place
+from places.services.index import build_intersections
+from streets.models import StreetEdge, StreetNetworkLoad
+from streets.services.street_network import CITY_MARGIN_M, load_network
 from tests.reference_data import ensure_streets
 
 pytestmark = pytest.mark.django_db
@@ -209,7 +211,13 @@ def test_each_edge_knows_the_cells_within_100_m(streets):
             assert edge.cell_ids == cur.fetchone()[0]
 
 
+def _index_intersections() -> None:
+    with connection.cursor() as cur:
+        build_intersections(cur)
+
+
 def test_the_networks_intersections_are_places(streets):
+    _index_intersections()
     place = Place.objects.get(source="streets", name="BROADWAY / E PINE ST")
     assert place.kind == "intersection"
     junction = place.location.transform(32610, clone=True)
@@ -310,6 +318,7 @@ def test_reload_of_a_changed_extract_keeps_unchanged_ids(streets, extract, tmp_p
         )
         assert moved.cell_ids == cur.fetchone()[0]
     # The network's intersections follow the new name.
+    _index_intersections()
     assert Place.objects.filter(
         source="streets", name__contains="TEST RENAMED ST"
     ).exists()

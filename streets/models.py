@@ -1,57 +1,17 @@
-"""The address typeahead's places and the routable street network."""
+"""The routable street network and the base map's lines.
+
+The tables keep the names they had when they lived in the commutes app
+(``commutes_streetedge``...): the move (streets 0001, commutes 0006) changed only
+Django's state, so no row was copied and raw SQL kept working.
+"""
 
 from __future__ import annotations
 
 from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField
-from django.contrib.postgres.indexes import GinIndex, GistIndex
+from django.contrib.postgres.indexes import GistIndex
 
 from core.cache import TrackedQuerySet
-
-
-class Place(models.Model):
-    """Superseded by ``places.Place`` (the place index): nothing reads it.
-
-    ``load_streets`` still writes the network's intersections here until the street
-    network moves to its own app; then this table goes.
-    """
-
-    class Kind(models.TextChoices):
-        BLOCK = "block", "Hundred block"
-        INTERSECTION = "intersection", "Intersection"
-
-    class Source(models.TextChoices):
-        SPD = "spd", "SPD address"
-        STREETS = "streets", "Street network"
-
-    # SPD: exactly as in Incident.block_address, e.g. "7XX BLOCK OF E PINE ST";
-    # streets: "BROADWAY / E PINE ST" (the SPD spelling of an intersection).
-    name = models.CharField(max_length=128)
-    kind = models.CharField(max_length=16, choices=Kind.choices)
-    source = models.CharField(max_length=8, choices=Source.choices, default=Source.SPD)
-    # Normalised for trigram matching ("7XX E PINE ST"); see services.places.
-    search_text = models.CharField(max_length=128)
-    # SPD: mean location of the place's incidents (averaged in EPSG:32610 metres);
-    # streets: where the two streets meet (mean of the junction's vertices).
-    location = models.PointField(srid=4326)
-    # SPD: how many incidents carry the address (ranks the typeahead); streets: 0.
-    incidents = models.IntegerField()
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["source", "name"], name="place_source_name")
-        ]
-        indexes = [
-            GinIndex(
-                fields=["search_text"],
-                opclasses=["gin_trgm_ops"],
-                name="place_search_trgm",
-            )
-        ]
-        ordering = ["-incidents", "name"]
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class StreetNetworkLoad(models.Model):
@@ -79,6 +39,7 @@ class StreetNetworkLoad(models.Model):
     loaded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        db_table = "commutes_streetnetworkload"
         ordering = ["-id"]
         get_latest_by = "id"
 
@@ -89,7 +50,7 @@ class StreetNetworkLoad(models.Model):
 class StreetEdge(models.Model):
     """A stretch of an OpenStreetMap way between two shared nodes: a routable edge.
 
-    Written only by ``commutes.services.street_network.load_network`` (never edited by
+    Written only by ``streets.services.street_network.load_network`` (never edited by
     hand): an edge keeps its id while its way, end nodes and occurrence stay the same.
     ``source``/``target`` are OSM node ids in the way's direction. Traversal times are
     seconds per mode and direction (``*_back_s`` = target to source); NULL means the
@@ -126,12 +87,14 @@ class StreetEdge(models.Model):
     geom = models.LineStringField(srid=4326)
     # Web Mercator copy for the vector tiles (ST_AsMVT works in EPSG:3857).
     geom_mercator = models.LineStringField(srid=3857)
-    # Forecast grid cells within 100 m (ids, sorted); NULL until computed.
+    # Forecast grid cells within the commute corridor's half width (ids, sorted;
+    # commutes.services.edge_cells computes them); NULL until computed.
     cell_ids = ArrayField(models.BigIntegerField(), null=True, blank=True)
 
     objects = TrackedQuerySet.as_manager()
 
     class Meta:
+        db_table = "commutes_streetedge"
         constraints = [
             models.UniqueConstraint(
                 fields=["way_id", "source", "target", "part"],
@@ -161,6 +124,7 @@ class StreetLine(models.Model):
     objects = TrackedQuerySet.as_manager()
 
     class Meta:
+        db_table = "commutes_streetline"
         indexes = [
             # Far out (zoom <= 12) a tile spans the city: the big roads' own index
             # spares reading every street's row to drop it.

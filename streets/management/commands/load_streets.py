@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from commutes.services.street_network import NetworkError, load_network
+from streets.services.street_network import NetworkError, load_network
 
 
 class Command(BaseCommand):
@@ -25,7 +25,7 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 "{edges} edges, {vertices} vertices ({share:.1%} connected): "
                 "{inserted} inserted, {updated} updated, {deleted} deleted, "
-                "{unchanged} unchanged; {intersections} intersections; "
+                "{unchanged} unchanged; "
                 "{seconds:.1f} s".format(share=result["connected_share"], **result)
             )
         )
