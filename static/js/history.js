@@ -170,7 +170,7 @@
         var p = byCode[f.id] || { label: f.id, count: 0 };
         var link = config.areaPage.replace("KIND", kind).replace("CODE", encodeURIComponent(f.id)) + "?" + apiParams().toString();
         lyr.bindPopup("<strong>" + escapeHtml(p.label) + "</strong><br>" + fmt(p.count) + " reported incidents" +
-          (p.per_km2_per_year != null ? "<br>" + fmt(p.per_km2_per_year) + " per km² per year" : "") +
+          (p.per_km2_per_year != null ? "<br>" + fmt(Math.round(p.per_km2_per_year)) + " per km² per year" : "") +
           '<br><a href="' + escapeHtml(link) + '">Open area page</a>');
       },
     }).addTo(map);
@@ -293,8 +293,11 @@
     }).join("") + "</tr></thead>";
     var body = p.matrix.map(function (row, d) {
       return "<tr><th scope='row'>" + DAYS[d] + "</th>" + row.map(function (v) {
+        // Between shades 0.6 and 0.85 neither dark nor white text reaches a 4.5:1
+        // contrast, so the scale steps over them (WCAG AA, axe color-contrast).
         var a = v / max;
-        return "<td style='background:rgba(176,31,46," + a.toFixed(2) + ");color:" + (a > 0.55 ? "#fff" : "#222") + "'>" + v + "</td>";
+        var shade = a <= 0.6 ? a : 0.85 + (a - 0.6) * 0.375;
+        return "<td style='background:rgba(176,31,46," + shade.toFixed(2) + ");color:" + (a > 0.6 ? "#fff" : "#222") + "'>" + fmt(v) + "</td>";
       }).join("") + "</tr>";
     }).join("");
     var table = document.getElementById("profile-table");
@@ -313,7 +316,7 @@
       var href = config.areaPage.replace("KIND", kind).replace("CODE", encodeURIComponent(p.code)) + "?" + params.toString();
       return "<tr><td><a href='" + escapeHtml(href) + "'>" + escapeHtml(p.label) + "</a> <small class='code'>" +
         escapeHtml([p.code, kind === "mcpp" ? p.precinct_label : ""].filter(Boolean).join(" · ")) + "</small></td><td class='num'>" +
-        fmt(p.count) + "</td><td class='num'>" + (p.per_km2_per_year == null ? "–" : fmt(p.per_km2_per_year)) + "</td></tr>";
+        fmt(p.count) + "</td><td class='num'>" + (p.per_km2_per_year == null ? "–" : fmt(Math.round(p.per_km2_per_year))) + "</td></tr>";
     }
     var out = areas.outside;
     var codes = out.codes.map(function (c) {
