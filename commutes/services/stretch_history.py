@@ -9,6 +9,8 @@ from django.contrib.gis.geos import LineString
 from django.db import connection
 
 from crimes.models import placeholder_sql
+from crimes.names import sentence_case
+from crimes.services.history_queries import history_state
 from crimes.services.summary import data_summary
 
 TOP_GROUPS = 5
@@ -78,13 +80,20 @@ def recent_history(segment_utm: LineString, width_m: float = 100.0) -> dict:
         by_group.setdefault(group, {k: 0 for k, _ in TIME_OF_DAY})[tod] += count
         by_tod[tod] += count
     groups = sorted(by_group.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))
+    # Counted by group in every category: the history filter's labels say so.
+    labels = history_state().group_filter_labels
     return {
         **empty,
         "since": since.isoformat(),
         "until": until.isoformat(),
         "total": sum(by_tod.values()),
         "groups": [
-            {"group": g, "count": sum(t.values()), "by_time_of_day": t}
+            {
+                "group": g,
+                "label": labels.get(g) or sentence_case(g),
+                "count": sum(t.values()),
+                "by_time_of_day": t,
+            }
             for g, t in groups[:TOP_GROUPS]
         ],
         "other_groups": max(0, len(groups) - TOP_GROUPS),

@@ -450,7 +450,7 @@
     thead.appendChild(tr);
     h.groups.forEach(function (g) {
       var row = document.createElement("tr");
-      var th = document.createElement("th"); th.scope = "row"; th.textContent = g.group.toLowerCase(); row.appendChild(th);
+      var th = document.createElement("th"); th.scope = "row"; th.textContent = g.label; row.appendChild(th);
       keys.forEach(function (k) { var td = document.createElement("td"); td.textContent = g.by_time_of_day[k]; row.appendChild(td); });
       var td = document.createElement("td"); td.textContent = g.count; row.appendChild(td);
       tbody.appendChild(row);

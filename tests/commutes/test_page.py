@@ -80,6 +80,9 @@ def test_commute_page_in_browser(live_server, page, commute_data, artifacts_dir)
     first = page.locator(".route-choice").nth(1).inner_text()
     assert "time" in first and "expected reported incidents" in first
     assert page.locator("#riskiest-table tbody tr").count() >= 1
+    # Offense groups by their labels (crimes.names), not the source's capitals.
+    first_group = page.locator("#riskiest-table tbody th").first.inner_text()
+    assert first_group[:1].isupper() and not first_group.isupper(), first_group
     assert " between " in page.inner_text("#riskiest-summary")
 
     # Pick an alternative: the chart, the best times and the riskiest stretch follow.

@@ -176,3 +176,11 @@ def test_riskiest_stretch_comes_with_its_recent_history(commute_data):
     assert history["total"] == sum(history["by_time_of_day"].values())
     assert history["groups"][0]["count"] >= history["groups"][-1]["count"]
     assert len(history["groups"]) <= 5
+    # Source value kept, label in sentence case beside it, unique.
+    labels = [g["label"] for g in history["groups"]]
+    assert len(labels) == len(set(labels))
+    assert all(
+        g["label"] != g["group"] and not g["label"].isupper()
+        for g in history["groups"]
+        if g["group"] != "UNKNOWN"
+    )

@@ -346,3 +346,15 @@ def test_history_page_group_options_are_unique(client, rows, db):
     assert len(options) == len(set(options)) > 10
     values = re.findall(r'<option value="([^"]*)"', select)
     assert len(values) == len(set(values))
+
+
+def test_an_mcpp_page_names_the_area_and_says_when_nothing_matches(client, rows, db):
+    wanted = [r for r in _in_2021(rows) if r["mcpp"] == "SLU/CASCADE"]
+    html = client.get(f"/history/area/mcpp/SLU/CASCADE/?{BASE}").content.decode()
+    assert "<h1>SLU/Cascade</h1>" in html and "<code>SLU/CASCADE</code>" in html
+    assert "West precinct" in html
+    assert f"In 2021, {len(wanted):,} reports in SLU/Cascade, " in html
+    empty = client.get(
+        "/history/area/mcpp/SLU/CASCADE/?start=2030-06-01&end=2030-06-30"
+    ).content.decode()
+    assert "In June 2030, no reports in SLU/Cascade match these filters." in empty
