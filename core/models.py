@@ -75,3 +75,32 @@ class PendingCacheBump(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope} (since {self.first_failed_at:%Y-%m-%d %H:%M:%S})"
+
+
+class StoredFile(models.Model):
+    """A file kept in PostgreSQL (core.file_store): admin uploads and model
+    checkpoints, which web processes and workers on different machines all reach.
+    Its bytes are in StoredFileChunk rows, CHUNK_BYTES each, written and read one
+    chunk at a time."""
+
+    name = models.CharField(max_length=255, unique=True)
+    size = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.size} bytes)"
+
+
+class StoredFileChunk(models.Model):
+    file = models.ForeignKey(StoredFile, on_delete=models.CASCADE, related_name="+")
+    seq = models.IntegerField()
+    data = models.BinaryField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["file", "seq"], name="one_chunk_per_seq")
+        ]
+
+    def __str__(self) -> str:
+        return f"chunk {self.seq} of file {self.file_id}"

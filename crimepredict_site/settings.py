@@ -192,16 +192,21 @@ STATIC_URL = "static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "var" / "static")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Uploads go to PostgreSQL (core.file_store), which every machine reaches.
+    "default": {"BACKEND": "core.file_store.DatabaseStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if env_bool("STATIC_MANIFEST", not DEBUG)
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+# Uploads are stored in PostgreSQL; files found here under their names (uploads from
+# before, on the machine that has them) are still read, and moved by the migration.
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 MEDIA_URL = "media/"
-# Trained model checkpoints and backtest reports live here (shared by web and workers).
+# This machine's own: where training writes a checkpoint before storing it in
+# PostgreSQL, and where a worker keeps the checkpoints it fetched (checkpoints/,
+# by content hash). Never shared between machines (core.file_store).
 ARTIFACTS_DIR = Path(env_str("ARTIFACTS_DIR", str(BASE_DIR / "var" / "artifacts")))
 
 # --- Geography (fixed points shared by every part) --------------------------------

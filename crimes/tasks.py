@@ -9,6 +9,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 
+from core import file_store
 from crimes.models import ImportRun
 from crimes.services import importing, soda_sync
 
@@ -28,7 +29,13 @@ def import_upload(run_id: int) -> str:
         return "already claimed"
     try:
         run = ImportRun.objects.get(pk=run_id)
-        importing.run_import(run, run.upload.path)
+        # The upload is in PostgreSQL (core.file_store): this worker may be on
+        # another machine than the web process that received it.
+        try:
+            with file_store.local_copy(run.upload.name, settings.MEDIA_ROOT) as path:
+                importing.run_import(run, path)
+        except FileNotFoundError as exc:
+            importing.fail_run(run, f"cannot read the upload: {exc}")
     except importing.ImportFailed as exc:
         return f"failed: {exc}"
     finally:

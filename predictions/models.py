@@ -62,7 +62,8 @@ class ModelVersion(models.Model):
     kind = models.CharField(max_length=32)
     config = models.JSONField(default=dict, blank=True)
     checkpoint = models.CharField(
-        max_length=255, help_text="Path relative to settings.ARTIFACTS_DIR."
+        max_length=255,
+        help_text="Name of the checkpoint stored in PostgreSQL (core.file_store).",
     )
     data_until = models.DateTimeField(
         help_text="Data window: trained on incidents reported before this instant."
@@ -98,10 +99,6 @@ class ModelVersion(models.Model):
     def __str__(self) -> str:
         active = " (active)" if self.is_active else ""
         return f"v{self.pk} {self.kind}{active}"
-
-    @property
-    def checkpoint_path(self):
-        return settings.ARTIFACTS_DIR / self.checkpoint
 
     def activate(self) -> None:
         """Make this the one active version, atomically."""

@@ -97,17 +97,19 @@ def test_stale_upload_temp_files_are_removed(settings, tmp_path):
     assert not old.exists() and fresh.exists()
 
 
-def test_a_failed_import_deletes_its_uploaded_file(settings, tmp_path):
+def test_a_failed_import_deletes_its_uploaded_file():
     from django.core.files.base import ContentFile
 
-    settings.MEDIA_ROOT = tmp_path
+    from core import file_store
+
     run = ImportRun.objects.create(source=ImportRun.Source.UPLOAD, file_name="x.csv")
     run.upload.save("x.csv", ContentFile(b"not an SPD file\n"))
-    stored = tmp_path / run.upload.name
-    assert stored.exists()
+    name = run.upload.name
+    assert file_store.exists(name)  # uploads are stored in PostgreSQL
     importing.claim(run.pk)
     with pytest.raises(importing.ImportFailed):
-        importing.run_import(ImportRun.objects.get(pk=run.pk), stored)
+        with file_store.local_copy(name) as path:
+            importing.run_import(ImportRun.objects.get(pk=run.pk), path)
     run.refresh_from_db()
     assert run.status == ImportRun.Status.FAILED and run.error
-    assert not stored.exists() and run.upload.name == ""
+    assert not file_store.exists(name) and run.upload.name == ""

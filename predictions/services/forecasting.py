@@ -20,7 +20,7 @@ from core.local_time import as_aware, floor_hour
 from core.models import RunStatus
 from core.run_ownership import RunOwnership, worker_label, worker_lost
 from predictions.models import Category, ForecastRun, ModelVersion
-from predictions.services import forecast_store
+from predictions.services import checkpoints, forecast_store
 from predictions.services.cells import grid_arrays
 from predictions.services.incident_events import load_events
 
@@ -39,12 +39,7 @@ def load_model(version: ModelVersion):
     from ml import forecasters
 
     def load():
-        if not version.checkpoint_path.exists():
-            raise FileNotFoundError(
-                f"checkpoint of version {version.pk} is missing: "
-                f"{version.checkpoint_path}"
-            )
-        return forecasters.load(version.checkpoint_path)
+        return forecasters.load(checkpoints.local_path(version))
 
     return _MODELS.get((version.pk, version.checkpoint), load)
 

@@ -4,15 +4,18 @@ What is trained comes from training_presets (configurations) and forecaster_choi
 (which forecaster); how the result is shown, from headline_metrics.
 
 Everything here is called by the Celery task and the `train_model` command alike. A run
-only ever activates a version after the version row exists with its checkpoint on
-disk; a run that fails (or whose worker dies) leaves the active version untouched.
+only ever activates a version after the version row exists with its checkpoint
+(stored in PostgreSQL in the same transaction, predictions.services.checkpoints); a
+run that fails (or whose worker dies) leaves the active version untouched.
 """
 
 from __future__ import annotations
 
 import logging
+import tempfile
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -25,6 +28,7 @@ from core.models import RunStatus
 from core.run_ownership import RunOwnership, worker_label, worker_lost
 from crimes.models import Incident
 from predictions.models import ModelVersion, TrainingRun
+from predictions.services import checkpoints
 from predictions.services.cells import grid_spec
 from predictions.services.forecaster_choice import (
     PREFERRED_KIND,
@@ -182,12 +186,8 @@ def _train(run: TrainingRun) -> ModelVersion:
     forecaster.fit(events, grid, until_s, progress=progress)
     fit_seconds = time.perf_counter() - started
 
-    path = (
-        settings.ARTIFACTS_DIR
-        / "models"
-        / f"{kind}-{run.until:%Y%m%dT%H%M}-run{run.pk}-{int(time.time())}.pt"
-    )
-    forecaster.save(path)
+    stamp = f"{run.until:%Y%m%dT%H%M}-run{run.pk}-{int(time.time())}"
+    checkpoint = f"models/{kind}-{stamp}.pt"  # its name in core.file_store
 
     weeks = int(options.get("backtest_weeks", 4))
     backtest: dict[str, Any] = {}
@@ -216,11 +216,18 @@ def _train(run: TrainingRun) -> ModelVersion:
         "backtest": backtest,
         "fit": jsonable(getattr(forecaster, "metrics", {}) or {}),
     }
-    with transaction.atomic():
+    settings.ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
+    with (
+        tempfile.TemporaryDirectory(dir=settings.ARTIFACTS_DIR) as scratch,
+        transaction.atomic(),
+    ):
+        path = Path(scratch) / "checkpoint.pt"
+        forecaster.save(path)
+        checkpoints.store(checkpoint, path)
         version = ModelVersion.objects.create(
             kind=kind,
             config=run.config,
-            checkpoint=str(path.relative_to(settings.ARTIFACTS_DIR)),
+            checkpoint=checkpoint,
             data_until=datetime.fromtimestamp(until_s, UTC),
             data_first_event=datetime.fromtimestamp(first, UTC) if first else None,
             n_events=int(window.get("n_events") or len(events)),
