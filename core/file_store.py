@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+import psycopg
 from django.core.files import File
 from django.core.files.storage import Storage
 from django.db import connection, transaction
@@ -80,15 +81,16 @@ def save(name: str, chunks: Iterable[bytes]) -> Stored:
             [name, timezone.now()],
         )
         file_id = cursor.fetchone()[0]
-        for chunk in _rechunk(chunks):
-            digest.update(chunk)
-            size += len(chunk)
-            cursor.execute(
-                "INSERT INTO core_storedfilechunk (file_id, seq, data)"
-                " VALUES (%s, %s, %s)",
-                [file_id, seq, chunk],
-            )
-            seq += 1
+        with _binary_cursor() as binary:
+            for chunk in _rechunk(chunks):
+                digest.update(chunk)
+                size += len(chunk)
+                binary.execute(
+                    "INSERT INTO core_storedfilechunk (file_id, seq, data)"
+                    " VALUES (%s, %s, %b)",
+                    [file_id, seq, chunk],
+                )
+                seq += 1
         cursor.execute(
             "UPDATE core_storedfile SET size = %s, sha256 = %s WHERE id = %s",
             [size, digest.hexdigest(), file_id],
@@ -121,16 +123,26 @@ def chunks(name: str) -> Iterator[bytes]:
         raise FileNotFoundError(f"no stored file {name!r}")
     seq = 0
     while True:
-        with connection.cursor() as cursor:
+        with _binary_cursor() as cursor:
             cursor.execute(
                 "SELECT data FROM core_storedfilechunk WHERE file_id = %s AND seq = %s",
                 [stored.id, seq],
+                binary=True,
             )
             row = cursor.fetchone()
         if row is None:
             return
         yield bytes(row[0])
         seq += 1
+
+
+def _binary_cursor() -> psycopg.Cursor:
+    """A cursor on Django's connection (so in its transaction) that binds parameters
+    on the server and moves bytea in binary: Django's own cursor interpolates them
+    into the SQL text, a chunk as twice its size in hex (14 MB/s stored, against
+    37 MB/s in binary: docs/benchmarks.md, "Files in PostgreSQL")."""
+    connection.ensure_connection()
+    return psycopg.Cursor(connection.connection)
 
 
 def delete(name: str) -> None:
