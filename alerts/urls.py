@@ -11,4 +11,6 @@ urlpatterns = [
     path("notes/renew/<str:token>/", views.renew, name="renew"),
     path("notes/calendar/<str:token>.ics", views.calendar_feed, name="calendar"),
     path("privacy/", views.privacy, name="privacy"),
+    path("manifest.webmanifest", views.manifest, name="manifest"),
+    path("sw.js", views.service_worker, name="service-worker"),
 ]

@@ -5,8 +5,12 @@ unsubscribe POST needs no CSRF token, as RFC 8058's one-click unsubscribe asks."
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
@@ -175,6 +179,49 @@ def calendar_feed(request, token: str):
         return HttpResponse(str(exc), status=404, content_type="text/plain")
     response = HttpResponse(calendar.feed(sub), content_type="text/calendar")
     response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+# The app shell a phone keeps (static/js/pwa.js registers the worker).
+SHELL_STATIC = (
+    "css/site.css",
+    "css/commute.css",
+    "js/basemap.js",
+    "js/commute.js",
+    "js/pwa.js",
+    "favicon.svg",
+    "icons/app-192.png",
+)
+
+
+@require_safe
+def manifest(request):
+    response = render(
+        request,
+        "alerts/manifest.webmanifest",
+        content_type="application/manifest+json",
+    )
+    response["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+@require_safe
+def service_worker(request):
+    """Served from the root so its scope is the whole site; never cached long, so a
+    new release's shell replaces the old one."""
+    shell = [reverse("commutes:commute"), *(static(p) for p in SHELL_STATIC)]
+    version = hashlib.sha256("\n".join(shell).encode()).hexdigest()[:12]
+    response = render(
+        request,
+        "alerts/service-worker.js",
+        {
+            "shell": json.dumps(shell),
+            "version": version,
+            "static_prefix": static(""),
+        },
+        content_type="text/javascript",
+    )
+    response["Cache-Control"] = "no-cache"
     return response
 
 

@@ -15,7 +15,15 @@ from tests.browser_checks import (
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PAGES = ["/", "/history/", "/forecast/", "/commute/", "/model-card/"]
+PAGES = [
+    "/",
+    "/history/",
+    "/forecast/",
+    "/commute/",
+    "/model-card/",
+    "/privacy/",
+    "/notes/new/?start=47.61540,-122.32080&end=47.66100,-122.31300&mode=walk",
+]
 
 
 @pytest.mark.parametrize("viewport", [LAPTOP, PHONE], ids=["1366", "390"])

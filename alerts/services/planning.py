@@ -28,6 +28,7 @@ from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 
 from django.db import connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from alerts.models import SentNote, Subscription
@@ -160,9 +161,12 @@ def plan_weekly(now: datetime) -> list[SentNote]:
     at = datetime.combine(day, DIGEST_TIME, tzinfo=SEATTLE)
     if not _due(at, now):
         return []
+    sent = SentNote.objects.filter(
+        subscription=OuterRef("pk"), day=day, kind=SentNote.Kind.WEEKLY
+    )
     subs = Subscription.objects.filter(
         status=Subscription.Status.ACTIVE, cadence=Subscription.Cadence.WEEKLY
-    ).exclude(notes__day=day, notes__kind=SentNote.Kind.WEEKLY)
+    ).exclude(Exists(sent))
     shared: dict[CommuteKey, list[dict]] = {}
     rows = []
     for sub in subs:

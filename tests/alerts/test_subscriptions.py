@@ -320,3 +320,36 @@ def test_the_privacy_page_says_what_is_kept(client):
     page = client.get("/privacy/").content.decode()
     assert "rounded to about" in page and "180 days" in page
     assert "IP address" in page
+
+
+def test_the_site_is_installable(client):
+    from django.contrib.staticfiles import finders
+
+    manifest = client.get("/manifest.webmanifest")
+    assert manifest["Content-Type"] == "application/manifest+json"
+    data = manifest.json()
+    assert data["start_url"] == "/commute/" and data["display"] == "standalone"
+    sizes = {i["sizes"] for i in data["icons"]}
+    assert {"192x192", "512x512"} <= sizes
+    for icon in data["icons"]:
+        assert finders.find(icon["src"].removeprefix("/static/"))
+    worker = client.get("/sw.js")
+    assert worker["Content-Type"].startswith("text/javascript")
+    body = worker.content.decode()
+    assert '"/commute/"' in body and "/api/" in body
+    page = client.get("/privacy/").content.decode()
+    assert 'rel="manifest"' in page and "js/pwa.js" in page
+
+
+def test_a_note_whose_worker_died_while_sending_is_never_sent_again(inbox):
+    """Claimed (SENDING) by a worker that died: it may have reached the relay, so
+    neither a redelivered task nor the planner sends it again."""
+    from alerts.services import planning
+
+    note = _note(_active(), status=SentNote.Status.SENDING, attempts=1)
+    SentNote.objects.filter(pk=note.pk).update(
+        send_at=timezone.now() - timedelta(hours=1)
+    )
+    assert sending.send(note.pk).status == "skipped"
+    assert planning.requeue_stale(timezone.now()) == 0
+    assert inbox.messages == []
