@@ -43,7 +43,7 @@ def _check(page, live_server) -> None:
 
 
 def test_subscribe_confirm_note_link_calendar_and_one_click_unsubscribe(
-    browser, live_server, celery_worker, forecast_now, inbox
+    browser, live_server, celery_worker, forecast_now, inbox, artifacts_dir
 ):
     local = timezone.now().astimezone(SEATTLE)
     start = local + timedelta(minutes=29)  # so the note (30 min before) is due now
@@ -71,6 +71,7 @@ def test_subscribe_confirm_note_link_calendar_and_one_click_unsubscribe(
         # Installable: the service worker runs for the whole site.
         scope = page.evaluate("navigator.serviceWorker.ready.then(r => r.scope)")
         assert scope == live_server.url + "/"
+        page.screenshot(path=artifacts_dir / "notes-subscribe-390.png", full_page=True)
         page.fill("#id_email", "phone@example.org")
         page.click("button[type=submit]")
         page.wait_for_selector("text=Check your inbox")
@@ -83,6 +84,7 @@ def test_subscribe_confirm_note_link_calendar_and_one_click_unsubscribe(
         page.wait_for_selector("h1:has-text('Your data')")
         _check(page, live_server)
         assert "phone@example.org" in page.inner_text("main")
+        page.screenshot(path=artifacts_dir / "notes-data-390.png", full_page=True)
         calendar_url = page.get_attribute(".feed a", "href")
         sub = Subscription.objects.get()
         assert sub.status == Subscription.Status.ACTIVE
@@ -102,6 +104,7 @@ def test_subscribe_confirm_note_link_calendar_and_one_click_unsubscribe(
         assert json.loads(scored.value.post_data)["depart"] == depart
         page.wait_for_selector("#results:not([hidden])", timeout=60_000)
         assert "expected" in page.inner_text("#best-times")
+        page.screenshot(path=artifacts_dir / "notes-commute-390.png", full_page=True)
 
         # The calendar feed parses and holds that departure on that day.
         feed = page.request.get(_on(live_server, calendar_url))
