@@ -400,7 +400,7 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)  # STARTTLS, usually port 587
 EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)  # implicit TLS, usually port 465
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT_S", 20, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Crime Predict <notes@localhost>")
-# Per worker process: Celery's rate limit on alerts.tasks.send_note.
+# Emails per second per worker process (alerts.tasks.send_notes paces itself to it).
 ALERTS_SEND_RATE = env_str("ALERTS_SEND_RATE", "10/s")
 # A send the relay answered "not now" (4xx) is retried after this, doubling each time.
 ALERTS_RETRY_BASE_S = env_int("ALERTS_RETRY_BASE_S", 30, minimum=1)
