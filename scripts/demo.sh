@@ -21,7 +21,7 @@ stop() {  # the processes named, by the pid files of var/run
     fi
   done
 }
-if [ "${1:-}" = stop ]; then stop web worker beat cache-redis; echo "stopped"; exit 0; fi
+if [ "${1:-}" = stop ]; then stop web worker beat mailbox cache-redis; echo "stopped"; exit 0; fi
 
 bash scripts/setup.sh
 
@@ -82,8 +82,18 @@ if [ "$(ask 'from predictions.models import ForecastRun; print(ForecastRun.objec
   manage precompute_forecasts --start "$UNTIL" --hours 168
 fi
 
-echo "==> start the Celery worker, Celery beat and the web server"
-stop web worker beat
+# Commute notes: a local SMTP server keeps every email in var/mail/ (.eml files);
+# README "Commute notes" says how to use a real relay instead.
+export EMAIL_HOST="${EMAIL_HOST:-127.0.0.1}" EMAIL_PORT="${EMAIL_PORT:-${DEMO_SMTP_PORT:-8025}}"
+export SITE_URL="${SITE_URL:-http://127.0.0.1:$PORT}"
+
+echo "==> start the local mailbox, the Celery worker, Celery beat and the web server"
+stop web worker beat mailbox
+if [ "$EMAIL_HOST" = 127.0.0.1 ]; then
+  setsid nohup "$PY" manage.py notes_mailbox --port "$EMAIL_PORT" --dir var/mail \
+    >var/log/mailbox.log 2>&1 &
+  echo $! > "$RUN/mailbox.pid"
+fi
 setsid nohup "$VENV/bin/celery" -A crimepredict_site worker -Q default,gpu -c 1 \
   --max-tasks-per-child 1 --loglevel INFO >var/log/worker.log 2>&1 &
 echo $! > "$RUN/worker.pid"
@@ -107,5 +117,6 @@ cat <<MSG
 Crime Predict is running: http://127.0.0.1:$PORT/
   admin:  http://127.0.0.1:$PORT/admin/  (user admin, password in var/admin_password)
   API:    http://127.0.0.1:$PORT/api/v1/docs/
+  notes:  emails the site sends are kept in var/mail/ (open the .eml files)
   logs:   var/log/web.log, var/log/worker.log, var/log/beat.log      stop: make stop
 MSG

@@ -353,3 +353,21 @@ def test_a_note_whose_worker_died_while_sending_is_never_sent_again(inbox):
     assert sending.send(note.pk).status == "skipped"
     assert planning.requeue_stale(timezone.now()) == 0
     assert inbox.messages == []
+
+
+def test_the_demo_mailbox_keeps_each_email_as_a_file(tmp_path, settings):
+    from django.core.mail import send_mail
+
+    from alerts.management.commands.notes_mailbox import serve
+    from tests.localstack import free_port
+
+    port = free_port()
+    controller = serve(port, tmp_path / "mail")
+    try:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+        send_mail("Hello", "body", "a@example.org", ["b@example.org"])
+    finally:
+        controller.stop()
+    [kept] = (tmp_path / "mail").glob("*.eml")
+    assert b"Subject: Hello" in kept.read_bytes()
