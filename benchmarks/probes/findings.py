@@ -862,15 +862,53 @@ def _run_status(dep: Deployment, table: str, run_id: int) -> str:
 
 def dead_runs(dep: Deployment, wait_s: float = 330) -> list[Result]:
     """Kill the worker mid-import; is the run failed within wait_s, nobody looking?
-    First with another worker started at once, then with no worker left at all
-    (issue 16: only beat is alive)."""
+    Then the only worker killed mid-training, and none started again (issue 16:
+    only beat is alive)."""
     return [
-        _kill_mid_import(dep, wait_s, restart=True),
-        _kill_mid_import(dep, wait_s, restart=False),
+        _kill_mid_import(dep, wait_s),
+        _kill_only_worker_mid_training(dep, wait_s),
     ]
 
 
-def _kill_mid_import(dep: Deployment, wait_s: float, restart: bool) -> Result:
+def _kill_only_worker_mid_training(dep: Deployment, wait_s: float) -> Result:
+    """The only worker killed while a training run sleeps in its progress hook (an
+    import of the bundled extract can finish before the kill lands), and none is
+    started again: only beat is left to notice."""
+    previous = dep.procs.pop("worker", None)
+    if previous is not None:
+        previous.stop()
+    dep.start_worker()  # the only one, on both queues
+    run_id = int(
+        dep.shell(
+            "from predictions.services import training\n"
+            "from predictions.tasks import train_model\n"
+            "run = training.create_run(until=None, preset='tiny',"
+            " config={'_sleep_in_progress_s': 60, '_backtest_weeks': 0})\n"
+            "train_model.delay(run.pk)\n"
+            "print(run.pk)"
+        ).split()[-1]
+    )
+    localstack.wait_until(
+        lambda: _run_status(dep, "predictions_trainingrun", run_id) == "running",
+        120,
+        "training running",
+        interval=0.05,
+    )
+    dep.procs.pop("worker").kill()
+    t0 = time.monotonic()
+    status = "running"
+    while time.monotonic() - t0 < wait_s and status == "running":
+        time.sleep(2)
+        status = _run_status(dep, "predictions_trainingrun", run_id)
+    took = time.monotonic() - t0
+    return Result(
+        "runs: the only worker killed mid-training, no worker alive",
+        f"training run {run_id} is {status} {took:.0f}s after the kill",
+        status == "failed",
+    )
+
+
+def _kill_mid_import(dep: Deployment, wait_s: float) -> Result:
     """A dry run of the full 2012-2021 file (about a minute; nothing is written) when
     ../shared has it, else of the bundled 2021 extract."""
     if "worker" not in dep.procs:
@@ -903,18 +941,16 @@ def _kill_mid_import(dep: Deployment, wait_s: float, restart: bool) -> Result:
     )
     time.sleep(1)
     dep.procs.pop("worker").kill()
-    if restart:
-        # Another worker is alive (e.g. the default queue's), nobody opens the admin.
-        dep.start_worker("default")
+    # Another worker is alive (e.g. the default queue's), nobody opens the admin.
+    dep.start_worker("default")
     t0 = time.monotonic()
     status = "running"
     while time.monotonic() - t0 < wait_s and status == "running":
         time.sleep(2)
         status = _run_status(dep, "crimes_importrun", run_id)
     took = time.monotonic() - t0
-    alone = "" if restart else ", no worker alive"
     return Result(
-        f"runs: worker killed mid-import{alone}",
+        "runs: worker killed mid-import",
         f"run {run_id} is {status} {took:.0f}s after the kill",
         status == "failed",
     )
