@@ -82,21 +82,23 @@ def busiest(matrix: list[list[int]]) -> str | None:
 def _sentence(area: Area, filters: HistoryFilters) -> str:
     period = period_words(filters.start, filters.end)
     place = place_words(area)
-    total = history_queries.incident_count(filters)
+    groups, matrix = history_queries.groups_and_precise_times(filters)
+    total = sum(n for _c, _g, n in groups)
     if total == 0:
         return f"{period}, no reports in {place} match these filters."
     reports = "1 report" if total == 1 else f"{total:,} reports"
     text = f"{period}, {reports} in {place}"
-    top = history_queries.groups(filters)["groups"][0]
-    what = top["label"][:1].lower() + top["label"][1:]
-    share = top["count"] / total
+    category, group, top = groups[0]
+    label = history_queries.group_labels([(category, group)])[(category, group)]
+    what = label[:1].lower() + label[1:]
+    share = top / total
     if share == 1:
         text += f", all {what}"
     elif share >= 0.5:
         text += f", mostly {what}"
     else:
         text += f", most often {what} ({share:.0%})"
-    matrix, timed = history_queries.profile_matrix(filters, precise_only=True)
+    timed = sum(map(sum, matrix))
     when = busiest(matrix) if timed >= MIN_FOR_BUSIEST else None
     if when:
         text += f"; busiest {when}"

@@ -276,17 +276,9 @@ def timeseries(filters: HistoryFilters, interval: str) -> dict:
     }
 
 
-def profile_matrix(
-    filters: HistoryFilters, precise_only: bool = False
-) -> tuple[list[list[int]], int]:
-    """7 rows (Monday first) of 24 local-hour counts, and the total of the selection.
-
-    precise_only: leave out placeholder start times (crimes.models.placeholder_sql),
-    for sentences that name a busiest time and must not find "midnight peaks".
-    """
+def profile_matrix(filters: HistoryFilters) -> tuple[list[list[int]], int]:
+    """7 rows (Monday first) of 24 local-hour counts, and the total of the selection."""
     where, params = filters.where_sql()
-    if precise_only:
-        where += f" AND NOT {placeholder_sql()}"
     rows = _fetchall(
         f"SELECT local_dow, local_hour, count(*) FROM crimes_incident"
         f" WHERE {where} GROUP BY 1, 2",
@@ -313,6 +305,42 @@ def profile(filters: HistoryFilters) -> dict:
     }
 
 
+def group_labels(pairs: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """The data-wide labels (crimes.names) of these (category, group) pairs: a group is
+    named alike in every selection."""
+    labels = history_state().group_labels
+    if any(pair not in labels for pair in pairs):
+        # Rows written since the state was computed (its version is older).
+        labels = names.group_labels([*labels, *pairs])
+    return labels
+
+
+def groups_and_precise_times(
+    filters: HistoryFilters,
+) -> tuple[list[tuple[str, str, int]], list[list[int]]]:
+    """In one scan: (category, group, count) largest first, and the 7 x 24 local
+    day-by-hour counts without placeholder start times (crimes.models.placeholder_sql),
+    for a sentence that names a busiest time and must not find "midnight peaks"."""
+    where, params = filters.where_sql()
+    rows = _fetchall(
+        "SELECT grouping(crime_against), crime_against, offense_parent_group,"
+        f" local_dow, local_hour, count(*), count(*) FILTER (WHERE NOT"
+        f" {placeholder_sql()}) FROM crimes_incident WHERE {where}"
+        " GROUP BY GROUPING SETS"
+        " ((crime_against, offense_parent_group), (local_dow, local_hour))",
+        params,
+    )
+    groups: list[tuple[str, str, int]] = []
+    matrix = [[0] * 24 for _ in range(7)]
+    for by_time, category, group, dow, hour, n, precise in rows:
+        if not by_time:
+            groups.append((category, group, n))
+        elif dow is not None and hour is not None:
+            matrix[dow][hour] = precise
+    groups.sort(key=lambda r: (-r[2], r[1]))
+    return groups, matrix
+
+
 def groups(filters: HistoryFilters) -> dict:
     """Counts by offense parent group (largest first) and by crime-against category."""
     where, params = filters.where_sql()
@@ -324,10 +352,7 @@ def groups(filters: HistoryFilters) -> dict:
     categories: dict[str, int] = {}
     for category, _group, n in rows:
         categories[category] = categories.get(category, 0) + n
-    labels = history_state().group_labels
-    if any((c, g) not in labels for c, g, _n in rows):
-        # Rows written since the state was computed (its version is older).
-        labels = names.group_labels([*labels, *((c, g) for c, g, _n in rows)])
+    labels = group_labels([(c, g) for c, g, _n in rows])
     return {
         "groups": [
             {"group": g, "category": c, "label": labels[(c, g)], "count": n}
