@@ -14,24 +14,35 @@ def _street_tiles_url() -> str:
     return sample.replace("/0/0/0.pbf", "/{z}/{x}/{y}.pbf")
 
 
+def _glyphs_url() -> str:
+    """The base map's glyph ranges, as MapLibre's {fontstack}/{range} template."""
+    try:
+        sample = reverse("streets:glyphs", args=("f", 0, 255))
+    except NoReverseMatch:
+        return ""
+    return sample.replace("/f/0-255.pbf", "/{fontstack}/{range}.pbf")
+
+
 def site(request):
     """Settings every page's JavaScript reads (static/js/basemap.js: readConfig):
     the map (tiles are optional) and Seattle's time zone.
 
-    Without MAP_TILES_URL the pages draw the bundled OpenStreetMap streets as vector
-    tiles served by this site, so no map view leaves it.
+    Without MAP_TILES_URL (the default) the pages draw the site's own base map:
+    vector tiles, style, glyphs and MapLibre GL all served by this site, so no map
+    view leaves it.
     """
     return {
         "site_config": {
             "tilesUrl": settings.MAP_TILES_URL,
             "tilesAttribution": settings.MAP_TILES_ATTRIBUTION,
             "streetTilesUrl": "" if settings.MAP_TILES_URL else _street_tiles_url(),
-            "streetsAttribution": (
-                '&copy; <a href="https://www.openstreetmap.org/copyright">'
-                "OpenStreetMap</a> contributors"
-            ),
-            "vectorGridUrl": static(
-                "vendor/leaflet-vectorgrid/Leaflet.VectorGrid.bundled.min.js"
+            "glyphsUrl": _glyphs_url(),
+            "mapStyleUrl": static("map/style.json"),
+            "maplibreUrl": static("vendor/maplibre-gl/maplibre-gl.mjs"),
+            "maplibreWorkerUrl": static("vendor/maplibre-gl/maplibre-gl-worker.mjs"),
+            "maplibreCssUrl": static("vendor/maplibre-gl/maplibre-gl.css"),
+            "maplibreLeafletUrl": static(
+                "vendor/maplibre-gl-leaflet/leaflet-maplibre-gl.js"
             ),
             "center": list(settings.SEATTLE_CENTER),
             "timeZone": TZ_NAME,

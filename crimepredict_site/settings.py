@@ -249,14 +249,14 @@ SODA_PAGE_SIZE = env_int("SODA_PAGE_SIZE", 5000, minimum=1)
 SODA_REPORT_TIME_FIELD = env_str("SODA_REPORT_TIME_FIELD", "report_datetime")
 
 # --- Map ---------------------------------------------------------------------------
-# Tiles come from the internet; every page also draws the city limits from PostGIS so it
-# works (and is tested) without them. Set MAP_TILES_URL="" to disable tiles entirely.
-MAP_TILES_URL = env_str(
-    "MAP_TILES_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
-)
+# The base map is the site's own (vector tiles, style, glyphs, MapLibre GL: nothing
+# from another host). MAP_TILES_URL set = raster tiles from that server instead.
+MAP_TILES_URL = env_str("MAP_TILES_URL", "")
 MAP_TILES_ATTRIBUTION = env_str(
     "MAP_TILES_ATTRIBUTION", "&copy; OpenStreetMap contributors"
 )
+# The base map's glyph PBFs, made on this machine (manage.py build_glyphs).
+MAP_GLYPHS_DIR = Path(env_str("MAP_GLYPHS_DIR", str(BASE_DIR / "var" / "glyphs")))
 
 # --- API ---------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -52,6 +52,7 @@ ask() { manage shell -c "$1" 2>/dev/null | tail -n 1; }
 echo "==> migrate (loads the Seattle boundaries, the grid and the street network)"
 manage migrate --noinput >/dev/null
 manage collectstatic --noinput >/dev/null
+manage build_glyphs
 
 echo "==> the street network (data/streets; a re-run reports every edge unchanged)"
 manage load_streets | tail -n 1

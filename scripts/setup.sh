@@ -23,6 +23,8 @@ ldconfig -p | grep -q libgdal || need_pkgs+=(libgdal-dev)
 command -v redis-server >/dev/null || need_pkgs+=(redis-server)
 [ -x /usr/bin/chromium ] || need_pkgs+=(chromium)
 command -v make >/dev/null || need_pkgs+=(make)
+# DejaVu: the base map's glyphs are made from it (manage.py build_glyphs).
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ] || need_pkgs+=(fonts-dejavu-core)
 command -v curl >/dev/null || need_pkgs+=(curl)
 # node + npm: the browser tests' axe-core and the benchmarks' Lighthouse (package.json).
 command -v node >/dev/null || need_pkgs+=(nodejs)
@@ -85,7 +87,8 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
-# --- test tools from npm (package-lock.json: axe-core for the browser tests) ---------
+# --- npm (package-lock.json): axe-core for the browser tests, Lighthouse for the
+# benchmarks, and the map library that scripts/vendor_js.sh copies into static/vendor.
 npm_stamp="node_modules/.package-lock.sha256"
 npm_want=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ ! -f "$npm_stamp" ] || [ "$(cat "$npm_stamp")" != "$npm_want" ]; then

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from streets import views
+from streets.services.glyph_store import GLYPHS_VERSION
 
 app_name = "streets"
 urlpatterns = [
@@ -8,5 +9,10 @@ urlpatterns = [
         "tiles/streets/<int:z>/<int:x>/<int:y>.pbf",
         views.street_tile_view,
         name="street-tile",
+    ),
+    path(
+        f"map/glyphs/{GLYPHS_VERSION}/<str:fontstack>/<int:start>-<int:end>.pbf",
+        views.glyphs_view,
+        name="glyphs",
     ),
 ]

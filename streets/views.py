@@ -1,7 +1,11 @@
+import gzip
+
 from django.http import Http404, HttpResponse
 from django.views.decorators.http import condition, require_safe
 
 from core.cache import STREETS, VersionedCache, etag
+from streets.services.glyph_store import glyphs_gz
+from streets.services.map_glyphs import FONTS
 from streets.services.street_tiles import street_tile, tile_in_range
 
 TILE_CACHE_SECONDS = 24 * 3600
@@ -29,4 +33,34 @@ def street_tile_view(request, z: int, x: int, y: int):
     body = _TILES.get((z, x, y), lambda: street_tile(z, x, y))
     response = HttpResponse(body, content_type="application/vnd.mapbox-vector-tile")
     response["Cache-Control"] = f"public, max-age={TILE_CACHE_SECONDS}"
+    return response
+
+
+GLYPH_CACHE = "public, max-age=31536000, immutable"
+
+
+@require_safe
+def glyphs_view(request, fontstack: str, start: int, end: int):
+    """GET /map/glyphs/<GLYPHS_VERSION>/<font stack>/<start>-<end>.pbf: the base
+    map's SDF glyphs (MapLibre's PBF ranges), made from the machine's DejaVu fonts.
+
+    The version in the URL changes with the generator, so a browser may keep a range
+    for good. A stack names fonts by commas; the first one the site has is used.
+    """
+    stack = next((name for name in fontstack.split(",") if name in FONTS), None)
+    if stack is None or end != start + 255:
+        raise Http404(f"no glyphs {fontstack}/{start}-{end}")
+    try:
+        body = glyphs_gz(stack, start)
+    except ValueError as exc:
+        raise Http404(str(exc)) from exc
+    if "gzip" in request.headers.get("Accept-Encoding", ""):
+        response = HttpResponse(body, content_type="application/x-protobuf")
+        response["Content-Encoding"] = "gzip"
+    else:
+        response = HttpResponse(
+            gzip.decompress(body), content_type="application/x-protobuf"
+        )
+    response["Vary"] = "Accept-Encoding"
+    response["Cache-Control"] = GLYPH_CACHE
     return response

@@ -1,9 +1,10 @@
 /* A Leaflet map of Seattle that needs no outside server.
  * The city limits come from our own PostGIS (/boundaries/city.geojson) and are always
  * drawn. The streets: raster tiles from MAP_TILES_URL when the server configures one,
- * else the bundled OpenStreetMap streets as vector tiles made by this site
- * (/tiles/streets/{z}/{x}/{y}.pbf, drawn by Leaflet.VectorGrid): no map view is
- * sent to a third party in that mode. */
+ * else the site's own base map: vector tiles made by this site
+ * (/tiles/streets/{z}/{x}/{y}.pbf: streets, water, parks, names) drawn by MapLibre GL
+ * with the style in static/map/style.json and glyphs made from a free font: no map
+ * view is sent to a third party in that mode. */
 (function (global) {
   "use strict";
 
@@ -26,32 +27,57 @@
     return scriptPromises[src];
   }
 
-  // rank: 0 motorway, 1 trunk, 2 primary, 3 secondary, 4 tertiary, 5-6 links,
-  // 7 residential/unclassified, 8 living street (streets/services/street_tiles.py).
-  function streetStyle(props, zoom) {
-    var rank = props.rank;
-    var grow = Math.max(0, zoom - 11);
-    // Freeways in grey-blue, the rest white: no warm colour a heat map could use.
-    if (rank <= 1) { return { color: "#8d97aa", weight: 1.8 + grow * 0.7, opacity: 0.9 }; }
-    if (rank <= 3) { return { color: "#ffffff", weight: 1.4 + grow * 0.6, opacity: 1 }; }
-    if (rank <= 6) { return { color: "#ffffff", weight: 1 + grow * 0.45, opacity: 1 }; }
-    return { color: "#ffffff", weight: 0.6 + grow * 0.35, opacity: 0.95 };
+  // The base map: MapLibre GL draws the site's own vector tiles (streets, water, parks,
+  // names) with the site's own glyphs, under Leaflet's overlays (maplibre-gl-leaflet).
+  // MapLibre 6 is an ES module; it is imported after the page has drawn, so the page's
+  // own script and text never wait for the map library.
+  var maplibreReady = null;
+  function loadMaplibre(config) {
+    if (!maplibreReady) {
+      var css = document.createElement("link");
+      css.rel = "stylesheet";
+      css.href = config.maplibreCssUrl;
+      document.head.appendChild(css);
+      maplibreReady = import(config.maplibreUrl).then(function (maplibregl) {
+        maplibregl.setWorkerUrl(new URL(config.maplibreWorkerUrl, location.href).href);
+        global.maplibregl = maplibregl;
+        return loadScript(config.maplibreLeafletUrl);
+      });
+    }
+    return maplibreReady;
+  }
+
+  // The style's URLs are relative in the file; MapLibre's workers need them absolute.
+  function absolute(path) { return new URL(path, location.href).href.replace(/%7B/g, "{").replace(/%7D/g, "}"); }
+
+  function loadStyle(config) {
+    return fetch(config.mapStyleUrl).then(function (r) {
+      if (!r.ok) { throw new Error("map style: HTTP " + r.status); }
+      return r.json();
+    }).then(function (style) {
+      style.sources.base.tiles = [absolute(config.streetTilesUrl)];
+      style.glyphs = absolute(config.glyphsUrl);
+      return style;
+    });
   }
 
   function addStreets(map, config) {
-    return loadScript(config.vectorGridUrl).then(function () {
-      var layer = L.vectorGrid.protobuf(config.streetTilesUrl, {
-        rendererFactory: L.canvas.tile,
-        vectorTileLayerStyles: { streets: streetStyle },
+    return Promise.all([loadMaplibre(config), loadStyle(config)]).then(function (parts) {
+      var style = parts[1];
+      var layer = L.maplibreGL({
+        style: style,
         interactive: false,
-        maxNativeZoom: 18,
-        maxZoom: 18,
-        attribution: config.streetsAttribution,
       });
       layer.addTo(map);
       map.getContainer().classList.add("street-basemap");
-      return layer;
-    }).catch(function () { return null; /* the outline alone still works */ });
+      var gl = layer.getMaplibreMap();
+      return new Promise(function (resolve) {
+        if (gl.loaded()) { resolve(layer); } else { gl.once("load", function () { resolve(layer); }); }
+      });
+    }).catch(function (err) {
+      console.warn("base map unavailable:", err);
+      return null; /* the outline alone still works */
+    });
   }
 
   function create(elementId, options) {
@@ -75,19 +101,29 @@
     var outlineReady = fetch(boundaryUrl)
       .then(function (r) { return r.json(); })
       .then(function (geojson) {
+        // Over the base map the outline is a line only: a fill would tint the water.
         return L.geoJSON(geojson, {
-          style: { color: "#334", weight: 1.5, fill: true, fillColor: "#e8ecf2", fillOpacity: 0.25 },
+          style: { color: "#334", weight: 1.5, fill: !config.streetTilesUrl, fillColor: "#e8ecf2", fillOpacity: 0.25 },
           interactive: false,
         }).addTo(map);
       });
-    return Promise.all([outlineReady, streets]).then(function (parts) {
-      var outline = parts[0];
+    // The page's own layers need only the outline; the base map comes in behind them
+    // when MapLibre has loaded (#map[data-streets] says which base map it became).
+    streets.then(function (layer) {
+      glMaps[elementId] = layer ? layer.getMaplibreMap() : null;
+      element.dataset.streets = layer ? "vector" : (config.tilesUrl ? "raster" : "none");
+    });
+    return outlineReady.then(function (outline) {
       if (outline.getLayers().length) { map.fitBounds(outline.getBounds()); }
       element.dataset.ready = "1";
-      element.dataset.streets = parts[1] ? "vector" : (config.tilesUrl ? "raster" : "none");
-      return { map: map, outline: outline, streets: parts[1] };
+      return { map: map, outline: outline, streets: streets };
     });
   }
 
-  global.CrimeMap = { create: create, readConfig: readConfig };
+  // The MapLibre map under each Leaflet map, by element id (for what reads the base
+  // map's rendered features: the browser tests).
+  var glMaps = {};
+  function baseMap(elementId) { return glMaps[elementId] || null; }
+
+  global.CrimeMap = { create: create, readConfig: readConfig, baseMap: baseMap };
 })(window);

@@ -1,0 +1,66 @@
+"""The base map in the system Chromium: MapLibre GL draws the site's own tiles, style
+and glyphs under Leaflet, labels streets by name, and asks no other host for anything.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser_checks import OffsiteRequests
+from tests.reference_data import ensure_streets
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+BROADWAY_AND_PINE = (47.6154, -122.3208)
+
+
+def _show(page, latlon, zoom) -> None:
+    """Centre the home page's map and wait until MapLibre has drawn every tile."""
+    page.evaluate(
+        "([lat, lon, z]) =>"
+        " window.homeMap.map.setView([lat, lon], z, {animate: false})",
+        [*latlon, zoom],
+    )
+    page.wait_for_function(
+        "() => { const m = CrimeMap.baseMap('map'); return m && m.loaded()"
+        " && m.areTilesLoaded() && !m.isMoving(); }",
+        timeout=30000,
+    )
+    page.wait_for_timeout(300)  # the Leaflet -> MapLibre sync runs on a timer
+
+
+def _rendered(page, layer: str) -> list[str]:
+    return page.evaluate(
+        "(layer) => CrimeMap.baseMap('map').queryRenderedFeatures({layers: [layer]})"
+        ".map(f => f.properties.name)",
+        layer,
+    )
+
+
+@pytest.fixture
+def home(live_server, page):
+    ensure_streets()
+    offsite = OffsiteRequests(page, live_server.url)
+    page.goto(live_server.url + "/")
+    page.wait_for_selector("#map[data-streets='vector']", timeout=30000)
+    yield page
+    assert offsite.urls == []
+    assert page.errors == []
+
+
+def test_street_names_are_drawn_along_the_streets_at_street_zoom(home):
+    _show(home, BROADWAY_AND_PINE, 16)
+    names = set(_rendered(home, "street-labels"))
+    assert "Broadway" in names
+    assert "E Pine St" in names
+
+
+def test_far_out_only_big_roads_are_named(home):
+    _show(home, BROADWAY_AND_PINE, 13)
+    names = set(_rendered(home, "street-labels"))
+    assert "E Pine St" not in names  # a minor street waits for street zoom
+
+
+def test_the_base_map_credits_its_sources(home):
+    text = home.inner_text(".leaflet-control-attribution")
+    assert "OpenStreetMap contributors" in text and "City of Seattle" in text
