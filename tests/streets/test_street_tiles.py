@@ -136,5 +136,6 @@ def test_pages_draw_the_bundled_streets_when_no_tile_server_is_set(client, stree
     )
     assert config["tilesUrl"] == ""
     assert config["streetTilesUrl"] == "/tiles/streets/{z}/{x}/{y}.pbf"
-    assert "OpenStreetMap" in config["streetsAttribution"]
-    assert config["vectorGridUrl"].endswith("Leaflet.VectorGrid.bundled.min.js")
+    assert config["glyphsUrl"].endswith("/{fontstack}/{range}.pbf")
+    assert config["mapStyleUrl"].endswith("style.json")
+    assert config["maplibreUrl"].endswith("maplibre-gl.mjs")
