@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import FileResponse, Http404
 from django.shortcuts import render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_safe
@@ -28,6 +28,14 @@ def _page_state():
     return version, run, start
 
 
+def _reverse_lookup_url() -> str:
+    """The place index's reverse lookup (names a clicked place), where installed."""
+    try:
+        return reverse("v1:places-reverse")
+    except NoReverseMatch:
+        return ""
+
+
 @require_safe
 def forecast_page(request):
     version, run, start = _page_state()
@@ -47,6 +55,7 @@ def forecast_page(request):
                 "forecastUrl": reverse("v1:forecasts"),
                 "gridUrl": reverse("v1:forecast-grid"),
                 "pointUrl": reverse("v1:forecast-point"),
+                "reverseUrl": _reverse_lookup_url(),
                 "start": start.isoformat() if start else None,
                 "cellSize": settings.GRID_CELL_SIZE,
                 "q8": payloads.Q8,

@@ -30,6 +30,7 @@ from core.params import (
     number_schema,
 )
 from core.throttling import AnonWindowThrottle
+from crimes.services.neighbourhoods import neighbourhood_at
 from predictions.models import Category, ModelVersion
 from predictions.services import payloads
 from predictions.services.cells import cell_at, in_city
@@ -266,6 +267,7 @@ class ForecastPointView(APIView):
         return Response(
             {
                 "cell_id": int(week.cell_ids[idx]),
+                "neighbourhood": neighbourhood_at(lon, lat),
                 "model_version": week.model_version_id,
                 "forecast_run": week.forecast_run_id,
                 "category": category,

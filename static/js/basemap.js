@@ -67,6 +67,10 @@
       var layer = L.maplibreGL({
         style: style,
         interactive: false,
+        // Labels appear at once: a fade is a dozen extra frames, each a long task
+        // where WebGL is software-rendered.
+        fadeDuration: 0,
+        pixelRatio: 1,
       });
       layer.addTo(map);
       map.getContainer().classList.add("street-basemap");
@@ -89,6 +93,8 @@
       zoom: options.zoom || 11,
       minZoom: 10,
       maxZoom: 18,
+      // Quarter zooms: the city fills its frame instead of sitting small in it.
+      zoomSnap: 0.25,
       preferCanvas: true,
     });
     var streets = Promise.resolve(null);

@@ -13,63 +13,20 @@
 
   // The q8 encoding comes from the server (config.q8, predictions.services.payloads.Q8):
   // level q in 1..levels is exp(lo + (q-1)/(levels-1) (hi-lo)); 0 means below min.
-  function valueLevel(v, meta) {
-    if (v < meta.min) { return 0; }
-    var lo = Math.log(meta.min), hi = Math.log(meta.max), steps = meta.levels - 1;
-    return Math.max(1, Math.min(meta.levels, 1 + Math.round((Math.log(v) - lo) / (hi - lo) * steps)));
-  }
-
-  // Yellow -> red ramp over the levels that matter (1e-3 .. 0.5 per cell-hour).
-  var STOPS = [[255, 255, 178], [254, 204, 92], [253, 141, 60], [240, 59, 32], [189, 0, 38]];
-  var palette = null;
-  function buildPalette(meta) {
-    palette = new Array(meta.levels + 1);
-    var q0 = valueLevel(1e-3, meta), q1 = valueLevel(0.5, meta);
-    for (var q = 0; q <= meta.levels; q++) {
-      if (q < q0) { palette[q] = null; continue; }
-      var t = Math.min(1, (q - q0) / Math.max(1, q1 - q0)) * (STOPS.length - 1);
-      var i = Math.min(STOPS.length - 2, Math.floor(t)), f = t - i;
-      var c = STOPS[i].map(function (a, k) { return Math.round(a + (STOPS[i + 1][k] - a) * f); });
-      palette[q] = "rgba(" + c[0] + "," + c[1] + "," + c[2] + "," + (0.35 + 0.55 * t / (STOPS.length - 1)).toFixed(2) + ")";
+  var levelValues = null;
+  function buildLevelValues(meta) {
+    levelValues = new Float32Array(meta.levels + 1);
+    var lo = Math.log(meta.min), hi = Math.log(meta.max);
+    for (var q = 1; q <= meta.levels; q++) {
+      levelValues[q] = Math.exp(lo + (q - 1) / (meta.levels - 1) * (hi - lo));
     }
   }
 
-  var HeatLayer = L.Layer.extend({
-    onAdd: function (map) {
-      this._map = map;
-      this._canvas = L.DomUtil.create("canvas", "forecast-canvas leaflet-zoom-hide");
-      map.getPanes().overlayPane.appendChild(this._canvas);
-      map.on("moveend zoomend resize", this._reset, this);
-      this._reset();
-    },
-    onRemove: function (map) {
-      L.DomUtil.remove(this._canvas);
-      map.off("moveend zoomend resize", this._reset, this);
-    },
-    _reset: function () {
-      var size = this._map.getSize();
-      L.DomUtil.setPosition(this._canvas, this._map.containerPointToLayerPoint([0, 0]));
-      this._canvas.width = size.x;
-      this._canvas.height = size.y;
-      this.redraw();
-    },
-    redraw: function () {
-      var ctx = this._canvas.getContext("2d");
-      ctx.clearRect(0, 0, this._canvas.width, this._canvas.height);
-      var g = state.grid, week = state.week;
-      if (!g || !week || !palette) { return; }
-      var levels = hourLevels(week, state.hour);
-      var map = this._map;
-      for (var i = 0; i < g.n; i++) {
-        var colour = palette[levels[i]];
-        if (!colour) { continue; }
-        var a = map.latLngToContainerPoint([g.lat[i] + g.dlat, g.lon[i] - g.dlon[i]]);
-        var b = map.latLngToContainerPoint([g.lat[i] - g.dlat, g.lon[i] + g.dlon[i]]);
-        ctx.fillStyle = colour;
-        ctx.fillRect(a.x, a.y, Math.max(1, b.x - a.x), Math.max(1, b.y - a.y));
-      }
-    },
-  });
+  function hourValues(week, hour) {
+    var levels = hourLevels(week, hour), out = new Float32Array(levels.length);
+    for (var i = 0; i < levels.length; i++) { out[i] = levelValues[levels[i]]; }
+    return out;
+  }
 
   function hourLevels(week, hour) {
     if (!week.decoded[hour]) {
@@ -107,17 +64,14 @@
     });
   }
 
-  function updateLegend() {
+  function updateLegend(result) {
     var week = state.week, h = state.hour;
-    var mean = week.city_mean[h];
-    var ticks = [0.001, 0.01, 0.1, 0.5];
-    document.getElementById("legend-ticks").innerHTML = ticks.map(function (v) {
-      var rel = mean > 0 ? (v / mean) : 0;
-      return "<li>" + v + "<br><small>" + (rel >= 10 ? rel.toFixed(0) : rel.toFixed(1)) + "× city avg</small></li>";
-    }).join("");
+    if (!week || !result) { return; }
+    document.getElementById("legend-classes").innerHTML = CrimeHeat.legendItems(result.bounds);
+    var size = Math.round(state.grid.cellSize * result.level.k);
     document.getElementById("legend-city").textContent =
-      "City total this hour: " + week.city_total[h].toFixed(1) + " expected incidents (" +
-      mean.toFixed(4) + " per cell on average). Cells under 0.001 are not drawn.";
+      "Whole city this hour: " + week.city_total[h].toFixed(1) + " expected reported incidents. " +
+      "Coloured in " + size + " m squares at this zoom" + (result.level.k > 1 ? " (zoom in for 150 m)." : ".");
   }
 
   function showHour(h) {
@@ -125,8 +79,7 @@
     slider.value = String(h);
     label.textContent = fmtHour(state.week.hour_starts[h]);
     mapEl.dataset.hour = String(h);
-    heat.redraw();
-    updateLegend();
+    heat.show(hourValues(state.week, h));  // heat.onChange updates the legend
   }
 
   function setCategory(category) {
@@ -134,7 +87,7 @@
     mapEl.dataset.forecastReady = "0";
     return loadWeek(category).then(function (week) {
       state.week = week;
-      if (!palette) { buildPalette(config.q8); }
+      if (!levelValues) { buildLevelValues(config.q8); }
       slider.max = String(week.hours - 1);
       mapEl.dataset.category = category;
       showHour(Math.min(state.hour, week.hours - 1));
@@ -165,8 +118,18 @@
     return getJSON(url).then(function (p) {
       var panel = document.getElementById("cell-panel");
       panel.hidden = false;
-      panel.dataset.cellId = String(p.cell_id);
-      document.getElementById("cell-title").textContent = "Cell " + p.cell_id + ": the week ahead";
+      // Named as people know it: the neighbourhood, and the nearest named place
+      // where the place index can say (never a cell id).
+      var title = document.getElementById("cell-title");
+      var where = p.neighbourhood || "This 150 m square";
+      title.textContent = where + ": the week ahead";
+      panel.dataset.place = where;
+      placeName(g.lat[i], g.lon[i]).then(function (near) {
+        if (near && state.cell === i) {
+          title.textContent = where + ", " + near + ": the week ahead";
+          panel.dataset.place = where + ", " + near;
+        }
+      });
       var d = p.drivers;
       var trend = d.recent_vs_long_run == null ? "no incidents in the past year" :
         (d.recent_vs_long_run > 1.2 ? "recent activity is above its long-run level" :
@@ -205,18 +168,30 @@
     state.timer = setInterval(function () { showHour((state.hour + 1) % state.week.hours); }, 600);
   }
 
-  var map, heat = new HeatLayer();
+  // Where a click is, in words (the place index's reverse lookup): never a cell id.
+  function placeName(lat, lon) {
+    if (!config.reverseUrl) { return Promise.resolve(null); }
+    return getJSON(config.reverseUrl + "?lat=" + lat.toFixed(6) + "&lon=" + lon.toFixed(6))
+      .then(function (answer) { return answer.name || answer.label || null; })
+      .catch(function () { return null; });
+  }
+
+  var map, heat;
+  window.forecastPage = state; // for the browser tests and a console
   CrimeMap.create("map").then(function (m) {
-    map = m.map;
-    heat.addTo(map);
-    return getJSON(config.gridUrl);
-  }).then(function (grid) {
-    var half = grid.cell_size_m / 2;
-    state.grid = {
-      n: grid.cell_ids.length, ids: grid.cell_ids, lon: grid.lon, lat: grid.lat,
-      dlat: half / 111320,
-      dlon: grid.lat.map(function (lat) { return half / (111320 * Math.cos(lat * Math.PI / 180)); }),
-    };
+    map = state.map = m.map;
+    return getJSON(config.gridUrl).then(function (grid) {
+      var half = grid.cell_size_m / 2;
+      state.grid = {
+        n: grid.cell_ids.length, ids: grid.cell_ids, lon: grid.lon, lat: grid.lat, cellSize: grid.cell_size_m,
+        dlat: half / 111320,
+        dlon: grid.lat.map(function (lat) { return half / (111320 * Math.cos(lat * Math.PI / 180)); }),
+      };
+      heat = CrimeHeat.create(m, grid);
+      heat.onChange = updateLegend;
+      return heat.ready;
+    });
+  }).then(function () {
     return setCategory(select.value);
   }).then(function () {
     slider.addEventListener("input", function () { showHour(parseInt(slider.value, 10)); });

@@ -49,6 +49,7 @@ def glyphs_gz(stack: str, start: int) -> bytes:
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     with os.fdopen(fd, "wb") as out:
         out.write(body)
+    os.chmod(tmp, 0o644)  # mkstemp makes it private; every worker user reads it
     os.replace(tmp, path)
     return body
 

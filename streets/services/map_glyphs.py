@@ -82,7 +82,10 @@ def _coverage(path: Path) -> frozenset[int]:
 
 @cache
 def _font(path: Path) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(str(path), EM_PX * OVERSAMPLE)
+    # One glyph at a time needs no shaping; raqm refuses some lone marks and controls.
+    return ImageFont.truetype(
+        str(path), EM_PX * OVERSAMPLE, layout_engine=ImageFont.Layout.BASIC
+    )
 
 
 def render_glyph(path: Path, codepoint: int) -> Glyph:

@@ -30,7 +30,8 @@ def test_forecast_page_slider_category_and_cell(
     )
     assert page.get_attribute("#map", "data-hour") == "30"
     assert page.inner_text("#hour-label") != first
-    assert "city avg" in page.inner_text("#legend-ticks")
+    legend = page.inner_text("#legend-classes")
+    assert "Top 1%" in legend and "per km² per hour" in legend
     # Play advances the hour.
     page.click("#play-button")
     page.wait_for_function(
@@ -42,11 +43,20 @@ def test_forecast_page_slider_category_and_cell(
     page.wait_for_selector(
         '#map[data-category="person"][data-forecast-ready="1"]', timeout=20000
     )
-    # Click the middle of the map (downtown-ish): the cell panel shows its week.
-    box = page.locator("#map").bounding_box()
-    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    # Click 2nd Ave and Bell St: the panel names the place as people know it (its
+    # neighbourhood), shows its week, and no cell id appears anywhere on the page.
+    point = page.evaluate(
+        "() => { const p = forecastPage.map.latLngToContainerPoint("
+        "[47.6142, -122.3467]); return [p.x, p.y]; }"
+    )
+    page.locator("#map").click(position={"x": point[0], "y": point[1]})
     page.wait_for_selector('#cell-panel[data-ready="1"]', timeout=20000)
     assert "long-run level" in page.inner_text("#cell-drivers")
+    assert page.inner_text("#cell-title").startswith("Belltown")
+    assert "Cell" not in page.inner_text("#content")
+    clicked = page.evaluate("forecastPage.cell")
+    cell_id = str(page.evaluate(f"forecastPage.grid.ids[{clicked}]"))
+    assert cell_id not in page.inner_text("body")
     page.screenshot(path=str(artifacts_dir / "forecast.png"))
     assert page.errors == []
     page.goto(live_server.url + "/model-card/")

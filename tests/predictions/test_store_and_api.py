@@ -95,6 +95,8 @@ def test_api_compact_geojson_point_and_etag(client, grid):
     assert point.status_code == 200
     assert len(point.json()["expected"]) == 24
     assert "drivers" in point.json()
+    # Named as people know it: 4th Ave & Pike St is in the Central Business District.
+    assert point.json()["neighbourhood"] == "Central Business District"
     models = client.get(reverse("v1:models")).json()
     assert models["results"][0]["is_active"] is True
 
