@@ -64,9 +64,7 @@ def start_site(env: dict, port: int) -> subprocess.Popen:
         env=env,
         check=True,
     )
-    subprocess.run(
-        [python, "manage.py", "build_glyphs"], cwd=REPO, env=env, check=True
-    )
+    subprocess.run([python, "manage.py", "build_glyphs"], cwd=REPO, env=env, check=True)
     gunicorn = Path(python).with_name("gunicorn")
     proc = subprocess.Popen(
         [str(gunicorn), "crimepredict_site.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2"],

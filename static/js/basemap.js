@@ -84,6 +84,23 @@
     });
   }
 
+  // MapLibre (a 300 KB module and a WebGL context) starts when the map is on screen
+  // and the browser is idle: the page's text and controls come first, and a map
+  // further down a phone's page costs nothing until it is scrolled to.
+  function whenVisible(element) {
+    return new Promise(function (resolve) {
+      var idle = global.requestIdleCallback || function (fn) { return setTimeout(fn, 1); };
+      if (!("IntersectionObserver" in global)) { idle(resolve); return; }
+      var seen = new IntersectionObserver(function (entries) {
+        if (entries.some(function (e) { return e.isIntersecting; })) {
+          seen.disconnect();
+          idle(resolve, { timeout: 1500 });
+        }
+      }, { rootMargin: "200px" });
+      seen.observe(element);
+    });
+  }
+
   function create(elementId, options) {
     options = options || {};
     var element = document.getElementById(elementId);
@@ -101,7 +118,7 @@
     if (config.tilesUrl) {
       L.tileLayer(config.tilesUrl, { attribution: config.tilesAttribution, maxZoom: 19 }).addTo(map);
     } else if (config.streetTilesUrl) {
-      streets = addStreets(map, config);
+      streets = whenVisible(element).then(function () { return addStreets(map, config); });
     }
     var boundaryUrl = element.dataset.boundaryUrl || "/boundaries/city.geojson";
     var outlineReady = fetch(boundaryUrl)
