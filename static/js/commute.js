@@ -204,58 +204,6 @@
     changed();
   }
 
-  // --- typeahead (ARIA combobox with a listbox) ---
-  function typeahead(inputId, listId, onPick) {
-    var input = $(inputId), list = $(listId);
-    var items = [], active = -1, timer = null, seq = 0;
-    function close() { list.hidden = true; input.setAttribute("aria-expanded", "false"); active = -1; input.removeAttribute("aria-activedescendant"); }
-    function render() {
-      list.innerHTML = "";
-      items.forEach(function (f, i) {
-        var li = document.createElement("li");
-        li.id = listId + "-" + i;
-        li.setAttribute("role", "option");
-        li.setAttribute("aria-selected", i === active ? "true" : "false");
-        li.textContent = f.properties.name + " ";
-        var small = document.createElement("small");
-        small.textContent = f.properties.kind === "intersection" ? "intersection" : "block";
-        li.appendChild(small);
-        li.addEventListener("mousedown", function (ev) { ev.preventDefault(); pick(i); });
-        list.appendChild(li);
-      });
-      list.hidden = items.length === 0;
-      input.setAttribute("aria-expanded", items.length ? "true" : "false");
-      if (active >= 0) { input.setAttribute("aria-activedescendant", listId + "-" + active); }
-    }
-    function pick(i) {
-      var f = items[i];
-      if (!f) { return; }
-      input.value = f.properties.name;
-      close();
-      onPick(f.geometry.coordinates.slice(0, 2), f.properties.name);
-    }
-    input.addEventListener("input", function () {
-      clearTimeout(timer);
-      var q = input.value.trim();
-      if (q.length < 2) { items = []; render(); return; }
-      timer = setTimeout(function () {
-        var mine = ++seq;
-        fetch(config.placesUrl + "?limit=8&q=" + encodeURIComponent(q))
-          .then(function (r) { return r.ok ? r.json() : { features: [] }; })
-          .then(function (fc) { if (mine === seq) { items = fc.features || []; active = items.length ? 0 : -1; render(); } })
-          .catch(function () { items = []; render(); });
-      }, 150);
-    });
-    input.addEventListener("keydown", function (ev) {
-      if (list.hidden) { return; }
-      if (ev.key === "ArrowDown") { active = Math.min(items.length - 1, active + 1); render(); ev.preventDefault(); }
-      else if (ev.key === "ArrowUp") { active = Math.max(0, active - 1); render(); ev.preventDefault(); }
-      else if (ev.key === "Enter") { if (active >= 0) { ev.preventDefault(); pick(active); } }
-      else if (ev.key === "Escape") { close(); }
-    });
-    input.addEventListener("blur", function () { setTimeout(close, 100); });
-  }
-
   // --- URL and recent commutes ---
   function encodePoint(p) { return p[1].toFixed(5) + "," + p[0].toFixed(5); }
   function decodePoint(text) {
@@ -523,6 +471,9 @@
   function init() {
     readUrl();
     renderRecent();
+    var typeahead = function (inputId, listId, onPick) {
+      CrimeTypeahead.attach(inputId, listId, config.placesUrl, onPick);
+    };
     typeahead("start-input", "start-options", function (p, name) { state.start = p; state.names.start = name; changed(); });
     typeahead("end-input", "end-options", function (p, name) { state.end = p; state.names.end = name; changed(); });
     typeahead("via-input", "via-options", function (p, name) { state.names["via" + state.via.length] = name; state.via.push(p); $("via-input").value = ""; changed(); });
