@@ -4,7 +4,6 @@ from crimes import history_views, views
 
 app_name = "crimes"
 urlpatterns = [
-    path("", views.home, name="home"),
     path("boundaries/<slug:kind>.geojson", views.boundary, name="boundary"),
     path("history/", history_views.history_page, name="history"),
     path(

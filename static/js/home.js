@@ -50,7 +50,6 @@
 
   // --- this hour's busiest places ---
   var when = document.getElementById("busiest-when");
-  if (!config.forecastUrl) { return; }
 
   function getJSON(url) {
     return fetch(url, { headers: { Accept: "application/json" } }).then(function (r) {
@@ -67,6 +66,7 @@
 
   CrimeMap.create("map").then(function (handle) {
     window.homeMap = handle;
+    if (!config.forecastUrl) { return null; }  // the page says "No forecast yet"
     return Promise.all([getJSON(config.gridUrl), getJSON(config.forecastUrl + "?hours=1")]).then(function (parts) {
       var grid = parts[0], hour = parts[1];
       var values = Float32Array.from(hour.values[0]);
