@@ -172,7 +172,7 @@
   function placeName(lat, lon) {
     if (!config.reverseUrl) { return Promise.resolve(null); }
     return getJSON(config.reverseUrl + "?lat=" + lat.toFixed(6) + "&lon=" + lon.toFixed(6))
-      .then(function (answer) { return answer.name || answer.label || null; })
+      .then(function (fc) { var f = (fc.features || [])[0]; return f ? f.properties.name : null; })
       .catch(function () { return null; });
   }
 

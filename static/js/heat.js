@@ -117,12 +117,14 @@
     levels.forEach(function (level, i) {
       var id = "heat-" + level.k;
       gl.addSource(id, { type: "geojson", data: blockGeoJSON(level) });
+      // MapLibre's zoom is Leaflet's minus one (512 px tiles against 256).
       gl.addLayer({
-        id: id, type: "fill", source: id, minzoom: LEVELS[i].min, maxzoom: LEVELS[i].max,
+        id: id, type: "fill", source: id,
+        minzoom: Math.max(0, LEVELS[i].min - 1), maxzoom: LEVELS[i].max - 1,
         // Lighter at street zoom, where the streets under a square matter most.
         paint: {
           "fill-color": FILL, "fill-antialias": false,
-          "fill-opacity": ["interpolate", ["linear"], ["zoom"], 12, OPACITY, 16, 0.5],
+          "fill-opacity": ["interpolate", ["linear"], ["zoom"], 11, OPACITY, 15, 0.5],
         },
       }, before);
     });
