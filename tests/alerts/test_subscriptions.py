@@ -312,8 +312,16 @@ def test_the_admin_lists_counts_not_addresses(admin_client):
     page = admin_client.get("/admin/alerts/subscription/").content.decode()
     assert "2 subscriptions: 1 confirmed, 1 waiting for confirmation" in page
     assert "secret-" not in page
-    notes = admin_client.get("/admin/alerts/sentnote/")
+    note = _note(Subscription.objects.first(), status=SentNote.Status.FAILED)
+    notes = admin_client.get("/admin/alerts/sentnote/?status__exact=failed")
     assert notes.status_code == 200
+    assert "secret-" not in notes.content.decode()
+    one = admin_client.get(f"/admin/alerts/sentnote/{note.pk}/change/")
+    assert one.status_code == 200
+    sub_page = admin_client.get(
+        f"/admin/alerts/subscription/{note.subscription_id}/change/"
+    )
+    assert note.subscription.email in sub_page.content.decode()
 
 
 def test_the_privacy_page_says_what_is_kept(client):
