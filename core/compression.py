@@ -8,8 +8,10 @@ per process (an LRU keyed by its digest), because replays repeat a few bodies ma
 times. The output is deterministic (no timestamp, no random filename, which Django's
 GZipMiddleware adds against BREACH): these bodies hold no secret to guess at, and
 identical bytes keep the with-and-without-cache comparisons exact. Answers that are
-already encoded (forecasts gzip their own), streamed (exports) or small pass as
-they are.
+already encoded (forecasts gzip their own), streamed (exports), small, or larger
+than MAX_BYTES pass as they are: compressing megabytes per request costs a worker
+more than it saves on the wire (a forecast week as GeoJSON, ~15 MB, took seconds;
+issue 16); nginx compresses those in front, outside the web process.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
 
 MIN_BYTES = 1024
+MAX_BYTES = 4 * 1024 * 1024
 TYPES = ("application/json", "application/geo+json", "text/csv")
 MEMO_BYTES = 32 * 1024 * 1024
 
@@ -61,7 +64,7 @@ class ApiGzipMiddleware:
             or response.streaming
             or content_type not in TYPES
             or response.has_header("Content-Encoding")
-            or len(response.content) < MIN_BYTES
+            or not MIN_BYTES <= len(response.content) <= MAX_BYTES
         ):
             return response
         patch_vary_headers(response, ("Accept-Encoding",))

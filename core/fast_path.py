@@ -59,7 +59,6 @@ from core.throttling import PRECOUNTED, AnonWindowThrottle
 
 # Process memory for bodies, by SHA-1 (shared by every route and version).
 MAX_MEMO_BYTES = 96 * 1024 * 1024
-MAX_BODY_BYTES = 24 * 1024 * 1024
 ENTRY_NAME = "response"
 # Conditional headers the fast path does not evaluate itself (the view does).
 _OTHER_CONDITIONS = ("HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE", "HTTP_IF_RANGE")
@@ -256,8 +255,8 @@ class ApiFastPathMiddleware:
     @staticmethod
     def record(base: str, token: str, response: HttpResponse) -> None:
         body = response.content
-        if len(body) > MAX_BODY_BYTES:
-            return
+        if len(body) > settings.CACHE_MAX_ENTRY_BYTES:
+            return  # assembled per request instead (forecast weeks: ~20 MB of JSON)
         digest = hashlib.sha1(body).hexdigest()
         _memo.put(digest, body, len(body))
         value = pickle.dumps((digest, list(response.items())))

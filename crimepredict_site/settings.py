@@ -156,6 +156,11 @@ CACHES = {
         "TIMEOUT": env_int("CACHE_TIMEOUT", 3600, minimum=0),
     }
 }
+# No cache (Redis, or the fast path's memory) keeps an answer larger than this: one
+# entry must not push out hundreds (issue 16: forecast variants of 13-33 MB each).
+# Larger answers are built again per request, from pieces held in memory where that
+# is what makes them cheap (predictions.services.forecast_slices).
+CACHE_MAX_ENTRY_BYTES = env_int("CACHE_MAX_ENTRY_KB", 4096, minimum=64) * 1024
 
 # Login lockout (django-axes): after LOGIN_FAILURE_LIMIT wrong passwords from one
 # address (core.throttling.client_address), its logins are refused with 429 for
@@ -277,6 +282,11 @@ REST_FRAMEWORK = {
     "ALLOWED_VERSIONS": ["v1"],
     "DEFAULT_VERSION": "v1",
 }
+# Forecast answers are cut from the stored weeks held in each web process's memory
+# (predictions.services.forecast_slices): at most this much of it, least recently
+# used weeks first out (a week of 10k cells with every rendering: ~50 MB).
+FORECAST_MEMORY_MB = env_int("FORECAST_MEMORY_MB", 256, minimum=16)
+
 # Routing (commutes along the streets) runs in at most ROUTING_SLOTS threads per web
 # process, at most ROUTING_QUEUE more wait up to ROUTING_WAIT_S for a slot, the rest
 # get a 503 at once (core.work_slots): so threads are always free for pages and

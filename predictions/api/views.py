@@ -197,7 +197,7 @@ class ForecastView(APIView):
         if fmt == "geojson" and hours > 168:
             raise ValidationError({"hours": "at most 168 with format=geojson"})
         try:
-            etag, body, gz = payloads.forecast_body(
+            etag, answer = payloads.forecast_body(
                 _category(request),
                 _start(request),
                 hours,
@@ -213,9 +213,15 @@ class ForecastView(APIView):
             resp["Cache-Control"] = "public, max-age=300"
             patch_vary_headers(resp, ["Accept", "Accept-Encoding"])
             return resp
-        use_gzip = "gzip" in request.headers.get("Accept-Encoding", "")
+        # GeoJSON is not compressed here (gzipped() is None; see forecast_slices).
+        gz = (
+            answer.gzipped()
+            if "gzip" in request.headers.get("Accept-Encoding", "")
+            else None
+        )
+        use_gzip = gz is not None
         resp = HttpResponse(
-            gz if use_gzip else body,
+            gz if use_gzip else answer.body(),
             content_type=GeoJSONRenderer.media_type
             if fmt == "geojson"
             else "application/json",

@@ -128,18 +128,29 @@ def load_forecast(
     hours = int(hours)
     if versions is None:
         versions = _WEEKS.versions()
+    version_id, start = resolve(start, model_version_id, versions)
+    return _WEEKS.get(
+        (version_id, category, start, hours),
+        lambda: _load(version_id, category, start, hours),
+        versions=versions,
+    )
+
+
+def resolve(
+    start: datetime | None,
+    model_version_id: int | None,
+    versions: tuple[int, ...],
+) -> tuple[int, datetime]:
+    """(model version id, first hour, aware UTC) that a request for ``start`` and
+    ``model_version_id`` means (see ``load_forecast``); cached per process on
+    ``versions`` (of SCOPES, read by the caller before anything else)."""
     if start is not None:
         start = floor_hour(as_aware(start))
     # Without a start the answer depends on the current hour too.
     now = floor_hour(timezone.now()) if start is None else None
-    version_id, start = _RESOLVED.get(
+    return _RESOLVED.get(
         (model_version_id, start, now),
         lambda: _resolve(model_version_id, start, now),
-        versions=versions,
-    )
-    return _WEEKS.get(
-        (version_id, category, start, hours),
-        lambda: _load(version_id, category, start, hours),
         versions=versions,
     )
 

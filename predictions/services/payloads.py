@@ -1,5 +1,5 @@
-"""Response bodies for forecast reads, built once per version of the forecasts and
-the grid (core.cache) and cached in this process and in Redis.
+"""Response bodies for forecast reads, cut from the stored weeks held in this
+process's memory per version of the forecasts and the grid (forecast_slices).
 
 The ETag is a function of those versions and of what was asked (resolved version,
 category, first hour, hours, encoding, format), so any write, activation, delete or
@@ -8,8 +8,6 @@ grid rebuild changes it at once, and a warm request costs one Redis round trip.
 
 from __future__ import annotations
 
-import base64
-import gzip
 import json
 from datetime import datetime, timedelta
 
@@ -18,11 +16,11 @@ from django.conf import settings
 from django.db import connection
 
 from core.cache import GRID, VersionedCache, etag, versions
-from core.local_time import local_iso
 from crimes.models import DEFAULT_TARGET_CATEGORIES, CrimeAgainst
 from predictions.models import Category
+from predictions.services import forecast_slices
 from predictions.services.cells import grid_arrays
-from predictions.services.forecast_store import SCOPES, ForecastWeek, load_forecast
+from predictions.services.forecast_store import SCOPES, ForecastWeek, resolve
 
 ENCODINGS = ("float", "q8")
 # q8: 0 = below min; 1..levels = log-spaced levels from min to max expected incidents
@@ -30,10 +28,6 @@ ENCODINGS = ("float", "q8")
 # every q8 answer carries it and the forecast page's script reads it from its config.
 Q8 = {"min": 1e-4, "max": 2.0, "levels": 255}
 
-# (body, gzipped body): the newest 8 in this process, and in Redis for a day.
-_BODIES = VersionedCache(
-    "forecast-body", SCOPES, local=8, shared=True, timeout=24 * 3600
-)
 _GEOMETRIES = VersionedCache("cell-geometry", (GRID,), local=1)
 _GRID_BODY = VersionedCache("grid-body", (GRID,), local=1)
 
@@ -43,34 +37,6 @@ def quantise(values: np.ndarray) -> np.ndarray:
     v = np.clip(values, Q8["min"], Q8["max"])
     q = 1 + np.rint((np.log(v) - lo) / (hi - lo) * (Q8["levels"] - 1))
     return np.where(values < Q8["min"], 0, q).astype(np.uint8)
-
-
-def compact_body(week: ForecastWeek, encoding: str) -> bytes:
-    totals = week.values.sum(axis=1)
-    doc = {
-        "model_version": week.model_version_id,
-        "forecast_run": week.forecast_run_id,
-        "category": week.category,
-        "unit": "expected reported incidents per cell per hour",
-        "start": local_iso(week.start),
-        "hours": week.hours,
-        "hour_starts": [local_iso(h) for h in week.hour_starts],
-        "city_total": [round(float(t), 3) for t in totals],
-        "city_mean": [round(float(t) / week.values.shape[1], 6) for t in totals],
-        "cell_ids": week.cell_ids.tolist(),
-        "encoding": encoding,
-    }
-    if encoding == "q8":
-        doc["q8"] = Q8
-        q = quantise(week.values)
-        doc["values"] = [base64.b64encode(row.tobytes()).decode() for row in q]
-        return json.dumps(doc, separators=(",", ":")).encode()
-    head = json.dumps({**doc, "values": None}, separators=(",", ":"))
-    # Hand-joined rows: json.dumps on 1.7 M floats is several times slower.
-    rows = ",".join(
-        "[" + ",".join(np.char.mod("%.6g", row).tolist()) + "]" for row in week.values
-    )
-    return (head[: -len("null}")] + "[" + rows + "]}").encode()
 
 
 def _cell_geometries() -> list[str]:
@@ -85,36 +51,6 @@ def _cell_geometries() -> list[str]:
     return _GEOMETRIES.get("all", read)
 
 
-def geojson_body(week: ForecastWeek) -> bytes:
-    """A FeatureCollection: one Feature per cell, its hourly values as a property."""
-    geoms = _cell_geometries()
-    meta = json.dumps(
-        {
-            "model_version": week.model_version_id,
-            "forecast_run": week.forecast_run_id,
-            "category": week.category,
-            "unit": "expected reported incidents per cell per hour",
-            "hour_starts": [local_iso(h) for h in week.hour_starts],
-        },
-        separators=(",", ":"),
-    )
-    cols = week.values.T  # (cells, hours)
-    features = []
-    for i, cell_id in enumerate(week.cell_ids.tolist()):
-        vals = ",".join(np.char.mod("%.6g", cols[i]).tolist())
-        features.append(
-            f'{{"type":"Feature","id":{cell_id},"geometry":{geoms[i]},'
-            f'"properties":{{"cell_id":{cell_id},"expected":[{vals}]}}}}'
-        )
-    return (
-        '{"type":"FeatureCollection","metadata":'
-        + meta
-        + ',"features":['
-        + ",".join(features)
-        + "]}"
-    ).encode()
-
-
 def forecast_body(
     category: str,
     start: datetime | None,
@@ -122,21 +58,24 @@ def forecast_body(
     encoding: str,
     fmt: str,
     model_version_id: int | None = None,
-) -> tuple[str, bytes, bytes]:
-    """(etag, body, gzipped body); raises forecast_store.NoForecast/ValueError."""
-    # Read before the rows, so nothing newer than these versions is stored under them.
+) -> tuple[str, forecast_slices.Answer]:
+    """(etag, the answer: ``.body()``, ``.gzipped()``), cut from the stored weeks in
+    memory (forecast_slices); raises forecast_store.NoForecast. The same bytes
+    however often, cached or not (gzip's mtime is 0)."""
+    if category not in Category.values:
+        raise ValueError(f"category must be one of {', '.join(Category.values)}")
+    # Read before the rows, so nothing newer than these versions is kept under them.
     current = versions(*SCOPES)
-    week = load_forecast(category, start, hours, model_version_id, versions=current)
-    key = (week.model_version_id, week.category, week.start, week.hours, encoding, fmt)
-
-    def make() -> tuple[bytes, bytes]:
-        body = geojson_body(week) if fmt == "geojson" else compact_body(week, encoding)
-        # mtime=0: the same body always gzips to the same bytes (same ETag, same
-        # bytes, cached or not).
-        return body, gzip.compress(body, compresslevel=5, mtime=0)
-
-    body, gz = _BODIES.get(key, make, versions=current)
-    return etag("forecast", current, key), body, gz
+    version_id, first = resolve(start, model_version_id, current)
+    piece = forecast_slices.cut(current, version_id, category, first, hours)
+    key = (version_id, category, first, piece.hours, encoding, fmt)
+    if fmt == "geojson":
+        answer = forecast_slices.geojson(
+            piece, _cell_geometries(), grid_arrays()["cell_ids"]
+        )
+    else:
+        answer = forecast_slices.compact(piece, encoding, Q8)
+    return etag("forecast", current, key), answer
 
 
 def grid_body() -> tuple[str, bytes]:

@@ -1,0 +1,138 @@
+"""Issue 16: forecast answers are cut from the stored weeks in memory. Every variant
+says exactly what the stored rows say, gzips to its own body, reads no rows once its
+week is in memory, and nothing large is kept in Redis."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from core import cache
+from core.local_time import local_iso
+from predictions.services import forecast_slices, payloads
+from predictions.services.forecast_store import load_forecast
+from tests.predictions.conftest import store_synthetic_week
+
+pytestmark = pytest.mark.django_db
+# Two weeks from a time that is not a block boundary, so answers cross blocks.
+START = datetime(2022, 1, 5, 13, tzinfo=UTC)
+URL = "/api/v1/forecasts/"
+
+
+@pytest.fixture
+def weeks(grid):
+    forecast_slices.clear()
+    store_synthetic_week(START, hours=336)
+    return START
+
+
+def get(client, params: dict, gz: bool = False):
+    headers = {"HTTP_ACCEPT_ENCODING": "gzip"} if gz else {}
+    response = client.get(URL, params, **headers)
+    assert response.status_code == 200, response.content
+    body = response.content
+    if response.get("Content-Encoding") == "gzip":
+        body = gzip.decompress(body)
+    return response, json.loads(body)
+
+
+VARIANTS = [
+    {"hours": 168},
+    {"hours": 1},
+    {"hours": 30, "category": "person"},
+    {"hours": 200, "category": "property"},  # across a block boundary
+    {"hours": 400},  # more than is stored: the stored hours come back
+]
+
+
+@pytest.mark.parametrize("offset_h", [0, 77])
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("encoding", ["float", "q8"])
+def test_every_variant_is_what_the_rows_say(client, weeks, variant, offset_h, encoding):
+    start = weeks + timedelta(hours=offset_h)
+    params = {**variant, "start": start.isoformat(), "encoding": encoding}
+    plain, doc = get(client, params)
+    zipped, doc_gz = get(client, params, gz=True)
+    assert zipped["Content-Encoding"] == "gzip" and doc_gz == doc
+    week = load_forecast(
+        variant.get("category", "all"), start, min(variant["hours"], 672)
+    )
+    assert doc["hours"] == week.hours == min(variant["hours"], 336 - offset_h)
+    assert doc["start"] == doc["hour_starts"][0] == local_iso(week.hour_starts[0])
+    assert len(doc["hour_starts"]) == len(doc["values"]) == week.hours
+    assert doc["forecast_run"] == week.forecast_run_id
+    assert doc["cell_ids"] == week.cell_ids.tolist()
+    totals = week.values.sum(axis=1)
+    assert doc["city_total"] == [round(float(t), 3) for t in totals]
+    if encoding == "q8":
+        import base64
+
+        rows = [np.frombuffer(base64.b64decode(r), np.uint8) for r in doc["values"]]
+        assert np.array_equal(np.stack(rows), payloads.quantise(week.values))
+    else:
+        assert np.allclose(np.array(doc["values"]), week.values, rtol=1e-5, atol=0)
+
+
+def test_geojson_is_the_same_cut(client, weeks):
+    start = weeks + timedelta(hours=100)  # 100 + 100 hours crosses the block end
+    _, doc = get(
+        client, {"start": start.isoformat(), "hours": 100, "format": "geojson"}
+    )
+    week = load_forecast("all", start, 100)
+    assert doc["type"] == "FeatureCollection"
+    assert doc["metadata"]["hour_starts"] == [local_iso(h) for h in week.hour_starts]
+    assert len(doc["features"]) == week.cell_ids.size
+    got = np.array([f["properties"]["expected"] for f in doc["features"]])
+    assert got.shape == (week.cell_ids.size, 100)
+    assert np.allclose(got, week.values.T, rtol=1e-5, atol=0)
+    assert [f["id"] for f in doc["features"]] == week.cell_ids.tolist()
+
+
+def test_a_new_variant_of_a_week_in_memory_reads_no_rows(client, weeks):
+    get(client, {"start": weeks.isoformat(), "hours": 168})
+    for params in (
+        {"start": (weeks + timedelta(hours=5)).isoformat(), "hours": 24},
+        {"start": (weeks + timedelta(hours=9)).isoformat(), "hours": 100},
+        {"start": weeks.isoformat(), "hours": 168, "encoding": "q8"},
+    ):
+        with CaptureQueriesContext(connection) as queries:
+            get(client, params)
+        rows_read = [q["sql"] for q in queries if "values FROM" in q["sql"]]
+        assert rows_read == [], rows_read
+
+
+def test_a_large_answer_is_not_kept_in_redis(client, weeks, settings):
+    settings.CACHE_MAX_ENTRY_BYTES = 64 * 1024
+    client_redis = cache.redis_client()
+    for hours in (24, 168, 300):
+        for gz in (False, True):
+            get(client, {"start": weeks.isoformat(), "hours": hours}, gz=gz)
+    largest = max(
+        (client_redis.memory_usage(k) or 0) for k in client_redis.scan_iter("*")
+    )
+    assert largest < 64 * 1024
+
+
+def test_the_weeks_in_memory_are_bounded(client, weeks, settings, monkeypatch):
+    memory = cache.ProcessLRU(max_bytes=8 * 1024 * 1024)
+    monkeypatch.setattr(forecast_slices, "_BLOCKS", memory)
+    for category in ("all", "person", "property"):
+        for offset in (0, 168):
+            start = (weeks + timedelta(hours=offset)).isoformat()
+            get(client, {"start": start, "hours": 168, "category": category})
+            assert memory._bytes <= 8 * 1024 * 1024
+    assert len(memory._data) < 6  # older blocks were let go
+
+
+def test_gzip_of_pieces_is_a_plain_gzip_stream():
+    texts = [b'{"a":[', b"1,2,3", b",", b"4.5e-06", b"]}"]
+    parts = [(t, forecast_slices.deflated(t)) for t in texts]
+    packed = forecast_slices.gzip_of(parts)
+    assert gzip.decompress(packed) == b"".join(texts)
+    assert forecast_slices.gzip_of(parts) == packed  # the same bytes every time
