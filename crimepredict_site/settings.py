@@ -276,6 +276,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": env_str("API_ANON_RATE", "600/minute"),
         "export": env_str("API_EXPORT_RATE", "10/minute"),
+        # The base map's tiles (streets.views.TileThrottle): a page loads dozens.
+        "tiles": env_str("TILE_RATE", "1200/minute"),
     },
     "NUM_PROXIES": PROXY_HOPS,
     "DEFAULT_VERSIONING_CLASS": "rest_framework.versioning.NamespaceVersioning",

@@ -3,16 +3,38 @@ import gzip
 from django.http import Http404, HttpResponse
 from django.views.decorators.http import condition, require_safe
 
+from core.api_errors import json_error
 from core.cache import STREETS, VersionedCache, etag
+from core.throttling import AnonWindowThrottle
 from streets.services.glyph_store import glyphs_gz
 from streets.services.map_glyphs import FONTS
-from streets.services.street_tiles import street_tile, tile_in_range
-
-TILE_CACHE_SECONDS = 24 * 3600
-# Tiles in Redis for every process, until the network changes (core.cache STREETS).
-_TILES = VersionedCache(
-    "street-tiles", (STREETS,), shared=True, timeout=TILE_CACHE_SECONDS
+from streets.services.street_tiles import (
+    network_extent,
+    street_tile,
+    tile_in_range,
+    tile_misses,
 )
+
+# Browsers may keep a tile a day (revalidated by ETag after a network load).
+TILE_CACHE_SECONDS = 24 * 3600
+# Issue 16: tiles were kept 24 h in Redis at every zoom and address, so a scanner
+# could fill it. Now: tiles outside the network are empty without a query and kept
+# nowhere; down to SHARED_MAX_ZOOM (Seattle's tiles: a few thousand, ~25 MB at
+# most) they are kept in Redis for CACHE_TIMEOUT; closer up they are made per
+# request (one index scan, a few ms) and kept only in this process, bounded.
+SHARED_MAX_ZOOM = 16
+_TILES = VersionedCache("street-tiles", (STREETS,), shared=True)
+_CLOSE_TILES = VersionedCache(
+    "street-tiles-close", (STREETS,), local_bytes=16 * 1024 * 1024
+)
+_EXTENT = VersionedCache("street-extent", (STREETS,), local=1)
+
+
+class TileThrottle(AnonWindowThrottle):
+    """A map view loads a few dozen tiles: their own rate per address ("tiles",
+    TILE_RATE), apart from the API's."""
+
+    scope = "tiles"
 
 
 def _tile_etag(request, z: int, x: int, y: int) -> str:
@@ -24,13 +46,23 @@ def _tile_etag(request, z: int, x: int, y: int) -> str:
 def street_tile_view(request, z: int, x: int, y: int):
     """GET /tiles/streets/z/x/y.pbf: the bundled streets as a Mapbox vector tile.
 
-    Empty (200, no bytes) where there is no street, e.g. over the Sound. Cached in
-    Redis until the network changes; browsers may keep a tile a day (the ETag names
-    the network's cache version, so a reload of the streets is seen on revalidation).
+    Empty (200, no bytes) where there is no street, e.g. over the Sound. Cached as
+    above; browsers may keep a tile a day (the ETag names the network's cache
+    version, so a reload of the streets is seen on revalidation). Throttled per
+    address (TileThrottle); a 429 in the API's error format.
     """
     if not tile_in_range(z, x, y):
         raise Http404(f"no tile {z}/{x}/{y}")
-    body = _TILES.get((z, x, y), lambda: street_tile(z, x, y))
+    throttle = TileThrottle()
+    if not throttle.allow_request(request, None):
+        wait = max(1, round(throttle.wait() or 1))
+        return json_error(429, "too many map tiles from this address", retry_after=wait)
+    if tile_misses(z, x, y, _EXTENT.get("all", network_extent)):
+        body = b""
+    elif z <= SHARED_MAX_ZOOM:
+        body = _TILES.get((z, x, y), lambda: street_tile(z, x, y))
+    else:
+        body = _CLOSE_TILES.get((z, x, y), lambda: street_tile(z, x, y))
     response = HttpResponse(body, content_type="application/vnd.mapbox-vector-tile")
     response["Cache-Control"] = f"public, max-age={TILE_CACHE_SECONDS}"
     return response

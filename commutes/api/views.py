@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager, nullcontext
+
 from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.response import Response
@@ -31,6 +33,8 @@ CATEGORIES = ("all", "person", "property")
 # searches for alternatives, up to three routes scored for 168 departures.
 ROUTED_TOKENS = 40
 DRAWN_TOKENS = 8
+# A routed commute answered from the cache (snapping, the lookup, the JSON).
+CACHED_ROUTE_TOKENS = 4
 # Routing runs in a few threads per process at most (core.work_slots; settings).
 ROUTING = Slots(
     "routing",
@@ -38,6 +42,16 @@ ROUTING = Slots(
     settings.ROUTING_QUEUE,
     settings.ROUTING_WAIT_S,
 )
+
+
+@contextmanager
+def _charged(request, routed: bool, computed: list[bool]):
+    """Around a commute that is scored (not a cached answer): it costs what scoring
+    it costs (core.throttling.spend), and routing waits for a slot."""
+    computed.append(True)
+    throttling.spend(request, (ROUTED_TOKENS if routed else DRAWN_TOKENS) - 1)
+    with ROUTING.hold() if routed else nullcontext():
+        yield
 
 
 class CommuteScoreView(APIView):
@@ -102,13 +116,16 @@ class CommuteScoreView(APIView):
             window = parse_window(data.get("window"))
             depart = parse_depart(data.get("depart"), SEATTLE)
             routed = not route.drawn and route.mode in ROUTED_MODES
-            # A valid request: it now costs what scoring it costs.
-            throttling.spend(request, (ROUTED_TOKENS if routed else DRAWN_TOKENS) - 1)
-            if routed:
-                with ROUTING.hold():
-                    result = score_commute(route, window, category, depart)
-            else:
-                result = score_commute(route, window, category, depart)
+            computed: list[bool] = []
+            result = score_commute(
+                route,
+                window,
+                category,
+                depart,
+                computing=lambda: _charged(request, routed, computed),
+            )
+            if not computed:  # a cached answer
+                throttling.spend(request, CACHED_ROUTE_TOKENS - 1)
         except RouteError as exc:
             return exc.response()
         except NoForecast as exc:

@@ -10,6 +10,8 @@ last year's reports in stretch_history.py; the thin views call ``score_commute``
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -30,7 +32,7 @@ from commutes.services.routes import (
     Window,
 )
 from commutes.services.stretch_history import recent_history
-from core.cache import FORECASTS, GRID, VersionedCache, versions
+from core.cache import DATA, FORECASTS, GRID, STREETS, VersionedCache, versions
 from core.local_time import SEATTLE
 from streets.services.street_graph import SNAP_MAX_M, street_graph
 
@@ -487,32 +489,75 @@ def _route_payload(
     }
 
 
+# What a routed answer is built from: the forecast and its grid, the incidents (the
+# stretches' history), the street network.
+ANSWER_SCOPES = (FORECASTS, GRID, DATA, STREETS)
+# Routed answers per snapped points, mode, window, category and departure, shared by
+# every process (~0.2 MB pickled each; the cache's size cap and Redis's maxmemory
+# bound them): the same commute asked again costs a lookup, not four searches.
+_ANSWERS = VersionedCache("commute-answer", ANSWER_SCOPES, local=16, shared=True)
+
+
 def score_commute(
     route: Route,
     window: Window | None = None,
     category: str = "all",
     depart: datetime | None = None,
+    *,
+    computing: Callable[[], AbstractContextManager] = nullcontext,
 ) -> dict:
     """Everything the page and the API show for one commute.
+
+    Routed commutes are cached per snapped points, mode, window, category and
+    departure at the versions of ANSWER_SCOPES (the answer depends on the points only
+    through where they snap; ``snapped`` is filled in per request). ``computing``
+    is entered around the work whenever the answer is not a cached one: the API
+    charges the throttle and takes a routing slot there.
 
     Raises RouteError for a request the network or the forecast cannot answer
     (naming the field), predictions.services.forecast_store.NoForecast when no
     forecast is stored and street_graph.NoNetwork when no street network is.
     """
+    window = window or Window()
+    if route.drawn or route.mode not in ROUTED_MODES:
+        with computing():
+            return _score_commute(route, window, category, depart, None, [])
+    graph = street_graph()
+    snaps, snapped = _snap_all(graph, route)
+    key = (
+        graph.key,
+        route.mode,
+        tuple((s.edge, s.fraction) for s in snaps),
+        window,
+        category,
+        depart,
+    )
+
+    def make() -> dict:
+        with computing():
+            return _score_commute(route, window, category, depart, graph, snaps)
+
+    return {**_ANSWERS.get(key, make), "snapped": snapped}
+
+
+def _score_commute(
+    route: Route,
+    window: Window,
+    category: str,
+    depart: datetime | None,
+    graph,
+    snaps: list,
+) -> dict:
     from predictions.services.forecast_store import SCOPES, load_forecast
 
-    window = window or Window()
     current = versions(*SCOPES)  # before the rows (core.cache)
     week = load_forecast(category, hours=FORECAST_HOURS, versions=current)
     city_mean = _city_mean(week, current)
     depart_h = _depart_offset(week, depart)
-    snapped = None
-    if route.drawn or route.mode not in ROUTED_MODES:
+    if graph is None:
         shortest = _straight(route, week, city_mean)
         scored = [shortest]
     else:
-        graph = street_graph()
-        snaps, snapped = _snap_all(graph, route)
         fastest = _route_or_400(graph, route, snaps)
         if fastest.length_m < 1.0:
             raise RouteError(
@@ -590,6 +635,6 @@ def score_commute(
             "chosen": chosen,
         },
         "routes": routes,
-        "snapped": snapped,
+        "snapped": None,
         "note": NOTE,
     }

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.gis.geos import LineString
 from django.db import connection
 
+from core.cache import DATA, VersionedCache
 from crimes.models import placeholder_sql
 from crimes.names import sentence_case
 from crimes.services.history_queries import history_state
@@ -45,12 +46,25 @@ SELECT coalesce(nullif(grp, ''), 'UNKNOWN'), tod, count(*) FROM near GROUP BY 1,
 """
 
 
+# Per stretch (its geometry) and version of the data, shared by every process: the
+# query is most of a commute's database time (~20 ms a route), and neighbouring
+# commutes share their middle stretches (issue 16).
+_HISTORY = VersionedCache("stretch-history", (DATA,), local=256, shared=True)
+
+
 def recent_history(segment_utm: LineString, width_m: float = 100.0) -> dict:
     """Incidents within ``width_m`` of the stretch over the data's last 365 days.
 
     "Last 12 months of data" ends at the newest offense loaded, not today: the demo
     data stops in 2021 and an empty panel would say nothing.
     """
+    return _HISTORY.get(
+        (bytes(segment_utm.ewkb), float(width_m)),
+        lambda: _recent_history(segment_utm, width_m),
+    )
+
+
+def _recent_history(segment_utm: LineString, width_m: float) -> dict:
     until = data_summary().last_offense
     empty = {
         "since": None,

@@ -52,6 +52,39 @@ def tile_in_range(z: int, x: int, y: int) -> bool:
     return MIN_ZOOM <= z <= MAX_ZOOM and 0 <= x < 2**z and 0 <= y < 2**z
 
 
+HALF_WORLD = 20037508.342789244  # EPSG:3857
+
+
+def network_extent() -> tuple[float, float, float, float] | None:
+    """(xmin, ymin, xmax, ymax) of every street line in EPSG:3857; None when none."""
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)"
+            " FROM (SELECT ST_Extent(geom_mercator) AS e FROM commutes_streetline) s"
+        )
+        row = cur.fetchone()
+    return None if row is None or row[0] is None else tuple(map(float, row))
+
+
+def tile_misses(z: int, x: int, y: int, extent) -> bool:
+    """True when tile z/x/y (with its buffer) holds no part of ``extent``: the tile is
+    empty, known without a query (a scanner's millions of tiles over the sea and the
+    rest of the world cost nothing and are kept nowhere)."""
+    if extent is None:
+        return True
+    size = 2 * HALF_WORLD / 2**z
+    pad = size * BUFFER / EXTENT
+    xmin = -HALF_WORLD + x * size - pad
+    ymax = HALF_WORLD - y * size + pad
+    ex0, ey0, ex1, ey1 = extent
+    return (
+        xmin > ex1
+        or xmin + size + 2 * pad < ex0
+        or ymax < ey0
+        or ymax - size - 2 * pad > ey1
+    )
+
+
 def street_tile(z: int, x: int, y: int) -> bytes:
     """The MVT bytes of tile z/x/y (b"" where no street is: an empty tile)."""
     rank = max_rank(z)

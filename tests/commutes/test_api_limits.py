@@ -8,7 +8,7 @@ import json
 import pytest
 
 from commutes.api import views
-from commutes.api.views import DRAWN_TOKENS, ROUTED_TOKENS
+from commutes.api.views import CACHED_ROUTE_TOKENS, DRAWN_TOKENS, ROUTED_TOKENS
 from core.throttling import AnonWindowThrottle
 from core.work_slots import Slots
 from tests.commutes.test_scoring_db import CAPITOL_HILL_TO_UW, DRAWN_CAPITOL_HILL_TO_UW
@@ -37,10 +37,13 @@ def rate(monkeypatch):
 
 def test_a_routed_commute_costs_its_tokens(client, commute_data, rate):
     assert ROUTED_TOKENS > DRAWN_TOKENS > 1
-    rate(ROUTED_TOKENS + 2)
+    assert ROUTED_TOKENS > CACHED_ROUTE_TOKENS >= 1
+    rate(ROUTED_TOKENS + CACHED_ROUTE_TOKENS + 2)
     routed = CAPITOL_HILL_TO_UW | {"mode": "bike"}
     assert post(client, routed).status_code == 200  # ROUTED_TOKENS spent
-    refused = post(client, routed)  # admitted for 1, its routing refused
+    assert post(client, routed).status_code == 200  # cached: CACHED_ROUTE_TOKENS
+    other = {"start": CAPITOL_HILL_TO_UW["end"], "end": CAPITOL_HILL_TO_UW["start"]}
+    refused = post(client, other | {"mode": "bike"})  # admitted for 1, not routed
     assert refused.status_code == 429
     body = refused.json()
     assert body["code"] == "throttled" and body["retry_after"] >= 1
@@ -48,6 +51,21 @@ def test_a_routed_commute_costs_its_tokens(client, commute_data, rate):
     # What is left is what a refused route did not take: one more cheap request.
     assert client.get("/api/v1/meta/").status_code == 200
     assert client.get("/api/v1/meta/").status_code == 429
+
+
+def test_a_routed_answer_is_cached(client, commute_data, monkeypatch):
+    routed = CAPITOL_HILL_TO_UW | {"mode": "bike"}
+    first = post(client, routed).json()
+    slots = Slots("routing", 1, 0, 0)
+    monkeypatch.setattr(views, "ROUTING", slots)
+    other_window = routed | {"window": {"start": "07:00", "end": "09:00"}}
+    with slots.hold():  # no slot free: only a cached answer can be given
+        again = post(client, routed)
+        assert again.status_code == 200 and again.json() == first
+        assert post(client, other_window).json()["code"] == "busy"  # not cached
+    other = post(client, other_window)
+    assert other.status_code == 200
+    assert other.json()["departures"] != first["departures"]
 
 
 def test_a_drawn_commute_and_a_bad_request_cost_less(client, commute_data, rate):

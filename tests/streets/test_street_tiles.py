@@ -139,3 +139,61 @@ def test_pages_draw_the_bundled_streets_when_no_tile_server_is_set(client, stree
     assert config["glyphsUrl"].endswith("/{fontstack}/{range}.pbf")
     assert config["mapStyleUrl"].endswith("style.json")
     assert config["maplibreUrl"].endswith("maplibre-gl.mjs")
+
+
+def downtown() -> tuple[int, int, int]:
+    return tile_of(-122.3380, 47.6090, 16)  # Pike Place / 1st Ave
+
+
+def test_tiles_are_rate_limited_per_address(client, streets, monkeypatch):
+    # Issue 16: tiles were not rate-limited at all.
+    from core.throttling import AnonWindowThrottle
+
+    monkeypatch.setattr(
+        AnonWindowThrottle,
+        "THROTTLE_RATES",
+        {**AnonWindowThrottle.THROTTLE_RATES, "tiles": "3/minute"},
+    )
+    z, x, y = downtown()
+    codes = [
+        client.get(f"/tiles/streets/{z}/{x}/{y + k}.pbf").status_code for k in range(4)
+    ]
+    assert codes == [200, 200, 200, 429]
+    refused = client.get(f"/tiles/streets/{z}/{x}/{y}.pbf")
+    body = refused.json()
+    assert body["code"] == "throttled" and refused["Retry-After"] == str(
+        body["retry_after"]
+    )
+    # Its own bucket: the API still answers.
+    assert client.get("/api/v1/meta/").status_code == 200
+
+
+def test_tiles_far_from_the_streets_cost_no_query_and_are_kept_nowhere(
+    client, streets, django_assert_num_queries
+):
+    from core import cache
+
+    client.get("/tiles/streets/{}/{}/{}.pbf".format(*downtown()))  # reads the extent
+    redis = cache.redis_client()
+    before = set(redis.scan_iter("*street-tiles*"))
+    far = [(18, 0, 0), (14, 9000, 3000), (17, 1000, 1000), (12, 100, 100)]
+    with django_assert_num_queries(0):
+        for z, x, y in far:
+            response = client.get(f"/tiles/streets/{z}/{x}/{y}.pbf")
+            assert response.status_code == 200 and response.content == b""
+    assert set(redis.scan_iter("*street-tiles*")) == before
+
+
+def test_close_up_tiles_are_not_kept_in_redis(client, streets):
+    from core import cache
+    from streets.views import SHARED_MAX_ZOOM
+
+    z, x, y = downtown()
+    deeper = SHARED_MAX_ZOOM + 1 - z
+    redis = cache.redis_client()
+    before = set(redis.scan_iter("*street-tiles*"))
+    response = client.get(
+        f"/tiles/streets/{z + deeper}/{x * 2**deeper}/{y * 2**deeper}.pbf"
+    )
+    assert response.status_code == 200
+    assert set(redis.scan_iter("*street-tiles*")) == before
