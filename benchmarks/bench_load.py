@@ -24,11 +24,15 @@ Starts gunicorn (2 workers, as deployed on a small host) over BENCH_DATABASE_URL
    commutes, new pairs, as issue 16's probe), against the home page alone (p50 and
    p95): once with the throttle raised as above (only the server's layout protects
    the page), once at the production rate (API_ANON_RATE, 600/minute), where the
-   router's requests cost what they are measured to cost (core.throttling.spend).
+   router's requests cost what they are measured to cost (core.throttling.spend);
+7. forecast variants: the week's first requests (every process reads and renders
+   it), then 60 random new variants (start, hours, category, encoding, format),
+   each asked once, gzip accepted; the same again; and the cache's Redis bytes.
 
     BENCH_DATABASE_URL=postgis://.../crimepredict_full REDIS_URL=redis://.../5 \\
         .venv/bin/python benchmarks/bench_load.py [--seconds 60] [--file PATH]
-        [--phases mix,exports,import,routing,home] [--threads N] [--workers N]
+        [--phases cost,mix,exports,import,routing,home,variants] [--threads N]
+        [--workers N] [--code CHECKOUT]
 
 ``--threads 0`` runs gunicorn's sync workers (the layout before issue 16); the
 default is the deployed layout, crimepredict_site/gunicorn.conf.py.
@@ -53,6 +57,7 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
+from datetime import datetime, timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -73,13 +78,14 @@ GRID_QUERIES = [
     "/api/v1/history/grid/?start=2012-01-01&end=2021-12-31&category=person"
     "&cell_size=300",
 ]
-PHASES = ("cost", "mix", "exports", "import", "routing", "home")
+PHASES = ("cost", "mix", "exports", "import", "routing", "home", "variants")
 # Issue 16's routed commute: 10 km by bike with 3 routes (the shortest and two
 # alternatives), all 168 departures: Capitol Hill to Northgate, 10.0 km.
 BIKE_10KM = ((-122.3210, 47.6230), (-122.3250, 47.7060))
 # Issue 16's probe: 15 km drive commutes, Beacon Hill to Ballard.
 DRIVE_15KM = ((-122.3110, 47.5680), (-122.3840, 47.6680))
 JITTER_M = 250.0
+CATEGORIES = ("all", "person", "property")
 ROUTE_PATH = "/api/v1/commutes/score/"
 
 
@@ -301,6 +307,72 @@ def phase_cost(port: int, master_pid: int) -> None:
         )
 
 
+def get_timed(port: int, path: str) -> tuple[float, int, int]:
+    """GET with Accept-Encoding gzip: (seconds, status, bytes on the wire)."""
+    t0 = time.perf_counter()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    conn.request("GET", path, headers={"Accept-Encoding": "gzip"})
+    response = conn.getresponse()
+    body = response.read()
+    conn.close()
+    return time.perf_counter() - t0, response.status, len(body)
+
+
+def redis_bytes(redis_url: str, prefix: str) -> tuple[int, int, int]:
+    """(keys, bytes, largest) under the cache's key ``prefix`` (MEMORY USAGE)."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    sizes = [client.memory_usage(k) or 0 for k in client.scan_iter(f"{prefix}:*")]
+    return len(sizes), sum(sizes), max(sizes, default=0)
+
+
+def phase_variants(port: int, start: str, redis_url: str, prefix: str) -> bool:
+    """Issue 16: new variants of the forecast answer (hours, start, category,
+    encoding, format), each asked once, after every web process has the week."""
+    print("\n7. forecast variants, each new (gzip asked, as browsers do)")
+    week = f"/api/v1/forecasts/?start={start}&hours=168"
+    first = []
+    for category in ("all", "person", "property"):
+        for extra in ("", "&encoding=q8", "&format=geojson"):
+            for _ in range(4):  # both processes render every hour of the week
+                first.append(get_timed(port, f"{week}&category={category}{extra}")[0])
+    print(
+        f"   the week's first requests (each process reads and renders it once):"
+        f" max {max(first) * 1000:.0f} ms, p50 {p(first, 50):.0f} ms"
+    )
+    keys0, bytes0, _ = redis_bytes(redis_url, prefix)
+    rng = random.Random(16)
+    variants = []
+    base = datetime.fromisoformat(start)
+    for _ in range(60):
+        offset = rng.randrange(0, 120)
+        hours = rng.randrange(1, 169 - offset)
+        at = (base + timedelta(hours=offset)).isoformat(timespec="minutes")
+        query = f"start={at}&hours={hours}&category={rng.choice(CATEGORIES)}"
+        kind = rng.choice(("", "&encoding=q8", "&format=geojson"))
+        variants.append(f"/api/v1/forecasts/?{query}{kind}")
+    cold = [get_timed(port, v) for v in variants]
+    again = [get_timed(port, v) for v in variants]
+    keys1, bytes1, largest = redis_bytes(redis_url, prefix)
+    ok = all(s == 200 for _, s, _ in cold + again)
+    times = [t for t, _, _ in cold]
+    warm = [t for t, _, _ in again]
+    wire = [n for _, _, n in cold]
+    print(
+        f"   60 new variants: p50 {p(times, 50):.0f} ms, p95 {p(times, 95):.0f} ms,"
+        f" max {max(times) * 1000:.0f} ms ({min(wire) / 1e3:.0f} KB"
+        f" to {max(wire) / 1e6:.1f} MB sent); statuses"
+        f" {sorted({s for _, s, _ in cold})}"
+    )
+    print(f"   the same 60 again: p50 {p(warm, 50):.0f} ms, p95 {p(warm, 95):.0f} ms")
+    print(
+        f"   Redis under '{prefix}': {keys0} keys, {bytes0 / 1e6:.1f} MB before;"
+        f" {keys1} keys, {bytes1 / 1e6:.1f} MB after (largest {largest / 1e3:.0f} KB)"
+    )
+    return ok
+
+
 def phase_routing(port: int, clients: int, seconds: float) -> bool:
     print(f"\n5. the routed commute (10 km bike), {clients} clients, {seconds:.0f} s")
     new = routed(port, clients, seconds, commutes(BIKE_10KM, "bike", 5))
@@ -383,7 +455,12 @@ def phase_home(port: int, seconds: float, label: str) -> None:
 def start_web(env: dict, tmp: Path, args, name: str):
     port = localstack.free_port()
     web = localstack.gunicorn(
-        env, port, tmp / f"{name}.log", workers=args.workers, threads=args.threads
+        env,
+        port,
+        tmp / f"{name}.log",
+        workers=args.workers,
+        threads=args.threads,
+        code=Path(args.code).resolve(),
     )
     return port, web
 
@@ -399,6 +476,9 @@ def main() -> int:
         help="SPD file for the import phase (--dry-run)",
     )
     parser.add_argument("--phases", default=",".join(PHASES))
+    parser.add_argument(
+        "--code", default=str(REPO), help="checkout to serve (a 'before' figure)"
+    )
     parser.add_argument("--workers", type=int, default=None, help="default: deployed")
     parser.add_argument(
         "--threads", type=int, default=None, help="0: sync workers; default: deployed"
@@ -438,6 +518,10 @@ def main() -> int:
             ok &= mixed_phases(port, args, env, phases)
         if "routing" in phases:
             ok &= phase_routing(port, args.clients, args.seconds)
+        if "variants" in phases:
+            ok &= phase_variants(
+                port, args.start, redis_url, env.get("CACHE_KEY_PREFIX", "cp")
+            )
         if "home" in phases:
             print(f"\n6. the home page while one client routes, {args.seconds:.0f} s")
             phase_home(port, args.seconds, "throttle raised")

@@ -591,10 +591,13 @@ class VersionedCache:
             return
         self._local_put(key, versions, value, size)
         if self.shared and redis_guard.available() and not in_outage(versions):
+            raw = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+            if len(raw) > settings.CACHE_MAX_ENTRY_BYTES:
+                return  # one entry must not push out hundreds (issue 16)
             try:
                 redis_client().set(
                     self._shared_key(key, versions),
-                    pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL),
+                    raw,
                     ex=self.timeout or entry_timeout(),
                 )
             except redis_guard.ERRORS as exc:

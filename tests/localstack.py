@@ -349,10 +349,12 @@ def gunicorn(
     workers: int | None = 2,
     timeout: int = 60,
     threads: int | None = 0,
+    code: Path = REPO,
 ) -> Proc:
     """gunicorn with the deployed configuration (crimepredict_site/gunicorn.conf.py);
     ``workers`` and ``threads`` override it (None: as deployed; threads 0: sync
-    workers, the layout these probes and tests were written against)."""
+    workers, the layout these probes and tests were written against); ``code``:
+    the checkout to serve (a benchmark's "before")."""
     env = dict(env)
     if workers is not None:
         env["WEB_WORKERS"] = str(workers)
@@ -375,6 +377,7 @@ def gunicorn(
         ],
         env,
         log,
+        cwd=code,
     )
     try:
         wait_until(lambda: port_open(port) or not proc.alive(), 60, "gunicorn")

@@ -31,6 +31,9 @@ class Deployment:
     )
     port: int = 0
     workers: int = 2
+    # 0: sync workers (the layout issue 10's probes were written against); None: the
+    # deployed layout (crimepredict_site/gunicorn.conf.py).
+    threads: int | None = 0
     own_postgres: bool = False
     beat: bool = False
     celery: bool = True
@@ -98,7 +101,11 @@ class Deployment:
             f"'{ADMIN_PASSWORD}'); u.set_password('{ADMIN_PASSWORD}'); u.save()",
         )
         self.procs["web"] = localstack.gunicorn(
-            self.env, self.port, self.tmp / "web.log", workers=self.workers
+            self.env,
+            self.port,
+            self.tmp / "web.log",
+            workers=self.workers,
+            threads=self.threads,
         )
         if self.celery:
             self.start_worker()

@@ -20,7 +20,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.probes import findings  # noqa: E402
+from benchmarks.probes import crowd, findings  # noqa: E402
 from benchmarks.probes.deployment import Deployment  # noqa: E402
 
 PROBES = {
@@ -36,11 +36,17 @@ PROBES = {
     "runs": findings.dead_runs,
     "postgres": findings.postgres_down,
     "proxy": findings.proxy,
+    # Issue 16, in the deployed layout (gunicorn 2 x 12 threads).
+    "costs": crowd.costs,
+    "home": crowd.home_while_routing,
+    "tiles": crowd.tiles,
+    "variants": crowd.variants,
 }
 # Probes that need their own deployment (a PostgreSQL of their own, beat).
 OWN_POSTGRES = {"postgres"}
 WITH_BEAT = {"runs"}
 BEHIND_NGINX = {"proxy"}
+DEPLOYED_LAYOUT = {"costs", "home", "tiles", "variants"}
 
 
 def main() -> int:
@@ -54,8 +60,10 @@ def main() -> int:
     names = args.probes or list(PROBES)
     env = {"API_ANON_RATE": f"{findings.RATE}/minute"}
     results = []
-    shared = [n for n in names if n not in OWN_POSTGRES | WITH_BEAT | BEHIND_NGINX]
+    own = OWN_POSTGRES | WITH_BEAT | BEHIND_NGINX | DEPLOYED_LAYOUT
+    shared = [n for n in names if n not in own]
     groups = [(shared, {})]
+    groups += [([n for n in names if n in DEPLOYED_LAYOUT], {"threads": None})]
     groups += [([n], {"beat": True}) for n in names if n in WITH_BEAT]
     groups += [([n], {"own_postgres": True}) for n in names if n in OWN_POSTGRES]
     groups += [

@@ -279,3 +279,20 @@ def test_an_entry_another_release_wrote_is_a_miss():
     cache.redis_client().set(c._shared_key("k", current), b"\x80\x05not a pickle")
     assert c.get("k", lambda: "made") == "made"
     assert c.lookup("k") == (current, "made")
+
+
+def test_an_entry_over_the_size_cap_is_not_kept_in_redis(settings):
+    # Issue 16: one forecast variant took 33.5 MB of Redis for an hour.
+    settings.CACHE_MAX_ENTRY_BYTES = 64 * 1024
+    store = cache.VersionedCache("size-cap", (cache.DATA,), shared=True)
+    calls = []
+
+    def make(n: int):
+        calls.append(n)
+        return b"x" * n
+
+    assert store.get("small", lambda: make(1000)) == b"x" * 1000
+    assert store.get("large", lambda: make(200_000)) == b"x" * 200_000
+    assert store.get("small", lambda: make(1000)) == b"x" * 1000  # from Redis
+    assert store.get("large", lambda: make(200_000)) == b"x" * 200_000  # made again
+    assert calls == [1000, 200_000, 200_000]
