@@ -10,8 +10,9 @@ last year's reports in stretch_history.py; the thin views call ``score_commute``
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -537,7 +538,34 @@ def score_commute(
         with computing():
             return _score_commute(route, window, category, depart, graph, snaps)
 
-    return {**_ANSWERS.get(key, make), "snapped": snapped}
+    with _one_at_a_time(key):
+        # Many clients asking one new commute at once: one thread computes it, the
+        # others then find it cached (a stampede cost 16 routings of one answer).
+        answer = _ANSWERS.get(key, make)
+    return {**answer, "snapped": snapped}
+
+
+_INFLIGHT: dict = {}
+_INFLIGHT_LOCK = threading.Lock()
+
+
+@contextmanager
+def _one_at_a_time(key) -> Iterator[None]:
+    """Threads of this process asking for the same ``key`` take turns."""
+    with _INFLIGHT_LOCK:
+        lock, users = _INFLIGHT.get(key, (None, 0))
+        lock = lock or threading.Lock()
+        _INFLIGHT[key] = (lock, users + 1)
+    try:
+        with lock:
+            yield
+    finally:
+        with _INFLIGHT_LOCK:
+            lock, users = _INFLIGHT[key]
+            if users == 1:
+                del _INFLIGHT[key]
+            else:
+                _INFLIGHT[key] = (lock, users - 1)
 
 
 def _score_commute(
