@@ -227,6 +227,8 @@ BOUNDARIES_DIR = BASE_DIR / "data" / "boundaries"
 # The OpenStreetMap street network (data/streets/README.md), loaded by a migration and
 # `manage.py load_streets`; routes and the built-in base map come from it.
 STREETS_FILE = BASE_DIR / "data" / "streets" / "seattle_osm_drive_2026-07-18.json.gz"
+# Named places and park boundaries for the place index (places app).
+PLACES_DIR = BASE_DIR / "data" / "places"
 SEATTLE_CENTER = (47.6097, -122.3331)
 
 # --- Data import -------------------------------------------------------------------

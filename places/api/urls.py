@@ -4,4 +4,5 @@ from places.api import views
 
 urlpatterns = [
     path("places/", views.PlaceSearchView.as_view(), name="places"),
+    path("places/reverse/", views.PlaceReverseView.as_view(), name="places-reverse"),
 ]

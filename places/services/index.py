@@ -1,54 +1,167 @@
 """Build the place index from the repository's own data.
 
-Each source's rows are replaced wholesale in one transaction by its builder: readers
-keep seeing the old rows until the new ones commit. The index is derived data: a
-moved cache version (core.cache DATA for the incidents, STREETS for the network)
-makes the next typeahead request rebuild the sources built from it.
+Sources, each replaced wholesale by its builder inside one transaction (readers keep
+the old rows until the new ones commit):
+- ``spd``: SPD's hundred blocks and intersections (crimes.Incident), at the mean
+  location of their incidents; rebuilt when the data's cache version (DATA) moves.
+- ``streets``: the loaded OpenStreetMap network's named streets (their lines) and
+  intersections (where two named streets meet); rebuilt when STREETS moves.
+- ``atlas`` / ``mcpp``: the Neighborhood Map Atlas areas (large ``L_HOOD`` and small
+  ``S_HOOD``) and SPD's MCPP areas, from crimes.Area (AREAS).
+- ``named`` / ``parks``: data/places (stations, landmarks, parks, schools, libraries,
+  colleges, hospitals, with each feature's licence) and the park polygons.
+The first typeahead request after a version moved rebuilds the sources built from it.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Iterable
 from types import SimpleNamespace
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 
-from core.cache import DATA, STREETS, in_outage, versions
+from core.cache import AREAS, DATA, STREETS, in_outage, versions
 from osm.junctions import intersections
+from places.services.names import hundred_block, normalise
 
 INDEX_VERSION_KEY = "places:index-version"
 REFRESH_LOCK_KEY = "places:index-refresh-lock"
 TABLE = "places_place"
+COLUMNS = (
+    "name",
+    "kind",
+    "source",
+    "search_text",
+    "street",
+    "cross_street",
+    "number",
+    "location",
+    "x",
+    "y",
+    "shape",
+    "incidents",
+    "prominence",
+    "licence",
+    "origin",
+)
+NAMED_FILE = "seattle_places.geojson"
+PARKS_FILE = "seattle_parks_2024.geojson"
+# data/places categories -> kinds.
+CATEGORY_KINDS = {
+    "light_rail_station": "station",
+    "park": "park",
+    "osm_tourism_leisure": "landmark",
+    "school": "school",
+    "college": "college",
+    "library": "library",
+    "hospital": "hospital",
+}
+# A park polygon and a named place of the same name this close are one park.
+PARK_MATCH_M = 300
+# Areas of equal match: the larger first (prominence).
+AREA_PROMINENCE = {"L_HOOD": 3, "S_HOOD": 2, "mcpp": 1}
 
-SPD_SQL = f"""
-INSERT INTO {TABLE} (name, kind, source, search_text, location, incidents)
-SELECT block_address,
-    CASE WHEN position('/' IN block_address) > 0 THEN 'intersection' ELSE 'block' END,
-    'spd',
-    trim(regexp_replace(
-        regexp_replace(upper(block_address), '\\mBLOCK OF\\M', ' ', 'g'),
-        '\\s+', ' ', 'g')),
-    ST_Transform(ST_SetSRID(ST_MakePoint(avg(x_utm), avg(y_utm)),
-        {settings.ANALYSIS_SRID}), {settings.STORAGE_SRID}),
-    count(*)
-FROM crimes_incident
-WHERE block_address <> '' AND x_utm IS NOT NULL
-GROUP BY block_address
-"""
+
+def _row(**fields) -> tuple:
+    defaults = {
+        "street": "",
+        "cross_street": "",
+        "number": None,
+        "x": 0.0,
+        "y": 0.0,
+        "shape": None,
+        "incidents": 0,
+        "prominence": 0,
+        "licence": "",
+        "origin": "",
+    }
+    values = defaults | fields
+    return tuple(values[c] for c in COLUMNS)
 
 
-def _lock(cur) -> None:
-    # Serialise concurrent builders (command + lazy refresh) on one lock.
-    cur.execute(f"SELECT pg_advisory_xact_lock(hashtext('{TABLE}'))")
+def _copy(cur, rows: Iterable[tuple]) -> int:
+    n = 0
+    with cur.copy(f"COPY {TABLE} ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+            n += 1
+    return n
+
+
+def _metric_xy(cur, source: str) -> None:
+    """x, y in EPSG:32610 metres for the source's rows (builders write 0, 0)."""
+    cur.execute(
+        f"""
+        UPDATE {TABLE} SET x = ST_X(p), y = ST_Y(p)
+        FROM (SELECT id AS pid, ST_Transform(location, %s) AS p
+              FROM {TABLE} WHERE source = %s) t
+        WHERE id = pid
+        """,
+        [settings.ANALYSIS_SRID, source],
+    )
+
+
+def _point(lon: float, lat: float) -> str:
+    return f"SRID=4326;POINT({lon!r} {lat!r})"
+
+
+def _sides(search_text: str) -> tuple[str, str]:
+    a, _, b = search_text.partition(" / ")
+    return a, b.split(" #")[0]
 
 
 def build_spd(cur) -> int:
     """SPD's hundred blocks and intersections, at the mean location of their
     incidents."""
     cur.execute(f"DELETE FROM {TABLE} WHERE source = 'spd'")
-    cur.execute(SPD_SQL)
-    return cur.rowcount
+    cur.execute(
+        """
+        SELECT block_address, avg(x_utm), avg(y_utm), count(*)
+        FROM crimes_incident
+        WHERE block_address <> '' AND x_utm IS NOT NULL
+        GROUP BY block_address
+        """
+    )
+    rows = []
+    for address, x, y, n in cur.fetchall():
+        text = normalise(address)
+        block = hundred_block(text)
+        if "/" in text:
+            street, cross = _sides(text)
+            kind, number = "intersection", None
+        else:
+            street, cross = (block[1] if block else text), ""
+            kind, number = "block", (block[0] if block else None)
+        rows.append(
+            _row(
+                name=address[:200],
+                kind=kind,
+                source="spd",
+                search_text=text[:200],
+                street=street[:200],
+                cross_street=cross[:200],
+                number=number,
+                # Placed from the metric mean below.
+                location=_point(0, 0),
+                x=float(x),
+                y=float(y),
+                incidents=int(n),
+                prominence=int(n),
+            )
+        )
+    count = _copy(cur, rows)
+    cur.execute(
+        f"""
+        UPDATE {TABLE} SET location = ST_Transform(
+            ST_SetSRID(ST_MakePoint(x, y), %s), %s)
+        WHERE source = 'spd'
+        """,
+        [settings.ANALYSIS_SRID, settings.STORAGE_SRID],
+    )
+    return count
 
 
 def _network_edges(cur) -> tuple[list, dict]:
@@ -75,38 +188,225 @@ def _network_edges(cur) -> tuple[list, dict]:
     return edges, nodes
 
 
-def build_intersections(cur) -> int:
-    """Where two differently named streets of the network meet."""
+def _intersection_rows(cur) -> Iterable[tuple]:
+    for name, lon, lat in intersections(*_network_edges(cur), settings.ANALYSIS_SRID):
+        text = normalise(name)
+        street, cross = _sides(text)
+        yield _row(
+            name=name,
+            kind="intersection",
+            source="streets",
+            search_text=text[:200],
+            street=street,
+            cross_street=cross,
+            location=_point(lon, lat),
+        )
+
+
+def _street_rows(cur) -> Iterable[tuple]:
+    """One row per street label: its lines, the point nearest its middle, its
+    length (prominence)."""
+    from streets.models import StreetEdge
+
+    cur.execute(
+        f"""
+        SELECT label, ST_AsEWKT(ST_ClosestPoint(shape, ST_Centroid(shape))),
+            ST_AsEWKB(shape), length_m
+        FROM (
+            SELECT label, ST_Multi(ST_LineMerge(ST_Collect(geom))) AS shape,
+                sum(length_m) AS length_m
+            FROM {StreetEdge._meta.db_table}
+            WHERE name <> '' AND label <> ''
+            GROUP BY label
+        ) s
+        """
+    )
+    for label, point, shape, length_m in cur.fetchall():
+        text = normalise(label)
+        yield _row(
+            name=label[:200],
+            kind="street",
+            source="streets",
+            search_text=text[:200],
+            street=text[:200],
+            location=point,
+            shape=bytes(shape).hex(),
+            prominence=int(length_m),
+        )
+
+
+def build_streets(cur) -> int:
+    """The network's named streets and its intersections."""
     cur.execute(f"DELETE FROM {TABLE} WHERE source = 'streets'")
-    places = intersections(*_network_edges(cur), settings.ANALYSIS_SRID)
-    if not places:
-        return 0
-    with cur.copy(
-        f"COPY {TABLE} (name, kind, source, search_text, location, incidents)"
-        " FROM STDIN"
-    ) as copy:
-        for name, lon, lat in places:
-            copy.write_row(
-                (
-                    name,
-                    "intersection",
-                    "streets",
-                    " ".join(name.split()),
-                    f"SRID=4326;POINT({lon!r} {lat!r})",
-                    0,
-                )
+    streets, intersections = list(_street_rows(cur)), list(_intersection_rows(cur))
+    count = _copy(cur, streets) + _copy(cur, intersections)
+    _metric_xy(cur, "streets")
+    return count
+
+
+def _large_hoods() -> dict[str, str]:
+    """S_HOOD -> L_HOOD, from the Neighborhood Map Atlas file crimes loaded."""
+    data = json.loads((settings.BOUNDARIES_DIR / "neighborhoods.geojson").read_text())
+    return {
+        f["properties"]["S_HOOD"]: f["properties"]["L_HOOD"] for f in data["features"]
+    }
+
+
+def build_areas(cur) -> int:
+    """Neighbourhoods (large and small) and MCPP areas; one place per name, the
+    larger area kept."""
+    cur.execute(f"DELETE FROM {TABLE} WHERE source IN ('atlas', 'mcpp')")
+    cur.execute(
+        "SELECT kind, name, ST_AsEWKB(geom) FROM crimes_area"
+        " WHERE kind IN ('neighborhood', 'mcpp')"
+    )
+    small = cur.fetchall()
+    large = _large_hoods()
+    groups: dict[str, list[str]] = {}
+    for s_hood, l_hood in large.items():
+        groups.setdefault(l_hood, []).append(s_hood)
+    candidates = []
+    for l_hood, members in groups.items():
+        cur.execute(
+            "SELECT ST_AsEWKB(ST_Multi(ST_Union(geom))) FROM crimes_area"
+            " WHERE kind = 'neighborhood' AND name = ANY(%s)",
+            [members],
+        )
+        shape = cur.fetchone()[0]
+        if shape is not None:
+            candidates.append(("L_HOOD", l_hood, bytes(shape).hex()))
+    for kind, name, shape in small:
+        candidates.append(
+            ("S_HOOD" if kind == "neighborhood" else "mcpp", name, bytes(shape).hex())
+        )
+    candidates.sort(key=lambda c: -AREA_PROMINENCE[c[0]])
+    seen: set[str] = set()
+    rows = []
+    for level, name, shape in candidates:
+        text = normalise(name)
+        if not text or text in seen:
+            continue
+        seen.add(text)
+        mcpp = level == "mcpp"
+        rows.append(
+            _row(
+                name=name[:200],
+                kind="policing_area" if mcpp else "neighbourhood",
+                source="mcpp" if mcpp else "atlas",
+                search_text=text[:200],
+                location=_point(0, 0),
+                shape=shape,
+                prominence=AREA_PROMINENCE[level],
             )
-    return len(places)
+        )
+    count = _copy(cur, rows)
+    cur.execute(
+        f"UPDATE {TABLE} SET location = ST_PointOnSurface(shape)"
+        " WHERE source IN ('atlas', 'mcpp')"
+    )
+    _metric_xy(cur, "atlas")
+    _metric_xy(cur, "mcpp")
+    return count
 
 
-BUILDERS = {DATA: build_spd, STREETS: build_intersections}
+def _features(filename: str) -> list[dict]:
+    return json.loads((settings.PLACES_DIR / filename).read_text())["features"]
+
+
+def build_named(cur) -> int:
+    """data/places: named points with their licences; park polygons join the park
+    of the same name nearby, or stand as parks of their own."""
+    cur.execute(f"DELETE FROM {TABLE} WHERE source IN ('named', 'parks')")
+    rows = []
+    for feature in _features(NAMED_FILE):
+        props = feature["properties"]
+        name = (props.get("name") or "").strip()
+        kind = CATEGORY_KINDS.get(props.get("category", ""))
+        text = normalise(name)
+        if not text or kind is None:
+            continue
+        lon, lat = feature["geometry"]["coordinates"][:2]
+        rows.append(
+            _row(
+                name=name[:200],
+                kind=kind,
+                source="named",
+                search_text=text[:200],
+                location=_point(lon, lat),
+                licence=str(props.get("license", ""))[:32],
+                origin=str(props.get("source", ""))[:200],
+            )
+        )
+    count = _copy(cur, rows)
+    cur.execute(
+        "CREATE TEMP TABLE places_parks (search_text text, name text, shape geometry)"
+        " ON COMMIT DROP"
+    )
+    with cur.copy("COPY places_parks (search_text, name, shape) FROM STDIN") as copy:
+        for feature in _features(PARKS_FILE):
+            name = (feature["properties"].get("name") or "").strip()
+            if normalise(name):
+                copy.write_row(
+                    (
+                        normalise(name),
+                        name,
+                        "SRID=4326;" + _wkt(feature["geometry"]),
+                    )
+                )
+    cur.execute(
+        f"""
+        UPDATE {TABLE} p SET shape = k.shape, kind = 'park'
+        FROM places_parks k
+        WHERE p.source = 'named' AND p.search_text = k.search_text
+          AND ST_DWithin(p.location::geography, k.shape::geography, %s)
+        """,
+        [PARK_MATCH_M],
+    )
+    cur.execute(
+        f"""
+        INSERT INTO {TABLE} ({", ".join(COLUMNS)})
+        SELECT k.name, 'park', 'parks', k.search_text, '', '', NULL,
+            ST_PointOnSurface(k.shape), 0, 0, k.shape, 0, 0,
+            'City of Seattle open data', 'City of Seattle Parks and Recreation'
+        FROM places_parks k
+        WHERE NOT EXISTS (
+            SELECT 1 FROM {TABLE} p WHERE p.source = 'named'
+              AND p.search_text = k.search_text AND p.shape = k.shape)
+        """
+    )
+    count += cur.rowcount
+    _metric_xy(cur, "named")
+    _metric_xy(cur, "parks")
+    return count
+
+
+def _wkt(geometry: dict) -> str:
+    from django.contrib.gis.geos import GEOSGeometry
+
+    geom = GEOSGeometry(json.dumps(geometry))
+    if not geom.valid:
+        geom = geom.buffer(0)
+    return geom.wkt
+
+
+# Sources by the cache scope whose moves make them stale.
+BUILDERS: dict[str, Callable] = {
+    DATA: build_spd,
+    STREETS: build_streets,
+    AREAS: build_areas,
+}
+
+
+def _lock(cur) -> None:
+    # Serialise concurrent builders (command, migration, lazy refresh) on one lock.
+    cur.execute(f"SELECT pg_advisory_xact_lock(hashtext('{TABLE}'))")
 
 
 def build_all() -> int:
     """Every source, in one transaction; returns the number of places."""
     with transaction.atomic(), connection.cursor() as cur:
         _lock(cur)
-        for builder in BUILDERS.values():
+        for builder in (*BUILDERS.values(), build_named):
             builder(cur)
         cur.execute(f"ANALYZE {TABLE}")
         cur.execute(f"SELECT count(*) FROM {TABLE}")
@@ -123,19 +423,33 @@ def refresh_places() -> int:
 
 
 def ensure_fresh() -> bool:
-    """Rebuild lazily when a version the index is built from moved since its build.
+    """Rebuild lazily the sources whose version moved since the index was built.
 
-    Any change to the incidents or the network bumps one; the first typeahead
-    request afterwards pays for the rebuild (about a second on the full data) and
-    concurrent requests keep answering from the previous rows. Returns True when it
-    rebuilt.
+    Any change to the incidents, the network or the areas bumps one; the first
+    typeahead request afterwards pays for the rebuild (about a second for the
+    incidents of 2012-2021) and concurrent requests keep answering from the previous
+    rows. Returns True when it rebuilt.
     """
-    if cache.get(INDEX_VERSION_KEY) == versions(*BUILDERS):
+    now = versions(*BUILDERS)
+    built = cache.get(INDEX_VERSION_KEY)
+    if built == now or in_outage(now):
         return False
     if not cache.add(REFRESH_LOCK_KEY, 1, timeout=120):
         return False
+    if built is None or len(built) != len(now):
+        try:
+            refresh_places()  # never built under this cache: every source
+        finally:
+            cache.delete(REFRESH_LOCK_KEY)
+        return True
     try:
-        refresh_places()
+        stale = [scope for i, scope in enumerate(BUILDERS) if built[i] != now[i]]
+        with transaction.atomic(), connection.cursor() as cur:
+            _lock(cur)
+            for scope in stale:
+                BUILDERS[scope](cur)
+            cur.execute(f"ANALYZE {TABLE}")
+        cache.set(INDEX_VERSION_KEY, now, timeout=None)
     finally:
         cache.delete(REFRESH_LOCK_KEY)
     return True

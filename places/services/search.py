@@ -1,45 +1,35 @@
 """Forward search of the place index: what a person types -> places, best first.
 
-SPD publishes locations as "7XX BLOCK OF E PINE ST" or "WESTLAKE AVE / LENORA ST".
-A query is normalised to that spelling and ranked by pg_trgm word similarity, then by
-how often the place appears.
+The query is normalised like the index (``places.services.names``). Every place whose
+name holds each word of the query is ranked (the whole match set, before any cut):
+exact name, then prefix, then a word's start, then the words anywhere; among exact
+matches a place (neighbourhood, park, station...) comes before a street, block or
+intersection of the same name; then nearness to ``near`` (the map's view), then
+prominence. Intersections match side by side in either order ("pine & broadway").
+Only when that finds nothing, a fuzzy pass (pg_trgm word similarity) adds typos'
+matches ("capital hill"). A house number puts the address first
+(``places.services.addresses``).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import connection, transaction
+from pyproj import Transformer
 
-MAX_QUERY_LENGTH = 80
-# The fuzzy pass (typos) keeps places at least this similar to the query; pg_trgm's
-# default 0.6 misses one-letter typos in short street names.
+from places.services.addresses import Address, NoSuchNumber, locate
+from places.services.names import as_hundred_block, house_number, normalise
+
+# The fuzzy pass keeps places at least this similar to the query; pg_trgm's default
+# 0.6 misses one-letter typos in short street names.
 FUZZY_THRESHOLD = 0.5
-
-_BLOCK_OF = re.compile(r"\bBLOCK OF\b")
-_SPACES = re.compile(r"\s+")
-_JOINERS = re.compile(r"\s*(?:&|@|\bAND\b|\bAT\b)\s*")
-_NOT_ADDRESS = re.compile(r"[^A-Z0-9/ ]")
-_HOUSE_NUMBER = re.compile(r"^(\d{3,6})\b")
-
-
-def normalise_query(text: str) -> str:
-    """What a person types -> the stored form.
-
-    "712 e pine" -> "7XX E PINE" (house numbers become SPD's hundred block),
-    "westlake & lenora" -> "WESTLAKE / LENORA", punctuation dropped.
-    """
-    text = text.upper()[:MAX_QUERY_LENGTH]
-    text = _JOINERS.sub(" / ", text)
-    text = _NOT_ADDRESS.sub(" ", text)
-    text = _BLOCK_OF.sub(" ", text)
-    text = _SPACES.sub(" ", text).strip()
-    match = _HOUSE_NUMBER.match(text)
-    if match:
-        number = match.group(1)
-        text = f"{int(number) // 100}XX" + text[len(number) :]
-    return text
+# Match classes, best first.
+EXACT, PREFIX, WORD_START, WORDS, FUZZY = range(5)
+MATCH_WORDS = ("exact", "prefix", "word start", "words", "fuzzy")
+STREET_KINDS = ("street", "block", "intersection")
 
 
 @dataclass(frozen=True)
@@ -51,39 +41,36 @@ class PlaceMatch:
     incidents: int
     score: float
     source: str = "spd"
+    match: int = WORDS
+    licence: str = ""
 
 
-# Only one- and two-letter words ("NE", "10"): nothing for trigrams to rank, so the
-# words' starts must match and the most frequent places come first.
-_SHORT = """
-SELECT name, kind, x, y, incidents, word_similarity(%(q)s, search_text), source
-FROM (
-    SELECT name, kind, ST_X(location) AS x, ST_Y(location) AS y, incidents,
-        search_text, source
-    FROM places_place
-    WHERE search_text LIKE %(prefix)s OR search_text LIKE %(word)s
-    ORDER BY incidents DESC, name
-    LIMIT %(limit)s
-) best
-ORDER BY incidents DESC, name
-"""
+@dataclass
+class SearchResult:
+    matches: list[PlaceMatch] = field(default_factory=list)
+    # Said when nothing fits, or when the typed house number does not exist.
+    message: str = ""
 
-# A word as common as "4TH" or "2XX" matches thousands of places; ranking them all
-# by word similarity costs ~50 ms. The CANDIDATES most frequent matches are ranked
-# instead (a specific query has fewer matches than that anyway).
-CANDIDATES = 300
-_RANKED = """
-SELECT name, kind, ST_X(location), ST_Y(location), incidents,
-    word_similarity(%(q)s, search_text) AS score, source
-FROM (
-    SELECT name, kind, location, incidents, search_text, source FROM places_place
-    WHERE {where}
-    ORDER BY incidents DESC
-    LIMIT %(candidates)s
-) c
-ORDER BY score DESC, incidents DESC, name
-LIMIT %(limit)s
-"""
+
+_TO_METRIC = Transformer.from_crs(4326, settings.ANALYSIS_SRID, always_xy=True)
+
+_COLUMNS = """name, kind, ST_X(location), ST_Y(location), incidents, source,
+    licence, {match} AS match, {score} AS score, x, y, prominence"""
+_MATCH = f"""CASE
+    WHEN search_text = %(q)s THEN {EXACT}
+    WHEN search_text LIKE %(prefix)s THEN {PREFIX}
+    WHEN {{sides}} THEN {PREFIX}
+    WHEN search_text LIKE %(word)s THEN {WORD_START}
+    ELSE {WORDS} END"""
+# Intersections typed side by side, in either order: "PINE / BROADWAY".
+_SIDES = """(kind = 'intersection' AND (
+    (street LIKE %(a)s AND cross_street LIKE %(b)s)
+    OR (street LIKE %(b)s AND cross_street LIKE %(a)s)))"""
+_ORDER = f"""ORDER BY match,
+    CASE WHEN match = {EXACT} AND kind IN {STREET_KINDS} THEN 1 ELSE 0 END,
+    {{near}}, prominence DESC, (source = 'streets') DESC, name
+LIMIT %(limit)s"""
+_NEAR = "((x - %(nx)s) * (x - %(nx)s) + (y - %(ny)s) * (y - %(ny)s))"
 
 
 def _tokens(q: str) -> list[str]:
@@ -92,47 +79,117 @@ def _tokens(q: str) -> list[str]:
     return [t for t in q.replace("/", " ").split() if len(t) >= 3]
 
 
-def search_places(query: str, limit: int = 10) -> list[PlaceMatch]:
-    """Places best matching ``query``; [] for a query with no letters or digits.
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
-    First every word of the query must occur (LIKE '%word%' answered by the GIN
-    trigram index: a few dozen candidates, ranked by word similarity). Only when that
-    finds nothing, a fuzzy pass (``<%`` word similarity) catches typos.
-    """
-    q = normalise_query(query)
-    if len(q.replace("/", "").strip()) < 2:
-        return []
-    tokens = _tokens(q)
+
+def _params(q: str, limit: int, near: tuple[float, float] | None) -> dict:
+    a, _, b = q.partition(" / ")
     params: dict[str, object] = {
         "q": q,
+        "prefix": f"{_like(q)}%",
+        "word": f"% {_like(q)}%",
+        "a": f"%{_like(a.strip())}%",
+        "b": f"%{_like(b.strip())}%",
         # Room for the duplicates _one_per_junction drops.
         "limit": 2 * int(limit),
-        "candidates": CANDIDATES,
     }
-    if not tokens:
-        params |= {"prefix": f"{q}%", "word": f"% {q}%"}
-        with connection.cursor() as cur:
-            cur.execute(_SHORT, params)
-            return _one_per_junction([_match(r) for r in cur.fetchall()], limit)
-    likes = []
-    for i, token in enumerate(tokens):
-        params[f"t{i}"] = f"%{token}%"
-        likes.append(f"search_text LIKE %(t{i})s")
+    if near is not None:
+        params["nx"], params["ny"] = _TO_METRIC.transform(*near)
+    return params
+
+
+def _sql(where: str, q: str, near, score: str = "0.0", match: str = "") -> str:
+    sides = _SIDES if " / " in q else "false"
+    columns = _COLUMNS.format(match=match or _MATCH.format(sides=sides), score=score)
+    order = _ORDER.format(near=_NEAR if near is not None else "match")
+    return f"SELECT * FROM (SELECT {columns} FROM places_place WHERE {where}) c {order}"
+
+
+def _ranked(q: str, limit: int, near) -> list[PlaceMatch]:
+    params = _params(q, limit, near)
+    tokens = _tokens(q)
+    if tokens:
+        likes = []
+        for i, token in enumerate(tokens):
+            params[f"t{i}"] = f"%{_like(token)}%"
+            likes.append(f"search_text LIKE %(t{i})s")
+        where = " AND ".join(likes)
+    else:
+        # Only one- and two-letter words ("NE", "10"): word starts must match.
+        where = "(search_text LIKE %(prefix)s OR search_text LIKE %(word)s)"
+    with connection.cursor() as cur:
+        cur.execute(_sql(where, q, near), params)
+        return [_match(r) for r in cur.fetchall()]
+
+
+def _fuzzy(q: str, limit: int, near) -> list[PlaceMatch]:
+    params = _params(q, limit, near)
+    tokens = _tokens(q) or [q]
+    # The longest word looks up the fewest trigram candidates; the whole query
+    # ranks them.
+    params["longest"] = max(tokens, key=len)
+    sql = _sql(
+        "%(longest)s <%% search_text",
+        q,
+        near,
+        score="word_similarity(%(q)s, search_text)",
+        match=str(FUZZY),
+    ).replace("ORDER BY match,", "ORDER BY score DESC,")
     with transaction.atomic(), connection.cursor() as cur:
-        cur.execute(_RANKED.format(where=" AND ".join(likes)), params)
-        rows = cur.fetchall()
-        if not rows:
-            # set_config(..., true) = SET LOCAL: both hold for this transaction
-            # only. The planner prices word_similarity far too cheaply and picks a
-            # sequential scan (90 ms on 15k places) over the GIN index (4 ms).
-            cur.execute(
-                "SELECT set_config('pg_trgm.word_similarity_threshold', %s, true),"
-                " set_config('enable_seqscan', 'off', true)",
-                [str(FUZZY_THRESHOLD)],
-            )
-            cur.execute(_RANKED.format(where="%(q)s <%% search_text"), params)
-            rows = cur.fetchall()
-    return _one_per_junction([_match(r) for r in rows], limit)
+        # set_config(..., true) = SET LOCAL: both hold for this transaction only.
+        # The planner prices word_similarity far too cheaply and picks a sequential
+        # scan (90 ms on 15k places) over the GIN index (4 ms).
+        cur.execute(
+            "SELECT set_config('pg_trgm.word_similarity_threshold', %s, true),"
+            " set_config('enable_seqscan', 'off', true)",
+            [str(FUZZY_THRESHOLD)],
+        )
+        cur.execute(sql, params)
+        return [_match(r) for r in cur.fetchall()]
+
+
+def search(
+    query: str, limit: int = 10, near: tuple[float, float] | None = None
+) -> SearchResult:
+    """Places best matching ``query`` (``near``: (lon, lat) of the map's view)."""
+    q = normalise(query)
+    if len(q.replace("/", "").strip()) < 2:
+        return SearchResult(message=f"No match in Seattle for “{query.strip()}”")
+    found: list[PlaceMatch] = []
+    house = house_number(q)
+    if house is not None:
+        located = locate(house)
+        if isinstance(located, NoSuchNumber):
+            return SearchResult(message=located.message)
+        if isinstance(located, Address):
+            found.append(_address(located))
+        q = as_hundred_block(q)
+    ranked = _ranked(q, limit, near)
+    found += ranked
+    if not ranked:
+        found += _fuzzy(q, limit, near)
+    matches = _one_per_junction(_unique(found), limit)
+    if not matches:
+        return SearchResult(message=f"No match in Seattle for “{query.strip()}”")
+    return SearchResult(matches)
+
+
+def search_places(query: str, limit: int = 10, near=None) -> list[PlaceMatch]:
+    return search(query, limit, near).matches
+
+
+def _address(found: Address) -> PlaceMatch:
+    return PlaceMatch(
+        name=found.name,
+        kind="address",
+        lon=found.lon,
+        lat=found.lat,
+        incidents=0,
+        score=1.0,
+        source="streets",
+        match=EXACT,
+    )
 
 
 def _match(r) -> PlaceMatch:
@@ -142,9 +199,21 @@ def _match(r) -> PlaceMatch:
         lon=round(float(r[2]), 6),
         lat=round(float(r[3]), 6),
         incidents=int(r[4]),
-        score=round(float(r[5]), 3),
-        source=r[6],
+        source=r[5],
+        licence=r[6],
+        match=int(r[7]),
+        score=round(float(r[8]), 3),
     )
+
+
+def _unique(matches: list[PlaceMatch]) -> list[PlaceMatch]:
+    seen, out = set(), []
+    for m in matches:
+        key = (m.name, m.kind, m.lon, m.lat)
+        if key not in seen:
+            seen.add(key)
+            out.append(m)
+    return out
 
 
 _NUMBERED = re.compile(r" #\d+$")
