@@ -18,6 +18,7 @@ def commute(request):
             "commute_config": {
                 "scoreUrl": reverse("v1:commute-score"),
                 "placesUrl": reverse("v1:places"),
+                "reverseUrl": reverse("v1:places-reverse"),
                 "modelCardUrl": model_card_url(),
             },
         },

@@ -29,4 +29,5 @@ urlpatterns = [
     path("", include("streets.urls")),
     path("", include("commutes.urls")),
     path("", include("alerts.urls")),
+    path("", include("places.urls")),
 ]

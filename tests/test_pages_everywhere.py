@@ -22,6 +22,7 @@ PAGES = [
     "/commute/",
     "/model-card/",
     "/privacy/",
+    "/credits/",
     "/notes/new/?start=47.61540,-122.32080&end=47.66100,-122.31300&mode=walk",
 ]
 

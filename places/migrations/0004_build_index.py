@@ -15,6 +15,10 @@ def unbuild(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("places", "0003_index_of_every_kind")]
+    dependencies = [
+        ("places", "0003_index_of_every_kind"),
+        # Areas are named from their labels (crimes 0006).
+        ("crimes", "0006_area_labels"),
+    ]
 
     operations = [migrations.RunPython(build, unbuild)]

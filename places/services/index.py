@@ -113,17 +113,19 @@ def _sides(search_text: str) -> tuple[str, str]:
     return a, b.split(" #")[0]
 
 
-def build_spd(cur) -> int:
+def build_spd(cur, reported_before=None) -> int:
     """SPD's hundred blocks and intersections, at the mean location of their
-    incidents."""
+    incidents (``reported_before``: only those, to score held-out years)."""
     cur.execute(f"DELETE FROM {TABLE} WHERE source = 'spd'")
     cur.execute(
         """
         SELECT block_address, avg(x_utm), avg(y_utm), count(*)
         FROM crimes_incident
         WHERE block_address <> '' AND x_utm IS NOT NULL
+            AND (%(before)s::timestamptz IS NULL OR reported_at < %(before)s)
         GROUP BY block_address
-        """
+        """,
+        {"before": reported_before},
     )
     rows = []
     for address, x, y, n in cur.fetchall():
@@ -257,7 +259,8 @@ def build_areas(cur) -> int:
     larger area kept."""
     cur.execute(f"DELETE FROM {TABLE} WHERE source IN ('atlas', 'mcpp')")
     cur.execute(
-        "SELECT kind, name, ST_AsEWKB(geom) FROM crimes_area"
+        "SELECT kind, CASE WHEN kind = 'mcpp' THEN coalesce(nullif(label, ''), name)"
+        " ELSE name END, ST_AsEWKB(geom) FROM crimes_area"
         " WHERE kind IN ('neighborhood', 'mcpp')"
     )
     small = cur.fetchall()

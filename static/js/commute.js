@@ -56,12 +56,12 @@
     layers.route.clearLayers();
     var pts = routePoints();
     var routed = lastResult && lastResult.routes && lastResult.routes.length;
-    if (state.start) { addPin(state.start, "cm-start", "A", "Start", function (p) { state.start = p; delete state.names.start; }); }
+    if (state.start) { addPin(state.start, "cm-start", "A", "Start", function (p) { state.start = p; describe(p, "start"); }); }
     state.via.forEach(function (p, i) {
-      var m = addPin(p, "cm-via", String(i + 1), "Waypoint " + (i + 1) + " (click to remove)", function (q) { state.via[i] = q; });
+      var m = addPin(p, "cm-via", String(i + 1), "Waypoint " + (i + 1) + " (click to remove)", function (q) { state.via[i] = q; describe(q, "via" + i); });
       m.on("click", function () { removeVia(i); });
     });
-    if (state.end) { addPin(state.end, "cm-end", "B", "Destination", function (p) { state.end = p; delete state.names.end; }); }
+    if (state.end) { addPin(state.end, "cm-end", "B", "Destination", function (p) { state.end = p; describe(p, "end"); }); }
     if (pts.length >= 2 && !routed) {
       // Until the server answers: a thin straight preview through the points.
       L.polyline(pts.map(function (p) { return [p[1], p[0]]; }), { color: "#1f4fa3", weight: 2, opacity: 0.6, dashArray: "4 6" }).addTo(layers.route);
@@ -197,11 +197,26 @@
 
   function onMapClick(e) {
     var p = [round6(e.latlng.lng), round6(e.latlng.lat)];
-    if (!state.start) { state.start = p; }
-    else if (!state.end) { state.end = p; }
-    else { state.via.push(p); }
+    if (!state.start) { state.start = p; describe(p, "start"); }
+    else if (!state.end) { state.end = p; describe(p, "end"); }
+    else { state.via.push(p); describe(p, "via" + (state.via.length - 1)); }
     syncInputs();
     changed();
+  }
+
+  // A clicked or dragged point gets a name people know ("near 15XX Broadway, at
+  // E Pine St") from the reverse lookup; until it answers, the coordinates show.
+  function describe(p, key) {
+    delete state.names[key];
+    var url = config.reverseUrl + "?lat=" + p[1] + "&lon=" + p[0];
+    fetch(url).then(function (r) { return r.ok ? r.json() : { features: [] }; }).then(function (fc) {
+      var at = key.indexOf("via") === 0 ? state.via[Number(key.slice(3))] : state[key];
+      if (!fc.features || !fc.features.length || at !== p) { return; }
+      state.names[key] = fc.features[0].properties.name;
+      syncInputs();
+      renderWaypointList();
+      window.history.replaceState(null, "", window.location.pathname + "?" + currentQuery());
+    }).catch(function () { /* the coordinates stay: a name is a nicety */ });
   }
 
   // --- URL and recent commutes ---
@@ -472,7 +487,9 @@
     readUrl();
     renderRecent();
     var typeahead = function (inputId, listId, onPick) {
-      CrimeTypeahead.attach(inputId, listId, config.placesUrl, onPick);
+      CrimeTypeahead.attach(inputId, listId, config.placesUrl, onPick, function () {
+        return map ? [map.getCenter().lng, map.getCenter().lat] : null;
+      });
     };
     typeahead("start-input", "start-options", function (p, name) { state.start = p; state.names.start = name; changed(); });
     typeahead("end-input", "end-options", function (p, name) { state.end = p; state.names.end = name; changed(); });

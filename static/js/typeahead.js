@@ -1,13 +1,15 @@
 /* The place typeahead every form shares (the commute page, the home page): an ARIA
  * combobox with a listbox over the place search API. attach(inputId, listId,
- * placesUrl, onPick) wires an input and its list; onPick([lon, lat], name) gets the
- * chosen place. */
+ * placesUrl, onPick, near) wires an input and its list; onPick([lon, lat], name) gets
+ * the chosen place; near(), when given, says where the map looks ([lon, lat] or null)
+ * so that nearer places of an equal match come first. Each suggestion shows its kind
+ * in words; when nothing fits, the API's message says why. */
 (function (global) {
   "use strict";
 
-  function attach(inputId, listId, placesUrl, onPick) {
+  function attach(inputId, listId, placesUrl, onPick, near) {
     var input = document.getElementById(inputId), list = document.getElementById(listId);
-    var items = [], active = -1, timer = null, seq = 0;
+    var items = [], active = -1, timer = null, seq = 0, message = "";
     function close() { list.hidden = true; input.setAttribute("aria-expanded", "false"); active = -1; input.removeAttribute("aria-activedescendant"); }
     function render() {
       list.innerHTML = "";
@@ -18,12 +20,21 @@
         li.setAttribute("aria-selected", i === active ? "true" : "false");
         li.textContent = f.properties.name + " ";
         var small = document.createElement("small");
-        small.textContent = f.properties.kind === "intersection" ? "intersection" : "block";
+        small.textContent = f.properties.kind_label || f.properties.kind;
         li.appendChild(small);
         li.addEventListener("mousedown", function (ev) { ev.preventDefault(); pick(i); });
         list.appendChild(li);
       });
-      list.hidden = items.length === 0;
+      if (!items.length && message) {
+        // Nothing to pick: say why ("No match in Seattle for ...", "no 9900 block ...").
+        var note = document.createElement("li");
+        note.setAttribute("role", "option");
+        note.setAttribute("aria-disabled", "true");
+        note.className = "hint";
+        note.textContent = message;
+        list.appendChild(note);
+      }
+      list.hidden = items.length === 0 && !message;
       input.setAttribute("aria-expanded", items.length ? "true" : "false");
       if (active >= 0) { input.setAttribute("aria-activedescendant", listId + "-" + active); }
     }
@@ -37,13 +48,15 @@
     input.addEventListener("input", function () {
       clearTimeout(timer);
       var q = input.value.trim();
-      if (q.length < 2) { items = []; render(); return; }
+      if (q.length < 2) { items = []; message = ""; render(); return; }
       timer = setTimeout(function () {
         var mine = ++seq;
-        fetch(placesUrl + "?limit=8&q=" + encodeURIComponent(q))
+        var at = near ? near() : null;
+        var where = at ? "&near=" + at[0].toFixed(5) + "," + at[1].toFixed(5) : "";
+        fetch(placesUrl + "?limit=8&q=" + encodeURIComponent(q) + where)
           .then(function (r) { return r.ok ? r.json() : { features: [] }; })
-          .then(function (fc) { if (mine === seq) { items = fc.features || []; active = items.length ? 0 : -1; render(); } })
-          .catch(function () { items = []; render(); });
+          .then(function (fc) { if (mine === seq) { items = fc.features || []; message = fc.message || ""; active = items.length ? 0 : -1; render(); } })
+          .catch(function () { items = []; message = ""; render(); });
       }, 150);
     });
     input.addEventListener("keydown", function (ev) {

@@ -51,7 +51,12 @@ def metres(a, b) -> float:
         ("broadway & e pine", "BROADWAY / E PINE ST", "intersection", "Intersection"),
         ("712 E Pine St", "712 E Pine St", "address", "Address"),
         ("7XX block of e pine st", "7XX BLOCK OF E PINE ST", "block", "Hundred block"),
-        ("Sandpoint", "Sandpoint", "policing_area", "Community policing area"),
+        (
+            "alaska junction",
+            "Alaska Junction",
+            "policing_area",
+            "Community policing area",
+        ),
     ],
 )
 def test_each_kind_is_found_with_its_kind_in_words(
