@@ -304,7 +304,11 @@ def build_areas(cur) -> int:
         )
     count = _copy(cur, rows)
     cur.execute(
-        f"UPDATE {TABLE} SET location = ST_PointOnSurface(shape)"
+        # The middle of the area where it lies inside (routes start from it), else
+        # a point surely inside.
+        f"UPDATE {TABLE} SET location = CASE"
+        " WHEN ST_Contains(shape, ST_Centroid(shape)) THEN ST_Centroid(shape)"
+        " ELSE ST_PointOnSurface(shape) END"
         " WHERE source IN ('atlas', 'mcpp')"
     )
     _metric_xy(cur, "atlas")

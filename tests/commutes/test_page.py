@@ -122,3 +122,33 @@ def test_commute_page_in_browser(live_server, page, commute_data, artifacts_dir)
     assert any("/tiles/streets/" in url for url in requests)
     hosts = {urlparse(url).netloc for url in requests if url.startswith("http")}
     assert hosts == {urlparse(live_server.url).netloc}
+
+
+@pytest.mark.browser
+def test_places_typed_by_name_are_picked_and_scored(live_server, page, commute_data):
+    page.goto(live_server.url + "/commute/")
+    page.wait_for_selector("#commute-map[data-ready='1']", timeout=15000)
+    page.fill("#start-input", "capitol hill")
+    first = page.wait_for_selector("#start-options li")
+    assert "Neighbourhood" in first.inner_text()
+    page.keyboard.press("Enter")
+    assert page.input_value("#start-input") == "Capitol Hill"
+    assert _pick(page, "end-input", "space needle") == "Space Needle"
+    page.wait_for_selector("#best-times li.best-time", timeout=20000)
+    assert page.locator("#route-choices li").count() >= 1
+    # A typo says nothing fits rather than nothing at all.
+    page.fill("#via-input", "zyzzyva")
+    page.wait_for_selector("#via-options li[aria-disabled='true']")
+    assert "No match in Seattle" in page.inner_text("#via-options")
+    # A click on the map adds a waypoint named by the reverse lookup.
+    point = page.evaluate(
+        "() => { const p = window.commutePage.map.latLngToContainerPoint("
+        "[47.6153, -122.3208]); return [p.x, p.y]; }"
+    )
+    page.locator("#commute-map").click(position={"x": point[0], "y": point[1]})
+    page.wait_for_function(
+        "document.querySelector('#waypoint-list li')"
+        " && /^(near|at|in) /.test(document.querySelector('#waypoint-list li')"
+        ".textContent)",
+        timeout=15000,
+    )
