@@ -22,6 +22,7 @@ from types import SimpleNamespace
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
+from pyproj import Transformer
 
 from core.cache import AREAS, DATA, STREETS, in_outage, versions
 from osm.junctions import intersections
@@ -91,21 +92,15 @@ def _copy(cur, rows: Iterable[tuple]) -> int:
     return n
 
 
-def _metric_xy(cur, source: str) -> None:
-    """x, y in EPSG:32610 metres for the source's rows (builders write 0, 0)."""
-    cur.execute(
-        f"""
-        UPDATE {TABLE} SET x = ST_X(p), y = ST_Y(p)
-        FROM (SELECT id AS pid, ST_Transform(location, %s) AS p
-              FROM {TABLE} WHERE source = %s) t
-        WHERE id = pid
-        """,
-        [settings.ANALYSIS_SRID, source],
-    )
+_TO_METRIC = Transformer.from_crs(4326, settings.ANALYSIS_SRID, always_xy=True)
+_FROM_METRIC = Transformer.from_crs(settings.ANALYSIS_SRID, 4326, always_xy=True)
 
 
-def _point(lon: float, lat: float) -> str:
-    return f"SRID=4326;POINT({lon!r} {lat!r})"
+def _point(lon: float, lat: float) -> dict:
+    """``location`` and its metric ``x``, ``y`` (computed here: an UPDATE after the
+    COPY would leave every row's old version behind for vacuum)."""
+    x, y = _TO_METRIC.transform(lon, lat)
+    return {"location": f"SRID=4326;POINT({lon!r} {lat!r})", "x": x, "y": y}
 
 
 def _sides(search_text: str) -> tuple[str, str]:
@@ -146,23 +141,12 @@ def build_spd(cur, reported_before=None) -> int:
                 street=street[:200],
                 cross_street=cross[:200],
                 number=number,
-                # Placed from the metric mean below.
-                location=_point(0, 0),
-                x=float(x),
-                y=float(y),
+                **_point(*_FROM_METRIC.transform(float(x), float(y))),
                 incidents=int(n),
                 prominence=int(n),
             )
         )
     count = _copy(cur, rows)
-    cur.execute(
-        f"""
-        UPDATE {TABLE} SET location = ST_Transform(
-            ST_SetSRID(ST_MakePoint(x, y), %s), %s)
-        WHERE source = 'spd'
-        """,
-        [settings.ANALYSIS_SRID, settings.STORAGE_SRID],
-    )
     return count
 
 
@@ -190,8 +174,10 @@ def _network_edges(cur) -> tuple[list, dict]:
     return edges, nodes
 
 
-def _intersection_rows(cur) -> Iterable[tuple]:
-    for name, lon, lat in intersections(*_network_edges(cur), settings.ANALYSIS_SRID):
+def _intersection_rows(cur, edges=None, nodes=None) -> Iterable[tuple]:
+    if edges is None:
+        edges, nodes = _network_edges(cur)
+    for name, lon, lat in intersections(edges, nodes, settings.ANALYSIS_SRID):
         text = normalise(name)
         street, cross = _sides(text)
         yield _row(
@@ -201,7 +187,7 @@ def _intersection_rows(cur) -> Iterable[tuple]:
             search_text=text[:200],
             street=street,
             cross_street=cross,
-            location=_point(lon, lat),
+            **_point(lon, lat),
         )
 
 
@@ -212,18 +198,17 @@ def _street_rows(cur) -> Iterable[tuple]:
 
     cur.execute(
         f"""
-        SELECT label, ST_AsEWKT(ST_ClosestPoint(shape, ST_Centroid(shape))),
-            ST_AsEWKB(shape), length_m
+        SELECT label, ST_X(p), ST_Y(p), ST_AsEWKB(shape), length_m
         FROM (
             SELECT label, ST_Multi(ST_LineMerge(ST_Collect(geom))) AS shape,
                 sum(length_m) AS length_m
             FROM {StreetEdge._meta.db_table}
             WHERE name <> '' AND label <> ''
             GROUP BY label
-        ) s
+        ) s, LATERAL ST_ClosestPoint(shape, ST_Centroid(shape)) AS p
         """
     )
-    for label, point, shape, length_m in cur.fetchall():
+    for label, lon, lat, shape, length_m in cur.fetchall():
         text = normalise(label)
         yield _row(
             name=label[:200],
@@ -231,18 +216,19 @@ def _street_rows(cur) -> Iterable[tuple]:
             source="streets",
             search_text=text[:200],
             street=text[:200],
-            location=point,
+            **_point(lon, lat),
             shape=bytes(shape).hex(),
             prominence=int(length_m),
         )
 
 
-def build_streets(cur) -> int:
-    """The network's named streets and its intersections."""
+def build_streets(cur, edges=None, nodes=None) -> int:
+    """The network's named streets and its intersections (``edges``/``nodes``: as
+    loaded, else read back from the network's table)."""
     cur.execute(f"DELETE FROM {TABLE} WHERE source = 'streets'")
-    streets, intersections = list(_street_rows(cur)), list(_intersection_rows(cur))
-    count = _copy(cur, streets) + _copy(cur, intersections)
-    _metric_xy(cur, "streets")
+    streets = list(_street_rows(cur))
+    crossings = list(_intersection_rows(cur, edges, nodes))
+    count = _copy(cur, streets) + _copy(cur, crossings)
     return count
 
 
@@ -254,40 +240,46 @@ def _large_hoods() -> dict[str, str]:
     }
 
 
+# The middle of an area where it lies inside (routes start from it), else a point
+# surely inside.
+_INSIDE = """
+SELECT ST_AsEWKB(g), ST_X(p), ST_Y(p)
+FROM (SELECT {shape} AS g) a,
+    LATERAL (SELECT CASE WHEN ST_Contains(g, ST_Centroid(g)) THEN ST_Centroid(g)
+        ELSE ST_PointOnSurface(g) END AS p) m
+"""
+
+
 def build_areas(cur) -> int:
     """Neighbourhoods (large and small) and MCPP areas; one place per name, the
     larger area kept."""
     cur.execute(f"DELETE FROM {TABLE} WHERE source IN ('atlas', 'mcpp')")
     cur.execute(
         "SELECT kind, CASE WHEN kind = 'mcpp' THEN coalesce(nullif(label, ''), name)"
-        " ELSE name END, ST_AsEWKB(geom) FROM crimes_area"
-        " WHERE kind IN ('neighborhood', 'mcpp')"
+        " ELSE name END, id FROM crimes_area WHERE kind IN ('neighborhood', 'mcpp')"
     )
     small = cur.fetchall()
-    large = _large_hoods()
     groups: dict[str, list[str]] = {}
-    for s_hood, l_hood in large.items():
+    for s_hood, l_hood in _large_hoods().items():
         groups.setdefault(l_hood, []).append(s_hood)
     candidates = []
     for l_hood, members in groups.items():
-        cur.execute(
-            "SELECT ST_AsEWKB(ST_Multi(ST_Union(geom))) FROM crimes_area"
-            " WHERE kind = 'neighborhood' AND name = ANY(%s)",
-            [members],
-        )
-        shape = cur.fetchone()[0]
-        if shape is not None:
-            candidates.append(("L_HOOD", l_hood, bytes(shape).hex()))
-    for kind, name, shape in small:
+        shape = "(SELECT ST_Multi(ST_Union(geom)) FROM crimes_area"
+        shape += " WHERE kind = 'neighborhood' AND name = ANY(%s))"
+        cur.execute(_INSIDE.format(shape=shape), [members])
+        candidates.append(("L_HOOD", l_hood, cur.fetchone()))
+    for kind, name, area_id in small:
+        shape = "(SELECT geom FROM crimes_area WHERE id = %s)"
+        cur.execute(_INSIDE.format(shape=shape), [area_id])
         candidates.append(
-            ("S_HOOD" if kind == "neighborhood" else "mcpp", name, bytes(shape).hex())
+            ("S_HOOD" if kind == "neighborhood" else "mcpp", name, cur.fetchone())
         )
     candidates.sort(key=lambda c: -AREA_PROMINENCE[c[0]])
     seen: set[str] = set()
     rows = []
-    for level, name, shape in candidates:
+    for level, name, (shape, lon, lat) in candidates:
         text = normalise(name)
-        if not text or text in seen:
+        if shape is None or not text or text in seen:
             continue
         seen.add(text)
         mcpp = level == "mcpp"
@@ -297,23 +289,12 @@ def build_areas(cur) -> int:
                 kind="policing_area" if mcpp else "neighbourhood",
                 source="mcpp" if mcpp else "atlas",
                 search_text=text[:200],
-                location=_point(0, 0),
-                shape=shape,
+                **_point(lon, lat),
+                shape=bytes(shape).hex(),
                 prominence=AREA_PROMINENCE[level],
             )
         )
-    count = _copy(cur, rows)
-    cur.execute(
-        # The middle of the area where it lies inside (routes start from it), else
-        # a point surely inside.
-        f"UPDATE {TABLE} SET location = CASE"
-        " WHEN ST_Contains(shape, ST_Centroid(shape)) THEN ST_Centroid(shape)"
-        " ELSE ST_PointOnSurface(shape) END"
-        " WHERE source IN ('atlas', 'mcpp')"
-    )
-    _metric_xy(cur, "atlas")
-    _metric_xy(cur, "mcpp")
-    return count
+    return _copy(cur, rows)
 
 
 def _features(filename: str) -> list[dict]:
@@ -339,7 +320,7 @@ def build_named(cur) -> int:
                 kind=kind,
                 source="named",
                 search_text=text[:200],
-                location=_point(lon, lat),
+                **_point(lon, lat),
                 licence=str(props.get("license", ""))[:32],
                 origin=str(props.get("source", ""))[:200],
             )
@@ -373,17 +354,17 @@ def build_named(cur) -> int:
         f"""
         INSERT INTO {TABLE} ({", ".join(COLUMNS)})
         SELECT k.name, 'park', 'parks', k.search_text, '', '', NULL,
-            ST_PointOnSurface(k.shape), 0, 0, k.shape, 0, 0,
+            ST_PointOnSurface(k.shape), ST_X(m), ST_Y(m), k.shape, 0, 0,
             'City of Seattle open data', 'City of Seattle Parks and Recreation'
-        FROM places_parks k
+        FROM places_parks k,
+            LATERAL ST_Transform(ST_PointOnSurface(k.shape), %s) AS m
         WHERE NOT EXISTS (
             SELECT 1 FROM {TABLE} p WHERE p.source = 'named'
               AND p.search_text = k.search_text AND p.shape = k.shape)
-        """
+        """,
+        [settings.ANALYSIS_SRID],
     )
     count += cur.rowcount
-    _metric_xy(cur, "named")
-    _metric_xy(cur, "parks")
     return count
 
 
@@ -435,7 +416,10 @@ def ensure_fresh() -> bool:
     Any change to the incidents, the network or the areas bumps one; the first
     typeahead request afterwards pays for the rebuild (about a second for the
     incidents of 2012-2021) and concurrent requests keep answering from the previous
-    rows. Returns True when it rebuilt.
+    rows. When the cache lost what the index was built from (flushed), only the
+    incidents' source is rebuilt, as cheap as before the index grew: the network's
+    is rebuilt by every network load (``network_loaded``) and the rest by migration
+    and ``refresh_places``. Returns True when it rebuilt.
     """
     now = versions(*BUILDERS)
     built = cache.get(INDEX_VERSION_KEY)
@@ -443,14 +427,11 @@ def ensure_fresh() -> bool:
         return False
     if not cache.add(REFRESH_LOCK_KEY, 1, timeout=120):
         return False
-    if built is None or len(built) != len(now):
-        try:
-            refresh_places()  # never built under this cache: every source
-        finally:
-            cache.delete(REFRESH_LOCK_KEY)
-        return True
     try:
-        stale = [scope for i, scope in enumerate(BUILDERS) if built[i] != now[i]]
+        if built is None or len(built) != len(now):
+            stale = [DATA]
+        else:
+            stale = [scope for i, scope in enumerate(BUILDERS) if built[i] != now[i]]
         with transaction.atomic(), connection.cursor() as cur:
             _lock(cur)
             for scope in stale:
@@ -460,3 +441,14 @@ def ensure_fresh() -> bool:
     finally:
         cache.delete(REFRESH_LOCK_KEY)
     return True
+
+
+def streets_for_loaded_network(sender, cursor, edges, nodes, say, **kwargs) -> dict:
+    """streets.signals.network_loaded: the network's streets and intersections, in
+    the load's transaction (skipped before the index's own migration)."""
+    if TABLE not in connection.introspection.table_names(cursor):
+        return {}
+    _lock(cursor)
+    count = build_streets(cursor, edges, nodes)
+    say(f"{count} streets and intersections for the place search")
+    return {"intersections": count}

@@ -125,12 +125,10 @@ def _ranked(q: str, limit: int, near) -> list[PlaceMatch]:
 
 def _fuzzy(q: str, limit: int, near) -> list[PlaceMatch]:
     params = _params(q, limit, near)
-    tokens = _tokens(q) or [q]
-    # The longest word looks up the fewest trigram candidates; the whole query
-    # ranks them.
-    params["longest"] = max(tokens, key=len)
+    # The whole query: a one-letter typo leaves a single word too unlike its
+    # target ("NEADLE" vs "NEEDLE": 0.4) but the whole name alike (0.63).
     sql = _sql(
-        "%(longest)s <%% search_text",
+        "%(q)s <%% search_text",
         q,
         near,
         score="word_similarity(%(q)s, search_text)",

@@ -20,7 +20,7 @@ from django.db import connection
 from pyproj import Transformer
 
 from places.models import Place
-from places.services.index import build_intersections
+from places.services.index import build_streets
 from streets.models import StreetEdge, StreetNetworkLoad
 from streets.services.street_network import CITY_MARGIN_M, load_network
 from tests.reference_data import ensure_streets
@@ -213,7 +213,7 @@ def test_each_edge_knows_the_cells_within_100_m(streets):
 
 def _index_intersections() -> None:
     with connection.cursor() as cur:
-        build_intersections(cur)
+        build_streets(cur)
 
 
 def test_the_networks_intersections_are_places(streets):

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
+from django.db import connection
 
-from places.services.index import refresh_places
+from places.services.index import TABLE, refresh_places
 
 
 class Command(BaseCommand):
@@ -12,4 +13,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         count = refresh_places()
+        # A rebuild replaces every row: reclaim the old ones now rather than leave
+        # the search reading past them until autovacuum comes.
+        with connection.cursor() as cur:
+            cur.execute(f"VACUUM ANALYZE {TABLE}")
         self.stdout.write(self.style.SUCCESS(f"{count} places"))
