@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection
+from pyproj import Transformer
 
 from places.services.names import DIRECTIONS, HouseNumber, directions_of
 
@@ -28,11 +29,15 @@ MAX_GAP = 1600
 MAX_BEYOND = 250
 # An extrapolated point further than this from the street is off its end; a grid
 # point (the middle of blocks on nearby parallel streets) further than the other.
-ON_STREET_M = {"interpolated": 60.0, "grid": 250.0}
+# A point between two known blocks of the street is never off it: where the
+# street's line has a gap there (a stretch OpenStreetMap names otherwise), the
+# point stays between the blocks.
+ON_STREET_M = {"beyond": 60.0, "grid": 250.0, "between": 60.0}
 # The grid: the nearest same-hundred blocks of the street's family within reach.
 GRID_BLOCKS = 4
 GRID_REACH_M = 450.0
 CANDIDATE_STREETS = 4
+_TO_LONLAT = Transformer.from_crs(settings.ANALYSIS_SRID, 4326, always_xy=True)
 _TYPES = frozenset(
     {"AVE", "ST", "WAY", "PL", "DR", "BLVD", "RD", "LN", "CT", "PKWY", "TER", "CIR"}
 )
@@ -43,7 +48,7 @@ class Address:
     name: str
     lon: float
     lat: float
-    how: str  # "block" (a known block), "interpolated", "grid"
+    how: str  # "block" (a known block), "between" or "beyond" known blocks, "grid"
 
 
 @dataclass(frozen=True)
@@ -126,7 +131,7 @@ def _along(blocks: list[tuple[int, float, float]], number: int):
         (n0, x0, y0), (n1, x1, y1) = below[-1], above[0]
         if n1 - n0 <= MAX_GAP:
             t = (number - n0) / (n1 - n0) if n1 != n0 else 0.0
-            return x0 + t * (x1 - x0), y0 + t * (y1 - y0), "interpolated"
+            return x0 + t * (x1 - x0), y0 + t * (y1 - y0), "between"
     if len(points) >= 2:
         if not above and number - below[-1][0] <= MAX_BEYOND:
             (n0, x0, y0), (n1, x1, y1) = below[-2], below[-1]
@@ -137,7 +142,7 @@ def _along(blocks: list[tuple[int, float, float]], number: int):
         if n1 == n0:
             return None
         t = (number - n0) / (n1 - n0)
-        return x0 + t * (x1 - x0), y0 + t * (y1 - y0), "interpolated"
+        return x0 + t * (x1 - x0), y0 + t * (y1 - y0), "beyond"
     return None
 
 
@@ -191,7 +196,9 @@ def locate(house: HouseNumber) -> Address | NoSuchNumber | None:
             x, y, how = found
             lon, lat, moved = _snap(cur, street, x, y)
             if moved > ON_STREET_M.get(how, float("inf")):
-                continue  # beyond the street's end
+                if how != "between":
+                    continue  # beyond the street's end
+                lon, lat = _TO_LONLAT.transform(x, y)
             return Address(f"{house.number} {name}", round(lon, 6), round(lat, 6), how)
         if not streets:
             return None

@@ -25,6 +25,13 @@ BLOCK_REACH_M = 200.0
 CROSS_REACH_M = 150.0
 
 _TO_METRIC = Transformer.from_crs(4326, settings.ANALYSIS_SRID, always_xy=True)
+# A box around the point for the GiST index (degrees; a degree of longitude is
+# ~75 km here, of latitude ~111 km): the metric test then decides.
+_BOX = (
+    " AND location && ST_Expand(ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326),"
+    " %(deg)s)"
+)
+_DEG_PER_M = 1 / 70_000
 
 
 @dataclass(frozen=True)
@@ -73,9 +80,10 @@ def reverse(lon: float, lat: float) -> Reverse | None:
             cur,
             "SELECT name FROM places_place WHERE kind = 'station'"
             " AND (x - %(x)s) * (x - %(x)s) + (y - %(y)s) * (y - %(y)s) <= %(r)s"
-            " ORDER BY (x - %(x)s) * (x - %(x)s) + (y - %(y)s) * (y - %(y)s)"
+            + _BOX
+            + " ORDER BY (x - %(x)s) * (x - %(x)s) + (y - %(y)s) * (y - %(y)s)"
             " LIMIT 1",
-            p | {"r": AT_STATION_M**2},
+            p | {"r": AT_STATION_M**2, "deg": AT_STATION_M * _DEG_PER_M},
         )
         if station:
             return Reverse(
@@ -129,8 +137,8 @@ def _block(cur, street: str, p: dict) -> str:
             cur,
             f"SELECT number FROM places_place WHERE kind = 'block'"
             f" AND number IS NOT NULL AND {condition} AND {_NEAREST} <= %(r)s"
-            f" ORDER BY {_NEAREST} LIMIT 1",
-            p | {"s": value, "r": BLOCK_REACH_M**2},
+            f"{_BOX} ORDER BY {_NEAREST} LIMIT 1",
+            p | {"s": value, "r": BLOCK_REACH_M**2, "deg": BLOCK_REACH_M * _DEG_PER_M},
         )
         if row:
             return f"{row[0] // 100}XX"
@@ -146,9 +154,10 @@ def _cross(cur, street: str, p: dict) -> str:
         FROM places_place i
         WHERE i.kind = 'intersection' AND i.source = 'streets'
           AND (i.street = %(s)s OR i.cross_street = %(s)s) AND {_NEAREST} <= %(r)s
+          {_BOX}
         ORDER BY {_NEAREST} LIMIT 1
         """,
-        p | {"s": street, "r": CROSS_REACH_M**2},
+        p | {"s": street, "r": CROSS_REACH_M**2, "deg": CROSS_REACH_M * _DEG_PER_M},
     )
     if not row:
         return ""

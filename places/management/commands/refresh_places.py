@@ -14,7 +14,9 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         count = refresh_places()
         # A rebuild replaces every row: reclaim the old ones now rather than leave
-        # the search reading past them until autovacuum comes.
-        with connection.cursor() as cur:
-            cur.execute(f"VACUUM ANALYZE {TABLE}")
+        # the search reading past them until autovacuum comes (VACUUM cannot run
+        # inside a transaction: a caller's atomic block leaves it to autovacuum).
+        if not connection.in_atomic_block:
+            with connection.cursor() as cur:
+                cur.execute(f"VACUUM ANALYZE {TABLE}")
         self.stdout.write(self.style.SUCCESS(f"{count} places"))
