@@ -33,8 +33,9 @@ CATEGORIES = ("all", "person", "property")
 # searches for alternatives, up to three routes scored for 168 departures.
 ROUTED_TOKENS = 40
 DRAWN_TOKENS = 8
-# A routed commute answered from the cache (snapping, the lookup, the JSON).
-CACHED_ROUTE_TOKENS = 4
+# A routed commute answered from the cache (snapping, the lookup, the JSON): 10x a
+# cached read's CPU in the same benchmark.
+CACHED_ROUTE_TOKENS = 10
 # Routing runs in a few threads per process at most (core.work_slots; settings).
 ROUTING = Slots(
     "routing",
