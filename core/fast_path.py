@@ -181,14 +181,19 @@ local counted = sliding_counter(KEYS[n + 1], ARGV[4], ARGV[5], ARGV[6])
 return {found[1], found[2], counted[1], counted[2], counted[3]}
 """
 )
-_LOOKUP_AND_COUNT_SHA = hashlib.sha1(_LOOKUP_AND_COUNT.encode()).hexdigest()
+_LOOKUP_AND_COUNT_SHA = cache.sha_of(_LOOKUP_AND_COUNT)
 
 
-def _queue_lookup_and_count(pipe, scopes, base, suffix, throttle_args) -> None:
-    keys, argv = cache.lookup_args(scopes, base, suffix)
-    _one, throttle_key, *counter_argv = throttle_args
-    args = (len(keys) + 1, *keys, throttle_key, *argv, *counter_argv)
-    cache.queue_script(pipe, _LOOKUP_AND_COUNT, _LOOKUP_AND_COUNT_SHA, args)
+def _lookup_and_count(
+    lookup: cache.ScriptCall, counter: cache.ScriptCall
+) -> cache.ScriptCall:
+    """The two calls as one: the lookup's KEYS then the counter's, likewise ARGV."""
+    return cache.ScriptCall(
+        _LOOKUP_AND_COUNT,
+        _LOOKUP_AND_COUNT_SHA,
+        lookup.keys + counter.keys,
+        lookup.argv + counter.argv,
+    )
 
 
 class ApiFastPathMiddleware:
@@ -214,21 +219,19 @@ class ApiFastPathMiddleware:
 
         base = cache.entry_key(ENTRY_NAME, key)
         suffix = _suffix(spec)
-        pipe = cache.redis_client().pipeline(transaction=False)
-        throttle_args = AnonWindowThrottle.script_args(request)
-        if throttle_args is None:
-            cache.queue_lookup(pipe, spec.scopes, base, suffix)
-        else:
-            _queue_lookup_and_count(pipe, spec.scopes, base, suffix, throttle_args)
+        call = cache.lookup_call(spec.scopes, base, suffix)
+        counter = AnonWindowThrottle.request_call(request)
+        if counter is not None:
+            call = _lookup_and_count(call, counter)
         try:
-            reply = cache.execute(pipe)[0]
+            reply = cache.run(call)
         except redis_guard.ERRORS as exc:
             redis_guard.failed(exc, "fast path: served by the full stack")
             return self.get_response(request)
         redis_guard.succeeded()
         versions, raw = cache.read_lookup(spec.scopes, reply[:2])
         allowed = True
-        if throttle_args is not None:
+        if counter is not None:
             setattr(request, PRECOUNTED, reply[2:])
             allowed = AnonWindowThrottle.admitted(reply[2:])
         recorded = _recorded(raw) if allowed else None

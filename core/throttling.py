@@ -1,24 +1,18 @@
 """Anonymous throttling: one rate for the whole API, exact under concurrency.
 
-What a probe of a public deployment found (issue 10), and the answer to each:
-
-- Clients chose their own identity: DRF keyed anonymous clients on the whole
-  ``X-Forwarded-For`` header, so 700 made-up values got 700 answers. Here the key is
-  `client_address`: REMOTE_ADDR, or with ``BEHIND_PROXY=N`` the N-th address from the
-  right of X-Forwarded-For, the one our own proxy appended; never one the client
-  wrote. IPv6 clients count per /64, the prefix one subscriber gets.
-- Two buckets (history and forecasts in one, every other endpoint in DRF's) gave a
-  client twice the rate: every API view now counts in the one "anon" bucket
-  (API_ANON_RATE, the default throttle class); exports count in it and in their own
-  tighter "export" bucket (API_EXPORT_RATE).
-- A read-modify-write race (687 of 600 got through to 8 threads) and fixed windows
-  (1,198 requests in 4 s around a minute boundary): the bucket is a conservative
-  sliding-window COUNTER, updated by ONE Lua script, so it is atomic; the script reads
-  Redis's clock (TIME), so every web process and host agree on it. Per client, Redis
-  holds one hash of at most S + 1 counters, one per sub-window of period / S (never a
-  log of request times: O(1) memory per client). A request at time t, in sub-window
-  i = floor(t / sub), sums the counters of sub-windows i - S .. i and is admitted
-  (and counted in i) only when that sum is below the rate R.
+- Who a client is: `client_address`: REMOTE_ADDR, or with ``BEHIND_PROXY=N`` the
+  N-th address from the right of X-Forwarded-For, the one our own proxy appended;
+  never one the client wrote. IPv6 clients count per /64, the prefix one subscriber
+  gets.
+- One bucket: every API view counts in the one "anon" bucket (API_ANON_RATE, the
+  default throttle class); exports count in it and in their own tighter "export"
+  bucket (API_EXPORT_RATE).
+- The bucket is a conservative sliding-window COUNTER, updated by ONE Lua script, so
+  it is atomic; the script reads Redis's clock (TIME), so every web process and host
+  agree on it. Per client, Redis holds one hash of at most S + 1 counters, one per
+  sub-window of period / S (O(1) memory per client). A request at time t, in
+  sub-window i = floor(t / sub), sums the counters of sub-windows i - S .. i and is
+  admitted (and counted in i) only when that sum is below the rate R.
   The guarantee, exact: NO window [s, s + P] of one period ever holds more than R
   admitted requests. Proof: let t be the admission time of the window's last
   admitted request, i its sub-window. The counted sub-windows cover
@@ -30,13 +24,9 @@ What a probe of a public deployment found (issue 10), and the answer to each:
   any concurrency. The cost: the oldest counted sub-window counts in full though only
   part of it overlaps the last period, so a client can be refused up to one
   sub-window (P / S) early; a client that keeps pushing gets R per P + sub at worst.
-  (GCRA, tried before this, kept one number but let an idle client through 2R - 1
-  times in one period; the sliding-window log before it was exact but kept up to R
-  request times per client, ~79 KB at 600/minute.)
   A refused request is not counted, so it does not extend the wait; the reply says
   how long until enough of the oldest counted sub-windows leave the range.
-- A route cost as much as a cached read (issue 16): a client inside the rate could
-  keep both web workers routing. The counter counts TOKENS: an admission of cost c
+- Requests cost what they cost: the counter counts TOKENS: an admission of cost c
   (1 for an ordinary request) needs sum + c <= R and adds c to sub-window i, so the
   proof above holds word for word with "tokens" for "requests": no window of one
   period holds more than R tokens. A view whose work costs more than its admission
@@ -48,17 +38,19 @@ What a probe of a public deployment found (issue 10), and the answer to each:
 - Redis down: the throttle lets requests through and says so in the log
   (core.redis_guard); pages and reads must not fail because a counter cannot be kept.
 
+How it came to be so (the probe of issue 10, the sliding-window log and GCRA before
+this counter, costs in issue 16): docs/history.md.
+
 core.fast_path runs the same counter (COUNTER_FUNCTION) inside the one script that
 also looks up its cache entry, and leaves the counter's reply on the request as
 PRECOUNTED, so a request it passes on to the view is counted once. Its per-request
-Python is kept small (script_args): the address parsing is memoised per string, the
+Python is kept small (request_call): the address parsing is memoised per string, the
 rate's parsing per (key prefix, rate), and no throttle object is made.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import ipaddress
 
 from django.conf import settings
@@ -135,7 +127,7 @@ SLIDING_COUNTER = (
     COUNTER_FUNCTION
     + "return sliding_counter(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4])\n"
 )
-SLIDING_COUNTER_SHA = hashlib.sha1(SLIDING_COUNTER.encode()).hexdigest()
+SLIDING_COUNTER_SHA = cache.sha_of(SLIDING_COUNTER)
 
 
 # A pure function of the string, so memoised: parsing with ipaddress was most of the
@@ -195,6 +187,16 @@ def _rate_window(prefix: str, rate: str) -> tuple[str, int, int]:
     return _window(prefix, limit, duration)
 
 
+def _counter_call(key: str, sub_us: int, limit: int, cost: int) -> cache.ScriptCall:
+    # SLIDING_COUNTER_SHA read per call: a test sets it to one Redis lacks.
+    return cache.ScriptCall(
+        SLIDING_COUNTER,
+        SLIDING_COUNTER_SHA,
+        (key,),
+        (sub_us, limit, SUBWINDOWS, cost),
+    )
+
+
 class AnonWindowThrottle(AnonRateThrottle):
     """The API's one anonymous rate (scope "anon", API_ANON_RATE)."""
 
@@ -221,29 +223,29 @@ class AnonWindowThrottle(AnonRateThrottle):
             reply = self.count(key)
         return self.decide(reply)
 
-    def _args(self, key: str, cost: int = 1) -> tuple:
+    def script_call(self, key: str, cost: int = 1) -> cache.ScriptCall:
+        """The counter's call for ``key`` at this throttle's rate, ``cost`` tokens."""
         head, sub_us, limit = _window(_prefix(), self.num_requests, self.duration)
-        return (1, head + key, sub_us, limit, SUBWINDOWS, cost)
+        return _counter_call(head + key, sub_us, limit, cost)
 
     @classmethod
-    def script_args(cls, request) -> tuple | None:
-        """``_args`` of an anonymous ``request``'s key without making a throttle (the
-        fast path's per-request cost); None when the scope has no rate. The rate is
-        read from THROTTLE_RATES now (tests patch it), only its parsing is memoised."""
+    def request_call(cls, request) -> cache.ScriptCall | None:
+        """``script_call`` of an anonymous ``request``'s key, cost 1, without making
+        a throttle (the fast path's per-request cost); None when the scope has no
+        rate. The rate is read from THROTTLE_RATES now (tests patch it), only its
+        parsing is memoised."""
         rate = cls.THROTTLE_RATES.get(cls.scope)
         if rate is None:
             return None
         head, sub_us, limit = _rate_window(_prefix(), rate)
-        return (1, head + cls.anonymous_key(request), sub_us, limit, SUBWINDOWS, 1)
+        return _counter_call(head + cls.anonymous_key(request), sub_us, limit, 1)
 
     def count(self, key: str, cost: int = 1):
         """Run the script; False when Redis cannot be reached (fail open)."""
         if not redis_guard.available():
             return False
         try:
-            reply = cache.run_script(
-                SLIDING_COUNTER, SLIDING_COUNTER_SHA, *self._args(key, cost)
-            )
+            reply = cache.run(self.script_call(key, cost))
         except redis_guard.ERRORS as exc:
             redis_guard.failed(exc, "throttle: requests are not limited meanwhile")
             return False

@@ -179,7 +179,7 @@ def test_services_that_write_with_sql_bump(db):
 
 
 def test_every_model_an_answer_reads_is_tracked():
-    assert {m.__name__: cache.scopes_of(m) for m in cache._tracked} == {
+    assert {m.__name__: cache.scopes_of(m) for m in cache.tracking._tracked} == {
         "Incident": (cache.DATA,),
         "ImportRun": (cache.DATA,),
         "Area": (cache.AREAS,),
@@ -255,20 +255,19 @@ def test_the_response_key_names_scheme_host_path_query_and_vary():
 
 def test_the_lookup_script_reads_versions_and_entry_in_one_round_trip():
     entry = cache.entry_key("t-lookup", ("k",))
-    pipe = cache.redis_client().pipeline(transaction=False)
-    cache.queue_lookup(pipe, (cache.DATA, cache.GRID), entry, "h1")
-    found, value = cache.read_lookup((cache.DATA, cache.GRID), pipe.execute()[0])
+    reply = cache.run(cache.lookup_call((cache.DATA, cache.GRID), entry, "h1"))
+    found, value = cache.read_lookup((cache.DATA, cache.GRID), reply)
     assert found == cache.versions(cache.DATA, cache.GRID) and value is None
     cache.redis_client().set(entry + cache.token_of(found) + ":h1", b"v")
-    pipe = cache.redis_client().pipeline(transaction=False)
-    cache.queue_lookup(pipe, (cache.DATA, cache.GRID), entry, "h1")
-    assert cache.read_lookup((cache.DATA,), pipe.execute()[0]) == (found, b"v")
+    reply = cache.run(cache.lookup_call((cache.DATA, cache.GRID), entry, "h1"))
+    assert cache.read_lookup((cache.DATA,), reply) == (found, b"v")
 
 
 def test_a_lookup_whose_script_redis_lacks_loads_it(monkeypatch):
     # As after a Redis restart: the script's SHA is unknown to the server.
     (before,) = cache.versions(cache.GRID)
-    monkeypatch.setattr(cache, "_LOOKUP_SHA", "0" * 40)
+    monkeypatch.setattr(cache.scripts, "LOOKUP_SHA", "0" * 40)
+    monkeypatch.setattr(cache.scripts, "BUMP_SHA", "0" * 40)
     cache.bump(cache.GRID)
     assert cache.versions(cache.GRID) == (before + 1,)
 

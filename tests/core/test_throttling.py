@@ -132,14 +132,10 @@ def test_eight_threads_get_exactly_the_rate(rates):
     assert len(allowed) == 200 and sum(allowed) == 50
 
 
-def queue_counter(pipe, throttle, key: str) -> None:
-    """The throttle's script for ``key`` in a pipeline (run by core.cache.execute)."""
-    cache.queue_script(
-        pipe,
-        throttling.SLIDING_COUNTER,
-        throttling.SLIDING_COUNTER_SHA,
-        throttle._args(key),
-    )
+def queue_counter(pipe, throttle, key: str, cost: int = 1) -> None:
+    """The throttle's script for ``key`` in a pipeline, by SHA (loaded before)."""
+    call = throttle.script_call(key, cost)
+    pipe.evalsha(call.sha, *call.args)
 
 
 def test_no_window_of_one_period_holds_more_than_the_rate(rates):
@@ -168,7 +164,7 @@ def test_no_window_of_one_period_holds_more_than_the_rate(rates):
         pipe.time()
         queue_counter(pipe, throttle, key)
         pipe.time()
-        before, reply, after = cache.execute(pipe)
+        before, reply, after = pipe.execute()
         if int(reply[0]):
             admitted.append((redis_us(before), redis_us(after)))
         else:
@@ -221,9 +217,9 @@ def test_the_script_is_sent_when_redis_lacks_it(rates, monkeypatch):
     throttle = AnonWindowThrottle()
     request = request_from("198.51.100.42")
     assert throttle.allow_request(request, None)
-    pipe = cache.redis_client().pipeline(transaction=False)
-    queue_counter(pipe, throttle, throttle.anonymous_key(request))
-    assert list(cache.execute(pipe)[0]) == [1, 2, 0]
+    call = throttle.script_call(throttle.anonymous_key(request))
+    assert call.sha == "0" * 40
+    assert list(cache.run(call)) == [1, 2, 0]
     assert not throttle.allow_request(request, None)
 
 
@@ -321,26 +317,26 @@ def test_the_fast_paths_memoised_args_follow_the_rate_and_the_prefix(rates, sett
     # give new arguments, equal to the ones the view's throttle uses.
     request = request_from("198.51.100.70")
 
-    def view_args():
+    def view_call():
         throttle = AnonWindowThrottle()
-        return throttle._args(throttle.anonymous_key(request))
+        return throttle.script_call(throttle.anonymous_key(request))
 
     rates("5/minute")
-    assert AnonWindowThrottle.script_args(request) == view_args()
-    assert AnonWindowThrottle.script_args(request)[2:4] == (6_000_000, 5)
+    assert AnonWindowThrottle.request_call(request) == view_call()
+    assert AnonWindowThrottle.request_call(request).argv[:2] == (6_000_000, 5)
     rates("7/second")
-    assert AnonWindowThrottle.script_args(request) == view_args()
-    assert AnonWindowThrottle.script_args(request)[2:4] == (100_000, 7)
+    assert AnonWindowThrottle.request_call(request) == view_call()
+    assert AnonWindowThrottle.request_call(request).argv[:2] == (100_000, 7)
     caches = {**settings.CACHES}
     caches["default"] = {**caches["default"], "KEY_PREFIX": "elsewhere"}
     settings.CACHES = caches
-    args = AnonWindowThrottle.script_args(request)
-    assert args == view_args()
-    assert args[1] == "elsewhere:throttle:sw:throttle_anon_198.51.100.70"
+    call = AnonWindowThrottle.request_call(request)
+    assert call == view_call()
+    assert call.keys == ("elsewhere:throttle:sw:throttle_anon_198.51.100.70",)
     rates("7/second", export="1/minute")
-    assert ExportThrottle.script_args(request)[2:4] == (6_000_000, 1)
+    assert ExportThrottle.request_call(request).argv[:2] == (6_000_000, 1)
     AnonWindowThrottle.THROTTLE_RATES = {}  # restored by the rates fixture
-    assert AnonWindowThrottle.script_args(request) is None
+    assert AnonWindowThrottle.request_call(request) is None
 
 
 def test_the_address_memo_does_not_freeze_the_proxy_rule(settings):
@@ -400,14 +396,9 @@ def test_no_window_holds_more_tokens_than_the_rate_whatever_the_costs(rates):
         cost = rng.choice((1, 3, 7))
         pipe = client.pipeline(transaction=True)
         pipe.time()
-        cache.queue_script(
-            pipe,
-            throttling.SLIDING_COUNTER,
-            throttling.SLIDING_COUNTER_SHA,
-            throttle._args(key, cost),
-        )
+        queue_counter(pipe, throttle, key, cost)
         pipe.time()
-        before, reply, after = cache.execute(pipe)
+        before, reply, after = pipe.execute()
         if int(reply[0]):
             admitted.append((redis_us(before), redis_us(after), cost))
         else:
