@@ -7,10 +7,12 @@ class StreetsConfig(AppConfig):
 
     def ready(self) -> None:
         from core.cache import STREETS, track
-        from streets.models import StreetEdge, StreetLine
+        from streets.models import MapArea, MapLabel, StreetEdge, StreetLine
 
         # The street tiles are cached (core.cache): ORM writes bump their scope too
         # (load_network writes with SQL and bumps it itself). Tens of thousands of
         # rows: no per-row delete signal.
         track(StreetEdge, STREETS, row_deletes=False)
         track(StreetLine, STREETS, row_deletes=False)
+        track(MapArea, STREETS, row_deletes=False)
+        track(MapLabel, STREETS, row_deletes=False)

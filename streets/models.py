@@ -137,3 +137,63 @@ class StreetLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.label or self.highway} ({self.highway})"
+
+
+class MapArea(models.Model):
+    """Water or a park on the base map: a piece of one (ST_Subdivide, at most 256
+    vertices), in EPSG:3857 for the tiles. Each area is stored twice: simplified to
+    ``FAR_TOLERANCE_M`` for the city-wide zooms (up to ``FAR_MAX_ZOOM``), whole for
+    the others, so no tile simplifies polygons while it is asked for.
+
+    Written only by ``streets.services.basemap_layers.load_basemap_layers`` from the
+    files in data/ (never edited by hand).
+    """
+
+    class Kind(models.TextChoices):
+        WATER = "water", "Water"
+        PARK = "park", "Park"
+
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    name = models.CharField(max_length=200, blank=True)
+    min_zoom = models.SmallIntegerField(help_text="The first zoom whose tiles hold it")
+    max_zoom = models.SmallIntegerField(help_text="The last zoom whose tiles hold it")
+    geom = models.GeometryField(srid=3857)
+
+    objects = TrackedQuerySet.as_manager()
+
+    class Meta:
+        indexes = [GistIndex(fields=["geom"], name="map_area_geom")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.name}".strip()
+
+
+class MapLabel(models.Model):
+    """A name on the base map: a lake, a park, a district or neighbourhood, a light
+    rail station, a landmark. One point per name (EPSG:3857); ``min_zoom`` from its
+    size, ``rank`` 0 = the biggest (placed first).
+
+    Written only by ``streets.services.basemap_layers.load_basemap_layers``.
+    """
+
+    class Kind(models.TextChoices):
+        WATER = "water", "Water"
+        PARK = "park", "Park"
+        DISTRICT = "district", "District (Neighborhood Map Atlas L_HOOD)"
+        NEIGHBOURHOOD = "neighbourhood", "Neighbourhood (S_HOOD)"
+        STATION = "station", "Light rail station"
+        LANDMARK = "landmark", "Landmark"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    name = models.CharField(max_length=200)
+    min_zoom = models.SmallIntegerField(help_text="The first zoom whose tiles hold it")
+    rank = models.SmallIntegerField(default=0)
+    geom = models.PointField(srid=3857)
+
+    objects = TrackedQuerySet.as_manager()
+
+    class Meta:
+        indexes = [GistIndex(fields=["geom"], name="map_label_geom")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.kind})"

@@ -35,3 +35,13 @@ def ensure_streets() -> None:
     if not StreetEdge.objects.exists():
         load_network()
         clear_cache()
+    ensure_map_layers()
+
+
+def ensure_map_layers() -> None:
+    """The base map's water, parks and names present (reloaded after a flush)."""
+    from streets.models import MapLabel
+    from streets.services.basemap_layers import load_basemap_layers
+
+    if not MapLabel.objects.exists():
+        load_basemap_layers()

@@ -1,10 +1,16 @@
-"""Vector tiles of the street network, made by PostGIS (ST_AsMVT).
+"""The base map's vector tiles, made by PostGIS (ST_AsMVT).
 
-The base map of every page when MAP_TILES_URL is empty: one layer, "streets", with
-each line's ``name``, OSM ``class`` and ``rank`` (0 = motorway .. 8 = living street).
-Far out only the big roads are in the tile, close up every street, so a tile stays
-small at every zoom. Geometries come from ``StreetLine`` (the edges of one name and
-class merged, EPSG:3857, GiST-indexed), so a tile is one index scan plus encoding.
+The base map of every page when MAP_TILES_URL is empty (drawn by MapLibre with
+static/map/style.json). Four layers:
+
+- "water" and "parks": polygons with their ``name`` (``MapArea``: pieces of at most
+  256 vertices, so a tile clips a few; the small ones only close up);
+- "streets": each line's ``name``, OSM ``class`` and ``rank`` (0 = motorway .. 8 =
+  living street). Far out only the big roads are in the tile, close up every street,
+  so a tile stays small at every zoom. Geometries come from ``StreetLine`` (the edges
+  of one name and class merged, EPSG:3857, GiST-indexed);
+- "labels": points with ``kind`` (water, park, district, neighbourhood, station,
+  landmark), ``name`` and ``rank`` (``MapLabel``), each from its own first zoom.
 """
 
 from __future__ import annotations
@@ -22,8 +28,24 @@ MAX_ZOOM = 20
 RANK_BY_ZOOM = {11: 2, 12: 3, 13: 6}  # zoom <= key -> rank <= value
 RANK_FAR = 1  # zoom <= 10: motorways and trunks only
 
+# A tile is the concatenation of one ST_AsMVT per layer (a layer without rows is no
+# bytes), drawn bottom to top by the style: water, parks, streets, labels.
 _SQL = f"""
 WITH bounds AS (SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS env),
+water AS (
+    SELECT ST_AsMVTGeom(a.geom, bounds.env, {EXTENT}, {BUFFER}, true) AS geom,
+        a.name
+    FROM streets_maparea a, bounds
+    WHERE a.kind = 'water' AND a.geom && bounds.env
+        AND %(z)s BETWEEN a.min_zoom AND a.max_zoom
+),
+parks AS (
+    SELECT ST_AsMVTGeom(a.geom, bounds.env, {EXTENT}, {BUFFER}, true) AS geom,
+        a.name
+    FROM streets_maparea a, bounds
+    WHERE a.kind = 'park' AND a.geom && bounds.env
+        AND %(z)s BETWEEN a.min_zoom AND a.max_zoom
+),
 lines AS (
     SELECT ST_AsMVTGeom(
             CASE WHEN %(tolerance)s > 0
@@ -33,8 +55,22 @@ lines AS (
         l.label AS name, l.highway AS class, l.rank
     FROM commutes_streetline l, bounds
     WHERE l.geom_mercator && bounds.env AND l.rank <= %(rank)s
+),
+labels AS (
+    SELECT ST_AsMVTGeom(m.geom, bounds.env, {EXTENT}, {BUFFER}, true) AS geom,
+        m.kind, m.name, m.rank
+    FROM streets_maplabel m, bounds
+    WHERE m.geom && bounds.env AND m.min_zoom <= %(z)s
 )
-SELECT ST_AsMVT(lines, '{LAYER}', {EXTENT}, 'geom') FROM lines WHERE geom IS NOT NULL
+SELECT
+    COALESCE((SELECT ST_AsMVT(water, 'water', {EXTENT}, 'geom')
+              FROM water WHERE geom IS NOT NULL), '')
+    || COALESCE((SELECT ST_AsMVT(parks, 'parks', {EXTENT}, 'geom')
+                 FROM parks WHERE geom IS NOT NULL), '')
+    || COALESCE((SELECT ST_AsMVT(lines, '{LAYER}', {EXTENT}, 'geom')
+                 FROM lines WHERE geom IS NOT NULL), '')
+    || COALESCE((SELECT ST_AsMVT(labels, 'labels', {EXTENT}, 'geom')
+                 FROM labels WHERE geom IS NOT NULL), '')
 """
 
 
@@ -86,7 +122,7 @@ def tile_misses(z: int, x: int, y: int, extent) -> bool:
 
 
 def street_tile(z: int, x: int, y: int) -> bytes:
-    """The MVT bytes of tile z/x/y (b"" where no street is: an empty tile)."""
+    """The MVT bytes of tile z/x/y (b"" where nothing is: an empty tile)."""
     rank = max_rank(z)
     # Half a tile pixel (in metres) of simplification far out: invisible, and a
     # zoom-11 tile of the whole city shrinks by half.

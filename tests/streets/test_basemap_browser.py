@@ -64,3 +64,27 @@ def test_far_out_only_big_roads_are_named(home):
 def test_the_base_map_credits_its_sources(home):
     text = home.inner_text(".leaflet-control-attribution")
     assert "OpenStreetMap contributors" in text and "City of Seattle" in text
+
+
+def _layers_at(page, lon: float, lat: float) -> list[str]:
+    return page.evaluate(
+        "([lon, lat]) => { const m = CrimeMap.baseMap('map');"
+        " return m.queryRenderedFeatures(m.project([lon, lat])).map(f => f.layer.id); }",
+        [lon, lat],
+    )
+
+
+def test_lake_union_is_drawn_as_water_and_named(home):
+    _show(home, (47.6390, -122.3380), 14)
+    assert "water" in _layers_at(home, -122.3380, 47.6390)
+    assert "water" not in _layers_at(home, -122.3331, 47.6062)  # downtown
+    _show(home, (47.6390, -122.3380), 13)
+    assert "Lake Union" in _rendered(home, "water-labels")
+
+
+def test_parks_neighbourhoods_and_stations_are_named(home):
+    _show(home, (47.6190, -122.3208), 15)  # Capitol Hill
+    assert "parks" in _layers_at(home, -122.3196, 47.6173)  # Cal Anderson Park
+    assert "Capitol Hill Station" in _rendered(home, "station-labels")
+    _show(home, (47.6190, -122.3208), 12)
+    assert "Capitol Hill" in _rendered(home, "district-labels")

@@ -12,6 +12,7 @@ import pytest
 from django.contrib.gis.gdal import DataSource, GDALException
 from django.contrib.gis.gdal.feature import Feature
 from django.contrib.gis.gdal.prototypes import ds as capi
+from django.contrib.gis.geos import Point
 
 from tests.reference_data import ensure_streets
 
@@ -30,13 +31,16 @@ def tile_of(lon: float, lat: float, z: int) -> tuple[int, int, int]:
     return z, x, y
 
 
-def decode(body: bytes, z: int, x: int, y: int, tmp_path) -> list[dict]:
+def decode(
+    body: bytes, z: int, x: int, y: int, tmp_path, layer_name: str = "streets"
+) -> list[dict]:
     path = tmp_path / str(z) / str(x) / f"{y}.pbf"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(body)
     source = DataSource(str(path))
-    assert [layer.name for layer in source] == ["streets"]
-    layer = source[0]
+    names = [layer.name for layer in source]
+    assert layer_name in names, names
+    layer = source[names.index(layer_name)]
     assert layer.srs.srid == 3857
     # The MVT driver's feature count is an estimate, so read until the driver
     # says there is no next feature (Django's Layer iterates by that count).
@@ -47,11 +51,14 @@ def decode(body: bytes, z: int, x: int, y: int, tmp_path) -> list[dict]:
             feature = Feature(capi.get_next_feature(layer.ptr), layer)
         except GDALException:
             break
+        fields = set(feature.fields)
         features.append(
             {
-                "name": feature.get("name"),
-                "class": feature.get("class"),
-                "rank": feature.get("rank"),
+                **{
+                    k: feature.get(k)
+                    for k in ("name", "class", "rank", "kind")
+                    if k in fields
+                },
                 "geom": feature.geom,
             }
         )
@@ -88,8 +95,8 @@ def test_a_downtown_tile_is_valid_mvt_with_the_streets(client, streets, tmp_path
         assert ymin - pad <= ex[1] and ex[3] <= ymax + pad
 
 
-def test_the_sea_is_an_empty_tile(client, streets):
-    z, x, y = tile_of(-122.4600, 47.6200, 14)  # Puget Sound, off Magnolia
+def test_beyond_the_map_data_is_an_empty_tile(client, streets):
+    z, x, y = tile_of(-122.4600, 47.6200, 14)  # Puget Sound, west of the data
     response = client.get(f"/tiles/streets/{z}/{x}/{y}.pbf")
     assert response.status_code == 200
     assert response.content == b""
@@ -197,3 +204,58 @@ def test_close_up_tiles_are_not_kept_in_redis(client, streets):
     )
     assert response.status_code == 200
     assert set(redis.scan_iter("*street-tiles*")) == before
+
+
+def test_lake_union_is_water_and_named(client, streets, tmp_path):
+    z, x, y = tile_of(-122.3380, 47.6390, 14)  # the middle of Lake Union
+    body = client.get(f"/tiles/streets/{z}/{x}/{y}.pbf").content
+    water = decode(body, z, x, y, tmp_path, "water")
+    assert water and all(
+        f["geom"].geom_type in ("Polygon", "MultiPolygon") for f in water
+    )
+    point = Point(*_mercator(-122.3380, 47.6390), srid=3857)
+    assert any(f["geom"].geos.contains(point) for f in water)
+    labels = decode(body, z, x, y, tmp_path, "labels")
+    assert ("water", "Lake Union") in {(f["kind"], f["name"]) for f in labels}
+
+
+def test_downtown_is_not_water_and_parks_are_green(client, streets, tmp_path):
+    z, x, y = tile_of(-122.3331, 47.6062, 14)  # 4th Ave & University St
+    body = client.get(f"/tiles/streets/{z}/{x}/{y}.pbf").content
+    point = Point(*_mercator(-122.3331, 47.6062), srid=3857)
+    water = decode(body, z, x, y, tmp_path, "water")
+    assert not any(f["geom"].geos.contains(point) for f in water)
+    z, x, y = tile_of(-122.3196, 47.6173, 15)  # Cal Anderson Park
+    body = client.get(f"/tiles/streets/{z}/{x}/{y}.pbf").content
+    parks = decode(body, z, x, y, tmp_path, "parks")
+    point = Point(*_mercator(-122.3196, 47.6173), srid=3857)
+    assert any(
+        f["geom"].geos.contains(point) and f["name"] == "Cal Anderson Park"
+        for f in parks
+    )
+
+
+def test_names_by_zoom_districts_far_stations_and_landmarks_close(
+    client, streets, tmp_path
+):
+    def labels(lon, lat, zoom):
+        z, x, y = tile_of(lon, lat, zoom)
+        body = client.get(f"/tiles/streets/{z}/{x}/{y}.pbf").content
+        return {
+            (f["kind"], f["name"]) for f in decode(body, z, x, y, tmp_path, "labels")
+        }
+
+    far = labels(-122.3208, 47.6190, 11)  # Capitol Hill
+    assert ("district", "Capitol Hill") in far
+    assert not {kind for kind, _ in far} & {"landmark", "neighbourhood"}
+    close = labels(-122.3208, 47.6190, 15)
+    assert ("station", "Capitol Hill Station") in close
+    assert ("neighbourhood", "Broadway") in close
+
+
+def _mercator(lon: float, lat: float) -> tuple[float, float]:
+    r = 6378137.0
+    return (
+        math.radians(lon) * r,
+        math.log(math.tan(math.pi / 4 + math.radians(lat) / 2)) * r,
+    )
