@@ -69,7 +69,8 @@ def test_the_base_map_credits_its_sources(home):
 def _layers_at(page, lon: float, lat: float) -> list[str]:
     return page.evaluate(
         "([lon, lat]) => { const m = CrimeMap.baseMap('map');"
-        " return m.queryRenderedFeatures(m.project([lon, lat])).map(f => f.layer.id); }",
+        " return m.queryRenderedFeatures(m.project([lon, lat]))"
+        ".map(f => f.layer.id); }",
         [lon, lat],
     )
 
