@@ -225,10 +225,10 @@ def test_downtown_is_not_water_and_parks_are_green(client, streets, tmp_path):
     point = Point(*_mercator(-122.3331, 47.6062), srid=3857)
     water = decode(body, z, x, y, tmp_path, "water")
     assert not any(f["geom"].geos.contains(point) for f in water)
-    z, x, y = tile_of(-122.3196, 47.6173, 15)  # Cal Anderson Park
+    z, x, y = tile_of(-122.3191, 47.6162, 15)  # Cal Anderson Park
     body = client.get(f"/tiles/streets/{z}/{x}/{y}.pbf").content
     parks = decode(body, z, x, y, tmp_path, "parks")
-    point = Point(*_mercator(-122.3196, 47.6173), srid=3857)
+    point = Point(*_mercator(-122.3191, 47.6162), srid=3857)
     assert any(
         f["geom"].geos.contains(point) and f["name"] == "Cal Anderson Park"
         for f in parks
@@ -238,19 +238,28 @@ def test_downtown_is_not_water_and_parks_are_green(client, streets, tmp_path):
 def test_names_by_zoom_districts_far_stations_and_landmarks_close(
     client, streets, tmp_path
 ):
-    def labels(lon, lat, zoom):
-        z, x, y = tile_of(lon, lat, zoom)
+    from streets.models import MapLabel
+
+    def labels_around(kind: str, name: str, zoom: int) -> set:
+        point = MapLabel.objects.get(kind=kind, name=name).geom.transform(4326, True)
+        z, x, y = tile_of(point.x, point.y, zoom)
         body = client.get(f"/tiles/streets/{z}/{x}/{y}.pbf").content
         return {
             (f["kind"], f["name"]) for f in decode(body, z, x, y, tmp_path, "labels")
         }
 
-    far = labels(-122.3208, 47.6190, 11)  # Capitol Hill
+    far = labels_around("district", "Capitol Hill", 11)
     assert ("district", "Capitol Hill") in far
     assert not {kind for kind, _ in far} & {"landmark", "neighbourhood"}
-    close = labels(-122.3208, 47.6190, 15)
-    assert ("station", "Capitol Hill Station") in close
-    assert ("neighbourhood", "Broadway") in close
+    assert ("station", "Capitol Hill Station") in labels_around(
+        "station", "Capitol Hill Station", 15
+    )
+    assert ("neighbourhood", "Broadway") in labels_around(
+        "neighbourhood", "Broadway", 14
+    )
+    assert ("neighbourhood", "Broadway") not in labels_around(
+        "neighbourhood", "Broadway", 12
+    )
 
 
 def _mercator(lon: float, lat: float) -> tuple[float, float]:
