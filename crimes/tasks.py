@@ -35,7 +35,7 @@ def import_upload(run_id: int) -> str:
             with file_store.local_copy(run.upload.name, settings.MEDIA_ROOT) as path:
                 importing.run_import(run, path)
         except FileNotFoundError as exc:
-            importing.fail_run(run, f"cannot read the upload: {exc}")
+            importing.give_up(run, f"cannot read the upload: {exc}")
     except importing.ImportFailed as exc:
         return f"failed: {exc}"
     finally:

@@ -120,6 +120,24 @@ class _Sample:
     leads: np.ndarray  # int64 hours after the origin whose targets are scored
 
 
+@dataclass(frozen=True)
+class _Windows:
+    """Origins in [train_start, val_start) train; [val_start, t_end) validate."""
+
+    train_start: int
+    val_start: int
+    t_end: int
+
+
+@dataclass(frozen=True)
+class _Best:
+    """The epoch with the lowest validation loss so far, and its weights."""
+
+    val_nll: float
+    state: dict
+    epoch: int
+
+
 @dataclass
 class _Batch:
     maps: torch.Tensor
@@ -128,6 +146,20 @@ class _Batch:
     idx: torch.Tensor
     w: torch.Tensor
     excite: torch.Tensor | None = None
+
+
+@dataclass
+class _Run:
+    """What the training loop works on."""
+
+    fb: FeatureBuilder
+    train: list[_Sample]
+    val_batches: list[_Batch]
+    cache: dict[int, np.ndarray]
+    device: torch.device
+    rng: np.random.Generator
+    started: float  # perf_counter at the start of fit (the time budget's clock)
+    progress: Progress | None
 
 
 @register("neural")
@@ -377,48 +409,105 @@ class NeuralForecaster:
         known = events.reported_before(until_s)
         _emit(progress, 0.0, f"indexing {len(known)} events")
         fb = FeatureBuilder(known, grid, self._feature_config())
+        self._build_net(known, grid, device)
+        windows = self._windows(fb, until_s)
+        train = self._samples(fb, windows.train_start, windows.val_start, rng)
+        val = self._samples(
+            fb, windows.val_start, windows.t_end, np.random.default_rng(c.seed + 1)
+        )
+        cache: dict[int, np.ndarray] = {}
+        if c.excitation:
+            _emit(progress, 0.01, "EM for the self-excitation weights")
+            self._init_excitation(fb, train, cache, device)
+        val_batches = [
+            self._batch(fb, val[i : i + c.batch_size], cache, device)
+            for i in range(0, len(val), c.batch_size)
+        ]
+        run = _Run(fb, train, val_batches, cache, device, rng, started, progress)
+        best, stop_reason = self._train(run)
+        self.net.load_state_dict(best.state)
+        self.net.eval()
+        self._emaps = None
+        if c.stack:
+            _emit(progress, 0.98, f"stacking with {', '.join(c.stack)}")
+            self._fit_stack(known, grid, fb, until_s, windows.val_start, windows.t_end)
+        elapsed = time.perf_counter() - started
+        self.data_window = {
+            "first_event_s": fb.start_s,
+            "fit_until_s": until_s,
+            "train_origins_from_s": int(windows.train_start),
+            "val_from_s": int(windows.val_start),
+            "val_until_s": int(windows.t_end),
+            "n_events": len(known),
+        }
+        self.metrics.update(
+            {
+                "train_seconds": round(elapsed, 1),
+                "device": str(device),
+                "torch_threads": threads,
+                "epochs": len(self.history) - 1,
+                "best_epoch": best.epoch,
+                "stop_reason": stop_reason,
+                "n_train_origins": len(train),
+                "n_val_origins": len(val),
+                "val_nll_untrained": self.history[0]["val"],
+                "val_nll": best.val_nll,
+                "history": self.history,
+            }
+        )
+        _emit(progress, 1.0, f"done in {elapsed:.0f}s, val NLL {best.val_nll:.4f}")
+        return self
+
+    def _build_net(self, known: Events, grid: GridSpec, device: torch.device) -> None:
         self.grid = grid
         args = self._model_args(grid)
         self.net = IntensityNet(args, self._pixel_index(grid, args.width)).to(device)
+        c = self.config
         self._emaps = ExcitationMaps(known, grid, c.kernels()) if c.excitation else None
 
+    def _windows(self, fb: FeatureBuilder, until_s: int) -> _Windows:
+        """Training origins, then validation origins, ending the target lag before
+        ``until_s``; ValueError when there is too little history."""
+        c = self.config
         t_end = until_s - c.target_lag_days * DAY
         val_start = t_end - c.val_days * DAY
         train_start = fb.start_s + c.min_history_days * DAY
         if val_start - train_start < 14 * DAY:
             raise ValueError("not enough history before until_s to train the model")
-        train = self._samples(fb, train_start, val_start, rng)
-        val = self._samples(fb, val_start, t_end, np.random.default_rng(c.seed + 1))
-        cache: dict[int, np.ndarray] = {}
-        bs = c.batch_size
-        if c.excitation:
-            _emit(progress, 0.01, "EM for the self-excitation weights")
-            self._init_excitation(fb, train, cache, device)
-        val_batches = [
-            self._batch(fb, val[i : i + bs], cache, device)
-            for i in range(0, len(val), bs)
-        ]
+        return _Windows(train_start, val_start, t_end)
+
+    def _train(self, run: _Run) -> tuple[_Best, str]:
+        """Epochs until max_epochs, early stopping or the time budget: the best
+        epoch by validation loss (epoch 0: untrained) and why training stopped."""
+        c, bs = self.config, self.config.batch_size
         opt = torch.optim.AdamW(
             self.net.parameters(), lr=c.lr, weight_decay=c.weight_decay
         )
-        n_steps = c.max_epochs * ((len(train) + bs - 1) // bs)
+        n_steps = c.max_epochs * ((len(run.train) + bs - 1) // bs)
         sched = torch.optim.lr_scheduler.OneCycleLR(
             opt, max_lr=c.lr, total_steps=max(n_steps, 1), pct_start=0.1
         )
-        val0 = self._evaluate(val_batches, device)
-        best = (val0, copy.deepcopy(self.net.state_dict()), 0)
+        val0 = self._evaluate(run.val_batches, run.device)
+        best = _Best(val0, copy.deepcopy(self.net.state_dict()), 0)
         self.history = [{"epoch": 0, "train": float("nan"), "val": val0}]
-        _emit(progress, 0.02, f"{len(train)} training origins, val NLL {val0:.4f}")
+        _emit(
+            run.progress,
+            0.02,
+            f"{len(run.train)} training origins, val NLL {val0:.4f}",
+        )
         budget_s = c.max_minutes * 60
         step, stop_reason = 0, "max_epochs"
         for epoch in range(1, c.max_epochs + 1):
-            order = rng.permutation(len(train))
+            order = run.rng.permutation(len(run.train))
             losses = []
             for i in range(0, len(order), bs):
                 batch = self._batch(
-                    fb, [train[j] for j in order[i : i + bs]], cache, device
+                    run.fb,
+                    [run.train[j] for j in order[i : i + bs]],
+                    run.cache,
+                    run.device,
                 )
-                loss = self._loss(batch, device)
+                loss = self._loss(batch, run.device)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(self.net.parameters(), 5.0)
@@ -428,62 +517,31 @@ class NeuralForecaster:
                 losses.append(loss.item())
                 if step % 20 == 0:
                     _emit(
-                        progress,
+                        run.progress,
                         0.02 + 0.96 * step / n_steps,
                         f"epoch {epoch} step {step}/{n_steps} "
                         f"loss {np.mean(losses):.4f}",
                     )
-                if time.perf_counter() - started > budget_s:
+                if time.perf_counter() - run.started > budget_s:
                     break
-            val_loss = self._evaluate(val_batches, device)
+            val_loss = self._evaluate(run.val_batches, run.device)
             self.history.append(
                 {"epoch": epoch, "train": float(np.mean(losses)), "val": val_loss}
             )
             _emit(
-                progress,
+                run.progress,
                 0.02 + 0.96 * step / n_steps,
                 f"epoch {epoch} val {val_loss:.4f}",
             )
-            if val_loss < best[0]:
-                best = (val_loss, copy.deepcopy(self.net.state_dict()), epoch)
-            elif epoch - best[2] >= c.patience:
+            if val_loss < best.val_nll:
+                best = _Best(val_loss, copy.deepcopy(self.net.state_dict()), epoch)
+            elif epoch - best.epoch >= c.patience:
                 stop_reason = "early_stopping"
                 break
-            if time.perf_counter() - started > budget_s:
+            if time.perf_counter() - run.started > budget_s:
                 stop_reason = "time_budget"
                 break
-        self.net.load_state_dict(best[1])
-        self.net.eval()
-        self._emaps = None
-        if c.stack:
-            _emit(progress, 0.98, f"stacking with {', '.join(c.stack)}")
-            self._fit_stack(known, grid, fb, until_s, val_start, t_end)
-        elapsed = time.perf_counter() - started
-        self.data_window = {
-            "first_event_s": fb.start_s,
-            "fit_until_s": until_s,
-            "train_origins_from_s": int(train_start),
-            "val_from_s": int(val_start),
-            "val_until_s": int(t_end),
-            "n_events": len(known),
-        }
-        self.metrics.update(
-            {
-                "train_seconds": round(elapsed, 1),
-                "device": str(device),
-                "torch_threads": threads,
-                "epochs": len(self.history) - 1,
-                "best_epoch": best[2],
-                "stop_reason": stop_reason,
-                "n_train_origins": len(train),
-                "n_val_origins": len(val),
-                "val_nll_untrained": val0,
-                "val_nll": best[0],
-                "history": self.history,
-            }
-        )
-        _emit(progress, 1.0, f"done in {elapsed:.0f}s, val NLL {best[0]:.4f}")
-        return self
+        return best, stop_reason
 
     # ------------------------------------------------------------------- stacking
 

@@ -33,6 +33,7 @@ import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 from django.db import DatabaseError, connection, connections, transaction
 from django.utils import timezone
@@ -215,7 +216,7 @@ def _run_import(
     try:
         fields["bytes_total"] = path.stat().st_size
     except OSError as exc:
-        return fail_run(run, f"cannot read {path}: {exc}")
+        give_up(run, f"cannot read {path}: {exc}")
     ImportRun.objects.filter(pk=run.pk).update(**fields)
     run.refresh_from_db()
     reporter = _ProgressWriter(run, progress)
@@ -228,13 +229,13 @@ def _run_import(
                 bump(DATA)  # the rows were written with SQL: no model signal
     except UnreadableFile as exc:
         reporter.close()
-        return fail_run(run, str(exc))
+        give_up(run, str(exc))
     except BaseException as exc:
         # Not the file's fault (a database error, a time limit): failed with its
         # traceback, like every run.
         reporter.close()
         log.exception("import run %s failed", run.pk)
-        fail_run(run, exc, raise_=False)
+        mark_failed(run, exc)
         raise
     reporter.close()
     ImportRun.objects.filter(pk=run.pk).update(
@@ -257,12 +258,11 @@ def _run_import(
     return run
 
 
-def fail_run(
-    run: ImportRun, error: str | BaseException, raise_: bool = True
-) -> ImportRun:
-    """Mark the run failed and release it. ``error``: the reason to show (a file that
-    cannot be imported), or an unexpected exception (recorded with its traceback,
-    core.run_ownership.failed_fields)."""
+def mark_failed(run: ImportRun, error: str | BaseException) -> ImportRun:
+    """Mark the run failed, release it and remove its upload; the run, refreshed.
+
+    ``error``: the reason to show (a file that cannot be imported), or an unexpected
+    exception (recorded with its traceback, core.run_ownership.failed_fields)."""
     if isinstance(error, BaseException):
         fields = failed_fields(error)
     else:
@@ -272,9 +272,13 @@ def fail_run(
     RUNS.release(run.pk)  # claimed, then failed before run_import (SODA fetch)
     remove_failed_uploads([run.pk])
     run.refresh_from_db()
-    if raise_:
-        raise ImportFailed(run.error)
     return run
+
+
+def give_up(run: ImportRun, reason: str) -> NoReturn:
+    """The file cannot be imported: the run is marked failed with ``reason`` and
+    ImportFailed raised (the caller's transaction changed nothing)."""
+    raise ImportFailed(mark_failed(run, reason).error)
 
 
 def _import_in_transaction(

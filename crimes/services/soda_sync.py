@@ -111,10 +111,10 @@ def sync(
                 on_page=on_page,
             )
         except SyncFailed as exc:
-            importing.fail_run(run, str(exc), raise_=False)
+            importing.mark_failed(run, str(exc))
             raise
         except BaseException as exc:  # never leave the claimed run locked
-            importing.fail_run(run, exc, raise_=False)
+            importing.mark_failed(run, exc)
             raise
         finally:
             session.close()

@@ -66,6 +66,15 @@ class Step:
         return self.share >= 1.0 - 1e-9
 
 
+@dataclass(frozen=True)
+class _Costs:
+    """One search's costs: per edge each way (NaN: not allowed), and per arc."""
+
+    fwd: np.ndarray
+    back: np.ndarray
+    arc_weight: np.ndarray
+
+
 @dataclass
 class ModeGraph:
     """The arcs one mode may use, grouped by (from, to) vertex pair in CSR order."""
@@ -157,29 +166,59 @@ class StreetGraph:
         """Cheapest steps from ``start`` to ``end`` and their cost.
 
         Cost = seconds x ``edge_factor`` (per edge; 1 when None). Raises NoRoute.
+        Dijkstra runs from the start point, added as one more vertex (n) with arcs
+        to the ends of its edge; the end point is reached from either end of its
+        edge (or along the start edge when both lie on it); the path is then read
+        back from the predecessors and turned into steps.
         """
+        costs = self._costs(mode, edge_factor)
+        dist, pred = dijkstra(
+            self._from_start(mode, costs, start),
+            directed=True,
+            indices=self.n_vertices,
+            return_predecessors=True,
+            limit=limit,
+        )
+        cost, last_vertex, last_step = self._arrival(mode, costs, dist, start, end)
+        if last_vertex is None:
+            return [last_step], cost
+        vertices = self._path_back(mode, pred, last_vertex)
+        steps = [
+            self._leaving_start(costs, start, vertices[0]),
+            *self._arc_steps(mode, costs.arc_weight, vertices),
+            last_step,
+        ]
+        return [s for s in steps if s.share > 0], cost
+
+    def _costs(self, mode: str, edge_factor: np.ndarray | None) -> _Costs:
         graph = self.modes[mode]
         factor = np.ones(self.edge_ids.size) if edge_factor is None else edge_factor
-        fwd = graph.fwd_seconds * factor
-        back = graph.back_seconds * factor
-        arc_weight = np.maximum(graph.arc_seconds * factor[graph.arc_edge], _MIN_COST)
-        data = self.pair_costs(mode, arc_weight)
+        return _Costs(
+            fwd=graph.fwd_seconds * factor,
+            back=graph.back_seconds * factor,
+            arc_weight=np.maximum(
+                graph.arc_seconds * factor[graph.arc_edge], _MIN_COST
+            ),
+        )
+
+    def _from_start(self, mode: str, costs: _Costs, start: Snap) -> csr_matrix:
+        """The mode's graph plus the start point as the last row: arcs to the ends
+        of its edge for the part of the edge left in each direction."""
+        graph = self.modes[mode]
         n = self.n_vertices
-        # The start point is one more vertex, appended as the last row: arcs to the
-        # ends of its edge for the part of the edge left in each direction.
         e0, f0 = start.edge, start.fraction
         first_to, first_cost = [], []
-        if np.isfinite(fwd[e0]):
+        if np.isfinite(costs.fwd[e0]):
             first_to.append(self.target[e0])
-            first_cost.append(max((1 - f0) * fwd[e0], _MIN_COST))
-        if np.isfinite(back[e0]):
+            first_cost.append(max((1 - f0) * costs.fwd[e0], _MIN_COST))
+        if np.isfinite(costs.back[e0]):
             first_to.append(self.source[e0])
-            first_cost.append(max(f0 * back[e0], _MIN_COST))
+            first_cost.append(max(f0 * costs.back[e0], _MIN_COST))
         if len(first_to) == 2 and first_to[0] == first_to[1]:  # a loop edge
             first_to, first_cost = first_to[:1], [min(first_cost)]
-        matrix = csr_matrix(
+        return csr_matrix(
             (
-                np.concatenate([data, first_cost]),
+                np.concatenate([self.pair_costs(mode, costs.arc_weight), first_cost]),
                 np.concatenate([graph.pair_to, first_to]).astype(np.int32),
                 np.concatenate(
                     [graph.indptr, [graph.indptr[-1] + len(first_to)]]
@@ -187,11 +226,14 @@ class StreetGraph:
             ),
             shape=(n + 1, n + 1),
         )
-        dist, pred = dijkstra(
-            matrix, directed=True, indices=n, return_predecessors=True, limit=limit
-        )
-        # The end point: reached from either end of its edge, or directly along the
-        # start edge when both points lie on it.
+
+    def _arrival(
+        self, mode: str, costs: _Costs, dist: np.ndarray, start: Snap, end: Snap
+    ) -> tuple[float, int | None, Step]:
+        """(cost, the vertex it comes from or None along the start edge, the last
+        step) of the cheapest way onto the end point; NoRoute when there is none."""
+        fwd, back = costs.fwd, costs.back
+        e0, f0 = start.edge, start.fraction
         e1, f1 = end.edge, end.fraction
         options: list[tuple[float, int | None, Step]] = []
         if np.isfinite(fwd[e1]):
@@ -215,8 +257,11 @@ class StreetGraph:
         if not options:
             raise NoRoute(mode)
         cost, last_vertex, last_step = min(options, key=lambda o: o[0])
-        if last_vertex is None:
-            return [last_step], float(cost)
+        return float(cost), last_vertex, last_step
+
+    def _path_back(self, mode: str, pred: np.ndarray, last_vertex: int) -> list[int]:
+        """The vertices from the start point's first vertex to ``last_vertex``."""
+        n = self.n_vertices
         vertices = [last_vertex]
         while vertices[-1] != n:
             previous = int(pred[vertices[-1]])
@@ -224,20 +269,31 @@ class StreetGraph:
                 raise NoRoute(mode)
             vertices.append(previous)
         vertices.reverse()  # n (the start point), v1, ..., last_vertex
-        # Leaving the start edge towards v1 (on a loop edge both ways reach it).
+        return vertices[1:]
+
+    def _leaving_start(self, costs: _Costs, start: Snap, towards: int) -> Step:
+        """The part of the start edge towards the path's first vertex (on a loop
+        edge both ways reach it: the cheaper)."""
+        e0, f0 = start.edge, start.fraction
         leave = []
-        if np.isfinite(fwd[e0]) and self.target[e0] == vertices[1]:
-            leave.append(((1 - f0) * fwd[e0], Step(e0, f0, 1.0)))
-        if np.isfinite(back[e0]) and self.source[e0] == vertices[1]:
-            leave.append((f0 * back[e0], Step(e0, f0, 0.0)))
-        steps = [min(leave, key=lambda o: o[0])[1]]
-        path = np.asarray(vertices[1:], dtype=np.int64)
+        if np.isfinite(costs.fwd[e0]) and self.target[e0] == towards:
+            leave.append(((1 - f0) * costs.fwd[e0], Step(e0, f0, 1.0)))
+        if np.isfinite(costs.back[e0]) and self.source[e0] == towards:
+            leave.append((f0 * costs.back[e0], Step(e0, f0, 0.0)))
+        return min(leave, key=lambda o: o[0])[1]
+
+    def _arc_steps(
+        self, mode: str, arc_weight: np.ndarray, vertices: list[int]
+    ) -> list[Step]:
+        """Whole edges between consecutive vertices, each by its cheapest arc."""
+        graph = self.modes[mode]
+        path = np.asarray(vertices, dtype=np.int64)
+        steps = []
         for arc in self._cheapest_arcs(mode, arc_weight, path[:-1], path[1:]):
             edge = int(graph.arc_edge[arc])
             forward = bool(graph.arc_forward[arc])
             steps.append(Step(edge, 0.0 if forward else 1.0, 1.0 if forward else 0.0))
-        steps.append(last_step)
-        return [s for s in steps if s.share > 0], float(cost)
+        return steps
 
     def _cheapest_arcs(
         self, mode: str, arc_weight: np.ndarray, u: np.ndarray, v: np.ndarray
