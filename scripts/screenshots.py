@@ -1,0 +1,62 @@
+"""Screenshots of every public page at 1366 px and 390x844 into docs/screenshots/.
+
+    .venv/bin/python scripts/screenshots.py http://127.0.0.1:8000
+
+Run against a site with data (make demo). Each page is shot once its map has drawn
+(the base map and, where there is one, the forecast heat), in the system Chromium.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+# (file name, path, what to wait for)
+PAGES = [
+    ("home", "/", "#map[data-heat='1']"),
+    ("forecast", "/forecast/", "#map[data-forecast-ready='1']"),
+    (
+        "commute",
+        "/commute/?start=47.61540,-122.32080&end=47.66120,-122.31300&mode=bike"
+        "&sname=BROADWAY+/+E+PINE+ST&ename=UNIVERSITY+WAY+NE+/+NE+45TH+ST",
+        "#best-times li.best-time",
+    ),
+    ("history", "/history/", "#map[data-loading='0']"),
+    ("model-card", "/model-card/", "main"),
+    ("privacy", "/privacy/", "main"),
+]
+VIEWPORTS = {
+    "1366": {"width": 1366, "height": 900},
+    "390": {"width": 390, "height": 844},
+}
+
+
+def main(site: str) -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        for size, viewport in VIEWPORTS.items():
+            for name, path, ready in PAGES:
+                page = browser.new_page(viewport=viewport)
+                page.goto(site + path)
+                maps = page.locator("#map, #commute-map")
+                if maps.count():
+                    # A map starts when it is on screen (static/js/basemap.js).
+                    maps.first.scroll_into_view_if_needed()
+                    page.wait_for_selector("[data-streets='vector']", timeout=60000)
+                page.wait_for_selector(ready, timeout=60000)
+                page.wait_for_timeout(2500)  # the last tiles and labels
+                page.screenshot(path=str(OUT / f"{name}-{size}.png"), full_page=True)
+                page.close()
+                sys.stdout.write(f"{name}-{size}.png\n")
+        browser.close()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1].rstrip("/") if len(sys.argv) > 1 else "http://127.0.0.1:8000")
