@@ -2,6 +2,7 @@ from django.conf import settings
 from django.templatetags.static import static
 from django.urls import NoReverseMatch, reverse
 
+from core import csp
 from core.local_time import TZ_NAME
 
 
@@ -25,13 +26,16 @@ def _glyphs_url() -> str:
 
 def site(request):
     """Settings every page's JavaScript reads (static/js/basemap.js: readConfig):
-    the map (tiles are optional) and Seattle's time zone.
+    the map (tiles are optional) and Seattle's time zone; and `csp_nonce`, this
+    request's Content-Security-Policy nonce (core.csp) for an inline script or style:
+    ``<script nonce="{{ csp_nonce }}">``.
 
     Without MAP_TILES_URL (the default) the pages draw the site's own base map:
     vector tiles, style, glyphs and MapLibre GL all served by this site, so no map
     view leaves it.
     """
     return {
+        "csp_nonce": csp.nonce(request),
         "site_config": {
             "tilesUrl": settings.MAP_TILES_URL,
             "tilesAttribution": settings.MAP_TILES_ATTRIBUTION,
@@ -46,5 +50,5 @@ def site(request):
             ),
             "center": list(settings.SEATTLE_CENTER),
             "timeZone": TZ_NAME,
-        }
+        },
     }

@@ -74,3 +74,40 @@ class OffsiteRequests:
             return
         if parts.netloc != self.host:
             self.urls.append(request.url)
+
+
+# Registered before any of the page's scripts run (Playwright's init scripts go
+# through the DevTools protocol, so the page's own policy does not block this one).
+_CSP_LISTENER = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__cspViolations.push(
+    `${e.effectiveDirective} blocked ${e.blockedURI || "inline"} ` +
+    `at ${e.sourceFile || document.location.pathname}:${e.lineNumber}`);
+});
+"""
+
+
+class CspViolations:
+    """Content-Security-Policy violations on a page: its securitypolicyviolation
+    events and every console error (Chromium reports a refusal there too).
+
+    Attach before the first navigation: `csp = CspViolations(page)`; after the page
+    has done its work, `csp.seen(page)` lists them ([] = none).
+    """
+
+    def __init__(self, page):
+        self.console: list[str] = []
+        page.add_init_script(_CSP_LISTENER)
+        page.on(
+            "console",
+            lambda msg: (
+                self.console.append(f"console: {msg.text}")
+                if msg.type == "error"
+                else None
+            ),
+        )
+
+    def seen(self, page) -> list[str]:
+        events = page.evaluate("() => window.__cspViolations || []")
+        return [f"event: {e}" for e in events] + self.console
