@@ -58,7 +58,7 @@ def test_commute_page_in_browser(live_server, page, commute_data, artifacts_dir)
     page.wait_for_selector("#best-times li.best-time", timeout=15000)
     assert page.locator("#best-times li").count() == 3
     page.wait_for_function(
-        "document.getElementById('timeline-chart').dataset.points === '168'"
+        "() => document.getElementById('timeline-chart').dataset.points === '168'"
     )
 
     # Several routes, drawn along the streets exactly as the API returned them.
@@ -90,7 +90,7 @@ def test_commute_page_in_browser(live_server, page, commute_data, artifacts_dir)
     best_before = page.locator("#best-times").inner_text()
     page.click(".route-choice[data-index='1']")
     page.wait_for_function(
-        "document.getElementById('timeline-chart').dataset.route === '1'"
+        "() => document.getElementById('timeline-chart').dataset.route === '1'"
     )
     assert page.get_attribute("#commute-map", "data-pick") == "1"
     assert page.get_attribute(".route-choice[data-index='1']", "aria-pressed") == "true"

@@ -105,12 +105,14 @@ def test_history_page_filters_cells_and_export(
     # Beats choropleth.
     set_and_change(page, "input[name=view][value=beat]", "el.checked = true")
     page.wait_for_function(
-        "document.getElementById('map').dataset.cellSize === 'beat'", timeout=20000
+        "() => document.getElementById('map').dataset.cellSize === 'beat'",
+        timeout=20000,
     )
     assert "view=beat" in page.url
     set_and_change(page, "input[name=view][value=heat]", "el.checked = true")
     page.wait_for_function(
-        "document.getElementById('map').dataset.cellSize !== 'beat'", timeout=20000
+        "() => document.getElementById('map').dataset.cellSize !== 'beat'",
+        timeout=20000,
     )
 
     # Back to a broad selection, click the busiest cell: popup with groups and chart.

@@ -35,7 +35,7 @@ def test_forecast_page_slider_category_and_cell(
     # Play advances the hour.
     page.click("#play-button")
     page.wait_for_function(
-        "document.getElementById('map').dataset.hour !== '30'", timeout=5000
+        "() => document.getElementById('map').dataset.hour !== '30'", timeout=5000
     )
     page.click("#play-button")
     # Category switch loads that week once.
