@@ -120,7 +120,7 @@ def test_area_list_names_areas_and_groups_what_is_outside(
             page.click("#filters-panel summary")
         page.check("input[name=view][value=beat]")
         page.wait_for_function(
-            "document.getElementById('map').dataset.cellSize === 'beat'"
+            "() => document.getElementById('map').dataset.cellSize === 'beat'"
             " && document.getElementById('map').dataset.loading === '0'",
             timeout=30000,
         )
@@ -128,7 +128,7 @@ def test_area_list_names_areas_and_groups_what_is_outside(
         assert legend.inner_text() == "Reports per km² per year, by beat"
         page.check("input[name=measure][value=count]")
         page.wait_for_function(
-            "document.querySelector('#legend strong').textContent"
+            "() => document.querySelector('#legend strong').textContent"
             " === 'Reports per beat (raw counts)'",
             timeout=30000,
         )
