@@ -40,6 +40,24 @@ def ascii_float(raw: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def coordinate(raw: object, text: bool = False) -> float | None:
+    """The one reader of a longitude or latitude, wherever it comes from, else None.
+
+    A JSON body gives a number (int or float; never a bool, never a string: "47.6"
+    and "٤٧.٦" were read as numbers by ``float()`` in commute bodies); a query string
+    gives text (``text=True``), read by `ascii_float`. Either must be finite. Ranges
+    (the globe, Seattle) are the caller's, since they differ by what is asked."""
+    if isinstance(raw, str):
+        return ascii_float(raw) if text else None
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        return None
+    try:
+        value = float(raw)
+    except OverflowError:  # a JSON integer of hundreds of digits
+        return None
+    return value if math.isfinite(value) else None
+
+
 def in_supported_range(moment: dt.datetime) -> bool:
     """Whether an aware time lies within [EARLIEST, LATEST)."""
     return EARLIEST <= moment < LATEST

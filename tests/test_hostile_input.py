@@ -230,3 +230,33 @@ def test_errors_outside_views_share_the_format(client):
     assert "/api/v1/no-such-thing/" in body["detail"]
     assert_error(client.delete("/api/v1/history/grid/"), 405)
     assert_error(client.put(SCORE, data="{}", content_type="application/json"), 405)
+
+
+@pytest.mark.parametrize(
+    "position",
+    [
+        ["-122.3331", "47.6097"],
+        [-122.3331, "٤٧.٦"],
+        ["-١٢٢.٣", 47.6097],
+        [True, 47.6097],
+        [-122.3331, None],
+        [-122.3331, 47.6097, 0, 0],
+    ],
+)
+@pytest.mark.parametrize("field", ["start", "end"])
+def test_commute_positions_are_json_numbers_as_forecasts_read_them(
+    client, field, position
+):
+    """One coordinate reader (core.params.coordinate): text in a JSON body is no
+    number (float() took "47.6" and Arabic-Indic digits here, where forecasts/point
+    refused them)."""
+    response = post_json(client, json.dumps({**ROUTE, field: position}))
+    body = assert_error(response, 400, field)
+    assert "[longitude, latitude]" in body["detail"] or "not text" in body["detail"]
+
+
+@pytest.mark.parametrize("lat", ["٤٧.٦", "47.6e", "true", "4 7.6"])
+def test_point_and_bbox_read_coordinates_the_same_way(client, forecast, lat):
+    assert_error(client.get(POINT, {"lat": lat, "lon": "-122.33"}), 400, "lat")
+    bbox = f"-122.4,{lat},-122.3,47.7"
+    assert_error(client.get("/api/v1/history/grid/", {"bbox": bbox}), 400, "bbox")

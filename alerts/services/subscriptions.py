@@ -23,7 +23,7 @@ from commutes.services.routes import (
     parse_window,
 )
 from core.local_time import SEATTLE
-from core.params import ascii_float
+from core.params import coordinate
 
 # Unconfirmed sign-ups one address may have at a time: a form cannot be used to
 # flood someone else's inbox with confirmation requests.
@@ -54,7 +54,8 @@ def _point(text: str | None, name: str) -> list[float] | None:
     parts = text.split(",")
     if len(parts) != 2:
         raise RouteError(name, f"{name} must be latitude,longitude")
-    lat, lon = ascii_float(parts[0].strip()), ascii_float(parts[1].strip())
+    lat = coordinate(parts[0].strip(), text=True)
+    lon = coordinate(parts[1].strip(), text=True)
     if lat is None or lon is None:
         raise RouteError(name, f"{name} must be latitude,longitude")
     return [lon, lat]

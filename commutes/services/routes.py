@@ -7,7 +7,6 @@ so the API can answer 400 with a message a person can act on.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, time
@@ -18,6 +17,7 @@ from django.contrib.gis.geos.prepared import PreparedGeometry
 
 from core.api_errors import ApiError
 from core.cache import AREAS, VersionedCache
+from core.params import coordinate
 from crimes.models import Area
 
 # Door-to-door city averages, stops and waits included (why transit is slower than
@@ -123,15 +123,14 @@ def _position(value, field_name: str) -> tuple[float, float]:
     """A GeoJSON position [lon, lat] (or {"lon":, "lat":}) as floats, checked."""
     if isinstance(value, dict) and {"lon", "lat"} <= value.keys():
         value = [value["lon"], value["lat"]]
-    if not isinstance(value, list | tuple) or len(value) < 2:
+    # GeoJSON positions: [lon, lat] or [lon, lat, altitude].
+    if not isinstance(value, list | tuple) or not 2 <= len(value) <= 3:
         raise RouteError(field_name, "a point must be [longitude, latitude]")
-    try:
-        lon, lat = float(value[0]), float(value[1])
-    except (TypeError, ValueError, OverflowError):
-        # OverflowError: a JSON integer of hundreds of digits is no coordinate.
-        raise RouteError(field_name, "longitude and latitude must be numbers") from None
-    if not (math.isfinite(lon) and math.isfinite(lat)):
-        raise RouteError(field_name, "longitude and latitude must be finite")
+    lon, lat = coordinate(value[0]), coordinate(value[1])
+    if lon is None or lat is None:
+        raise RouteError(
+            field_name, "longitude and latitude must be finite numbers (not text)"
+        )
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
         raise RouteError(
             field_name,

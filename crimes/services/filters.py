@@ -20,7 +20,7 @@ from django.db.models.expressions import RawSQL
 from core.api_errors import ApiError
 from core.grid_sql import cell_bounds, cell_id_sql
 from core.local_time import SEATTLE
-from core.params import ascii_float, ascii_int
+from core.params import ascii_int, coordinate
 from crimes.models import CrimeAgainst
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -267,7 +267,7 @@ def _bbox(query: Mapping) -> tuple[float, float, float, float] | None:
     if raw is None:
         return None
     message = "min_lon,min_lat,max_lon,max_lat in degrees (EPSG:4326)"
-    values = [ascii_float(v.strip()) for v in raw.split(",")]
+    values = [coordinate(v.strip(), text=True) for v in raw.split(",")]
     if len(values) != 4 or None in values:
         raise FilterError("bbox", message)
     x0, y0, x1, y1 = values

@@ -23,8 +23,8 @@ from core.local_time import as_aware, local_iso
 from core.params import (
     EARLIEST,
     LATEST,
-    ascii_float,
     ascii_int,
+    coordinate,
     datetime_schema,
     int_schema,
     number_schema,
@@ -100,11 +100,11 @@ def _model(request) -> int | None:
     return value
 
 
-def _float(request, name: str, lo: float, hi: float) -> float:
+def _coordinate(request, name: str, lo: float, hi: float) -> float:
     raw = request.query_params.get(name)
     if raw in (None, ""):
         raise ValidationError({name: "is required"})
-    value = ascii_float(raw)
+    value = coordinate(raw, text=True)
     if value is None or not lo <= value <= hi:
         raise ValidationError({name: f"a number from {lo} to {hi}"})
     return value
@@ -257,8 +257,8 @@ class ForecastPointView(APIView):
         responses={200: OpenApiTypes.OBJECT, 404: NO_FORECAST},
     )
     def get(self, request, *args, **kwargs):
-        lat = _float(request, "lat", -90, 90)
-        lon = _float(request, "lon", -180, 180)
+        lat = _coordinate(request, "lat", -90, 90)
+        lon = _coordinate(request, "lon", -180, 180)
         hours = _hours(request)
         category = _category(request)
         idx = cell_at(lon, lat)
