@@ -67,7 +67,7 @@
   function updateLegend(result) {
     var week = state.week, h = state.hour;
     if (!week || !result) { return; }
-    document.getElementById("legend-classes").innerHTML = CrimeHeat.legendItems(result.bounds);
+    CrimeHeat.fillLegend(document.getElementById("legend-classes"), result.bounds);
     var size = Math.round(state.grid.cellSize * result.level.k);
     document.getElementById("legend-city").textContent =
       "Whole city this hour: " + week.city_total[h].toFixed(1) + " expected reported incidents. " +

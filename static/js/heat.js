@@ -87,9 +87,18 @@
     return CLASSES.map(function (c, i) {
       var lo = bounds[i];
       var words = lo > 0 ? "over " + fmtDensity(lo) + " expected reports per km² per hour" : "no expected reports";
-      return '<li><span class="swatch" style="background:' + c.colour + '"></span><strong>' +
+      return '<li><span class="swatch" data-bg="' + c.colour + '"></span><strong>' +
         c.label + "</strong><span>" + words + "</span></li>";
     }).join("");
+  }
+
+  // Fills a legend list; the swatches are coloured through the CSSOM, since the
+  // Content-Security-Policy refuses style="" attributes in markup (core/csp.py).
+  function fillLegend(element, bounds) {
+    element.innerHTML = legendItems(bounds);
+    element.querySelectorAll("[data-bg]").forEach(function (el) {
+      el.style.background = el.dataset.bg;
+    });
   }
 
   function blockGeoJSON(level) {
@@ -214,5 +223,5 @@
     return heat;
   }
 
-  global.CrimeHeat = { create: create, legendItems: legendItems, fmtDensity: fmtDensity, CLASSES: CLASSES };
+  global.CrimeHeat = { create: create, legendItems: legendItems, fillLegend: fillLegend, fmtDensity: fmtDensity, CLASSES: CLASSES };
 })(window);

@@ -76,7 +76,7 @@
         " reported incidents expected in the whole city in that hour.";
       var heat = CrimeHeat.create(handle, grid);
       heat.onChange = function (result) {
-        document.getElementById("legend-classes").innerHTML = CrimeHeat.legendItems(result.bounds);
+        CrimeHeat.fillLegend(document.getElementById("legend-classes"), result.bounds);
       };
       return heat.ready.then(function () {
         heat.show(values);
