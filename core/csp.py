@@ -40,7 +40,9 @@ def tiles_origin(url: str) -> str:
 @cache
 def _template(tiles_url: str) -> str:
     """The policy with a ``{nonce}`` placeholder (cached per tile setting)."""
-    images = " ".join(filter(None, ["'self'", "data:", tiles_origin(tiles_url)]))
+    images = " ".join(
+        filter(None, ["'self'", "data:", "blob:", tiles_origin(tiles_url)])
+    )
     directives = [
         "default-src 'self'",
         "script-src 'self' 'nonce-{nonce}'",
@@ -48,7 +50,8 @@ def _template(tiles_url: str) -> str:
         f"img-src {images}",
         "font-src 'self' data:",
         "connect-src 'self'",
-        "worker-src 'self'",
+        # MapLibre GL starts its tile workers from blob: URLs (its documented need).
+        "worker-src 'self' blob:",
         "manifest-src 'self'",
         "object-src 'none'",
         "base-uri 'none'",

@@ -47,7 +47,7 @@ def test_every_answer_carries_the_policy(client, path):
     assert "'unsafe-inline'" not in policy["style-src"]
     assert policy["style-src"].startswith("'self' 'nonce-")
     # ES modules and a service worker from the site itself are allowed.
-    assert policy["worker-src"] == "'self'" and policy["manifest-src"] == "'self'"
+    assert policy["worker-src"] == "'self' blob:" and policy["manifest-src"] == "'self'"
 
 
 def test_the_nonce_is_new_per_request_and_the_one_templates_get(client):
