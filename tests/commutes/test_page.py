@@ -147,7 +147,7 @@ def test_places_typed_by_name_are_picked_and_scored(live_server, page, commute_d
     )
     page.locator("#commute-map").click(position={"x": point[0], "y": point[1]})
     page.wait_for_function(
-        "document.querySelector('#waypoint-list li')"
+        "() => document.querySelector('#waypoint-list li')"
         " && /^(near|at|in) /.test(document.querySelector('#waypoint-list li')"
         ".textContent)",
         timeout=15000,
