@@ -11,7 +11,11 @@ the raster tile server when MAP_TILES_URL names one. A service worker and the we
 app manifest may come from the site itself; nothing may frame a page.
 
 The header is set here for every response, so an answer the API's fast path
-replays from the cache carries a fresh one too (this middleware sits outside it).
+replays from the cache carries one too (this middleware sits outside it). The nonce
+is made only when something asks for it (a template through the context processor):
+an answer that rendered no template (JSON, a tile, a replayed fast-path hit) gets the
+policy without a nonce, the same for every request, so a cached answer and the view's
+own answer carry the same header.
 """
 
 from __future__ import annotations
@@ -38,15 +42,16 @@ def tiles_origin(url: str) -> str:
 
 
 @cache
-def _template(tiles_url: str) -> str:
-    """The policy with a ``{nonce}`` placeholder (cached per tile setting)."""
+def _template(tiles_url: str, with_nonce: bool) -> str:
+    """The policy, with a ``{nonce}`` placeholder when asked (cached per setting)."""
+    own = "'self' 'nonce-{nonce}'" if with_nonce else "'self'"
     images = " ".join(
         filter(None, ["'self'", "data:", "blob:", tiles_origin(tiles_url)])
     )
     directives = [
         "default-src 'self'",
-        "script-src 'self' 'nonce-{nonce}'",
-        "style-src 'self' 'nonce-{nonce}'",
+        f"script-src {own}",
+        f"style-src {own}",
         f"img-src {images}",
         "font-src 'self' data:",
         "connect-src 'self'",
@@ -61,14 +66,16 @@ def _template(tiles_url: str) -> str:
     return "; ".join(directives)
 
 
-def policy(nonce: str) -> str:
-    return _template(settings.MAP_TILES_URL).replace("{nonce}", nonce)
+def policy(nonce: str | None) -> str:
+    """The header's value; ``None``: the answer used no nonce."""
+    template = _template(settings.MAP_TILES_URL, nonce is not None)
+    return template.replace("{nonce}", nonce) if nonce else template
 
 
 def nonce(request: HttpRequest) -> str:
-    """This request's nonce (the middleware's; one made here for a request that did
-    not pass it, such as a template rendered in a shell). A DRF Request reads it
-    from the HttpRequest it wraps."""
+    """This request's nonce, made on first use and kept on the HttpRequest (a DRF
+    Request is unwrapped, so the middleware sees what its view used)."""
+    request = getattr(request, "_request", request)
     value = getattr(request, NONCE_ATTR, None)
     if value is None:
         value = secrets.token_urlsafe(16)
@@ -81,8 +88,6 @@ class ContentSecurityPolicyMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        value = secrets.token_urlsafe(16)
-        setattr(request, NONCE_ATTR, value)  # before any view wraps the request
         response = self.get_response(request)
-        response[HEADER] = policy(value)
+        response[HEADER] = policy(getattr(request, NONCE_ATTR, None))
         return response
