@@ -189,6 +189,8 @@ def test_every_model_an_answer_reads_is_tracked():
         "ForecastValues": (cache.FORECASTS,),
         "StreetEdge": (cache.STREETS,),
         "StreetLine": (cache.STREETS,),
+        "MapArea": (cache.STREETS,),
+        "MapLabel": (cache.STREETS,),
     }
 
 
