@@ -47,7 +47,7 @@ django.setup()
 import numpy as np  # noqa: E402
 from django.db import connection  # noqa: E402
 
-from commutes.services import scoring, street_routes  # noqa: E402
+from commutes.services import alternatives, scoring  # noqa: E402
 from predictions.services.forecast_store import load_forecast  # noqa: E402
 from streets.services.street_graph import Snap, street_graph  # noqa: E402
 
@@ -148,7 +148,7 @@ def main() -> int:
     build_s = time.perf_counter() - t
     week = load_forecast("all", hours=176)
     city_mean = scoring.city_mean_per_hour(week.values)
-    matrix = street_routes.edge_mean_matrix(graph, week.cell_ids)
+    matrix = alternatives.edge_mean_matrix(graph, week.cell_ids)
     pairs = pick_routes(graph, args.routes, rng)
     osm = graph.vertex_osm
     print(

@@ -2,7 +2,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
-from commutes.services.commute import model_card_url
+from commutes.services.commute_payload import model_card_url
 from commutes.services.routes import MODE_SPEED_KMH
 
 

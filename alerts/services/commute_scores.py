@@ -1,5 +1,6 @@
 """The one place alerts reads commute scores: commutes' ``score_commute``, called
-as the API calls it, and only the API's documented fields read back
+and rendered as the API does it (``commute_payload.payload``), and only the API's
+documented fields read back
 (departures.best_by_day, timeline, routes[].vs_shortest / comparison / streets,
 depart), so a change inside commutes does not reach here.
 
@@ -16,6 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 
 from commutes.services.commute import score_commute
+from commutes.services.commute_payload import payload as render
 from commutes.services.routes import RouteError, Window, parse_route
 from core.local_time import SEATTLE
 
@@ -87,6 +89,11 @@ class CommuteKey:
         )
 
 
+def _answer(route, window: Window, depart: datetime | None = None) -> dict:
+    """The API's answer for the commute."""
+    return render(score_commute(route, window, depart=depart))
+
+
 def _num(value) -> float | None:
     return float(value) if value is not None and math.isfinite(value) else None
 
@@ -135,14 +142,14 @@ def score_day(key: CommuteKey, day: date) -> DayScore:
     window = Window(key.window().start, key.window().end, frozenset({day.weekday()}))
     route = key.route()
     try:
-        payload = score_commute(route, window)
+        payload = _answer(route, window)
         by_day = {d["date"]: d for d in payload["departures"]["best_by_day"]}
         best = by_day.get(day.isoformat())
         if best is None:
             raise NoForecastForDay(f"no forecast covers {day:%A %d %B %Y}")
         if datetime.fromisoformat(payload["depart"]["departure"]).date() != day:
             # The same weekday twice in the forecast week: score that day's best.
-            payload = score_commute(
+            payload = _answer(
                 route, window, depart=datetime.fromisoformat(best["departure"])
             )
     except NoForecast as exc:
@@ -158,7 +165,7 @@ def best_by_day(key: CommuteKey) -> tuple[list[dict], dict]:
     """Each chosen day's best departure in the forecast week (the calendar's events)
     and the forecast it came from: ([{date, departure, expected, relative_risk}],
     forecast)."""
-    payload = score_commute(key.route(), key.window())
+    payload = _answer(key.route(), key.window())
     first = payload["routes"][0]
     days = [
         {**d, "duration_min": first["duration_min"]}

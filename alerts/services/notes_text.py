@@ -16,7 +16,7 @@ from django.urls import reverse
 from alerts.models import Subscription
 from alerts.services import links
 from alerts.services.commute_scores import DayScore
-from commutes.services.commute import NOTE
+from commutes.services.commute_payload import NOTE
 from core.local_time import SEATTLE
 
 MODE_WORD = {

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from commutes.api.serializers import ScoreRequestSerializer, ScoreResponseSerializer
 from commutes.services.commute import score_commute
+from commutes.services.commute_payload import payload
 from commutes.services.routes import (
     ROUTED_MODES,
     RouteError,
@@ -118,7 +119,7 @@ class CommuteScoreView(APIView):
             depart = parse_depart(data.get("depart"), SEATTLE)
             routed = not route.drawn and route.mode in ROUTED_MODES
             computed: list[bool] = []
-            result = score_commute(
+            score = score_commute(
                 route,
                 window,
                 category,
@@ -138,4 +139,4 @@ class CommuteScoreView(APIView):
             ) from None
         except NoNetwork as exc:
             raise ApiError(str(exc), status=503, code="no_street_network") from None
-        return Response(result)
+        return Response(payload(score))

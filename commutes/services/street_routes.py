@@ -1,11 +1,9 @@
-"""Routes along the streets: the fastest for the mode, and safer alternatives.
+"""Routes along the streets: the cheapest through the points, and its stretches.
 
 A route is a list of Steps (parts of edges) through the snapped start, waypoints and
-end. Alternatives minimise time x (1 + lambda x edge exposure) for a few lambdas,
-where an edge's exposure is the forecast of the cells within 100 m of it, relative to
-the city's average cell, over the hours of the trip. Only routes that take longer,
-expect fewer reported incidents, stay within MAX_EXTRA_TIME and are not just the
-shortest route with a different corner are kept (see ``pick_alternatives``).
+end: the fastest for the mode, or (with an edge factor) a candidate for a safer
+alternative (alternatives.py generates and chooses those). A route's cells, vertices
+and street names, and its named stretches, are read from the graph here.
 """
 
 from __future__ import annotations
@@ -13,21 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.sparse import csr_matrix
 
 from commutes.services.corridor import CORRIDOR_HALF_WIDTH_M
 from osm.junctions import names_at_vertices
 from osm.names import base_name
 from streets.services.street_graph import NoRoute, Snap, Step, StreetGraph
 
-LAMBDAS = (0.25, 1.0, 4.0)
-MAX_EXTRA_TIME = 0.30  # alternatives more than 30% slower are dropped
-MIN_GAIN = 0.05  # ... and so are those saving less than 5% of the expected count
-# Two routes are the same unless this much of one (metres, and share) is not on
-# the other: a different corner is not an alternative.
-DISTINCT_M = 200.0
-DISTINCT_SHARE = 0.05
-MAX_ALTERNATIVES = 2
 STRETCH_M = 250.0
 STRETCH_MIN_M = 100.0
 STRETCH_MAX_M = 600.0
@@ -47,15 +36,6 @@ class StreetRoute:
     seconds: float
     length_m: float
     legs: list[list[Step]]
-    weight: float = 0.0  # the lambda that found it; 0 for the shortest
-
-    def edge_lengths(self, graph: StreetGraph) -> dict[int, float]:
-        out: dict[int, float] = {}
-        for step in self.steps:
-            out[step.edge] = out.get(step.edge, 0.0) + step.share * float(
-                graph.length_m[step.edge]
-            )
-        return out
 
 
 def route_through(
@@ -116,17 +96,6 @@ def _utm_xy(graph: StreetGraph, snaps: list[Snap]) -> np.ndarray:
     )
 
 
-def leg_bounds(
-    graph: StreetGraph, mode: str, route: StreetRoute, edge_factor: np.ndarray
-) -> list[float]:
-    """Each leg's cost under ``edge_factor`` along ``route``: the cheapest path
-    under those costs cannot cost more, so it bounds the search."""
-    return [
-        route_seconds(graph, mode, leg, edge_factor) * (1 + 1e-9) + 1e-6
-        for leg in route.legs
-    ]
-
-
 def route_seconds(
     graph: StreetGraph,
     mode: str,
@@ -143,7 +112,7 @@ def route_seconds(
 
 
 def route_cells(graph: StreetGraph, steps: list[Step]) -> np.ndarray:
-    """Sorted unique ids of the cells within 100 m of the route."""
+    """Sorted unique ids of the cells within the corridor's half width of the route."""
     parts = [graph.step_cells(s, CORRIDOR_HALF_WIDTH_M) for s in steps]
     return np.unique(np.concatenate(parts)) if parts else np.empty(0, np.int64)
 
@@ -168,88 +137,6 @@ def route_streets(graph: StreetGraph, steps: list[Step]) -> list[str]:
         if label and (not names or names[-1] != label):
             names.append(label)
     return names
-
-
-# --- exposure per edge ------------------------------------------------------------
-def edge_mean_matrix(graph: StreetGraph, grid_cell_ids: np.ndarray) -> csr_matrix:
-    """(edges x forecast columns): the mean over each edge's cells."""
-
-    def build() -> csr_matrix:
-        pos = np.clip(
-            np.searchsorted(grid_cell_ids, graph.cell_ids), 0, grid_cell_ids.size - 1
-        )
-        known = grid_cell_ids[pos] == graph.cell_ids
-        rows = np.repeat(np.arange(graph.edge_ids.size), np.diff(graph.cell_indptr))
-        counts = np.bincount(rows[known], minlength=graph.edge_ids.size)
-        weight = 1.0 / np.maximum(counts[rows[known]], 1)
-        return csr_matrix(
-            (weight, (rows[known], pos[known])),
-            shape=(graph.edge_ids.size, grid_cell_ids.size),
-        )
-
-    key = ("edge-mean", int(grid_cell_ids.size), *grid_cell_ids[[0, -1]].tolist())
-    return graph.memo(key, build)
-
-
-def edge_exposure(
-    graph: StreetGraph, grid_cell_ids: np.ndarray, cell_rate: np.ndarray, city: float
-) -> np.ndarray:
-    """Per edge: mean forecast of its cells over the trip / the city's mean cell.
-
-    1 is an average part of the city; 0 where no forecast cell is near.
-    """
-    if city <= 0:
-        return np.zeros(graph.edge_ids.size)
-    return np.asarray(edge_mean_matrix(graph, grid_cell_ids) @ cell_rate) / city
-
-
-# --- choosing alternatives ----------------------------------------------------------
-def differs_enough(graph: StreetGraph, a: StreetRoute, b: StreetRoute) -> bool:
-    on_a, on_b = a.edge_lengths(graph), b.edge_lengths(graph)
-    for one, other, length in ((on_a, on_b, a.length_m), (on_b, on_a, b.length_m)):
-        apart = sum(m for e, m in one.items() if e not in other)
-        if apart >= max(DISTINCT_M, DISTINCT_SHARE * length):
-            return True
-    return False
-
-
-@dataclass
-class Candidate:
-    route: StreetRoute
-    expected: float
-
-
-def pick_alternatives(
-    graph: StreetGraph, shortest: Candidate, candidates: list[Candidate]
-) -> list[Candidate]:
-    """Up to MAX_ALTERNATIVES Pareto-better detours, quickest first.
-
-    Kept: slower than the shortest (by at most MAX_EXTRA_TIME), at least MIN_GAIN
-    (of the shortest's expected count) fewer expected incidents than the shortest
-    and than any quicker kept alternative, and different enough from the shortest
-    and from each other. So the list is Pareto-better: each is slower and lower.
-    """
-    t0, e0 = shortest.route.seconds, shortest.expected
-    fit = [
-        c
-        for c in candidates
-        if t0 < c.route.seconds <= t0 * (1 + MAX_EXTRA_TIME)
-        and c.expected <= e0 * (1 - MIN_GAIN)
-        and differs_enough(graph, c.route, shortest.route)
-    ]
-    fit.sort(key=lambda c: (c.route.seconds, c.expected))
-    frontier: list[Candidate] = []
-    for c in fit:
-        if frontier and c.expected > frontier[-1].expected - MIN_GAIN * e0:
-            # Dominated, or a longer way for next to no gain over a kept quicker one.
-            continue
-        if any(not differs_enough(graph, c.route, k.route) for k in frontier):
-            continue
-        frontier.append(c)
-    if len(frontier) > MAX_ALTERNATIVES:
-        # The smallest detour and the lowest exposure: the two ends of the choice.
-        frontier = [frontier[0], frontier[-1]]
-    return frontier
 
 
 # --- named stretches --------------------------------------------------------------

@@ -10,7 +10,8 @@ import pytest
 import shapely
 from django.conf import settings
 
-from commutes.services.commute import score_commute
+from commutes.services import commute
+from commutes.services.commute_payload import payload
 from commutes.services.corridor import find_corridor
 from commutes.services.routes import parse_route, parse_window
 from core.grid_sql import cell_bounds, cell_id_of
@@ -41,6 +42,11 @@ DRAWN_CAPITOL_HILL_TO_UW = {
 BUSY = [[-122.3387, 47.6110], [-122.3320, 47.6040], [-122.3305, 47.6020]]
 # Residential View Ridge: NE 75th St, a quiet street.
 QUIET = [[-122.2820, 47.6835], [-122.2720, 47.6835]]
+
+
+def score_commute(*args, **kwargs) -> dict:
+    """The API's answer: the scores (dataclasses) rendered as JSON."""
+    return payload(commute.score_commute(*args, **kwargs))
 
 
 def _route(coords, mode="walk"):
