@@ -175,3 +175,37 @@ def score_corridor(
         segment_cells=sizes,
         segment_relative=seg_rel,
     )
+
+
+# The stretch to watch is never the start's or the destination's own block: nobody
+# can avoid those, and a warning there is no use.
+END_MARGIN_M = 200.0
+
+
+def stretch_to_watch(
+    bounds_m: list[tuple[float, float]],
+    rates: np.ndarray,
+    cells: np.ndarray,
+    length_m: float,
+    by_density: bool = True,
+    margin_m: float = END_MARGIN_M,
+) -> int | None:
+    """Index of the stretch to watch: the highest forecast (per nearby cell when
+    ``by_density``, for stretches of unequal length) among the stretches lying
+    mostly (at least half their length) between ``margin_m`` after the start and
+    ``margin_m`` before the end. None when no stretch qualifies (a trip too short)
+    or none expects anything."""
+    rates = np.asarray(rates, dtype=np.float64)
+    cells = np.asarray(cells, dtype=np.float64)
+    key = rates
+    if by_density:
+        key = np.where(cells > 0, rates, 0.0) / np.maximum(cells, 1)
+    best, best_key = None, 0.0
+    lo, hi = margin_m, length_m - margin_m
+    for i, (a, b) in enumerate(bounds_m):
+        inside = max(0.0, min(b, hi) - max(a, lo))
+        if b <= a or inside < 0.5 * (b - a):
+            continue
+        if key[i] > best_key:
+            best, best_key = i, float(key[i])
+    return best

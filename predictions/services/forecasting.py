@@ -23,6 +23,7 @@ from predictions.models import Category, ForecastRun, ModelVersion
 from predictions.services import checkpoints, forecast_store
 from predictions.services.cells import grid_arrays
 from predictions.services.incident_events import load_events
+from predictions.signals import forecast_stored
 
 log = logging.getLogger(__name__)
 MAX_HOURS = forecast_store.MAX_HOURS
@@ -76,6 +77,8 @@ def execute(run_id: int) -> ForecastRun:
         run = ForecastRun.objects.select_related("model_version").get(pk=run_id)
         _precompute(run)
     run.refresh_from_db()
+    if run.status == RunStatus.SUCCEEDED:
+        forecast_stored.send(sender=ForecastRun, run_id=run.pk)
     return run
 
 

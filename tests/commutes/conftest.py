@@ -1,4 +1,5 @@
-"""Real 2021 SPD rows, the grid, places and a known forecast, loaded once per session.
+"""Real 2021 SPD rows, the grid, places, a known forecast and its trip reference (the
+random routed trips a commute is placed among), loaded once per session.
 
 Loaded committed (outside any test transaction) so both ordinary `db` tests and the
 live server of the browser test see them. A transactional test elsewhere in the run
@@ -30,6 +31,7 @@ class CommuteData:
 
 
 def _load() -> CommuteData:
+    from commutes.services.trip_reference import build
     from places.services.index import refresh_places
     from predictions.models import ForecastRun, ForecastValues, ModelVersion
 
@@ -42,6 +44,8 @@ def _load() -> CommuteData:
     load_spd()
     refresh_places()
     vid, values, hours = store_known_forecast(FORECAST_START, hours=176)
+    # What the worker does after a forecast run (tests/commutes/test_trip_reference*).
+    build(ForecastRun.objects.get(model_version_id=vid).pk)
     return CommuteData(vid, values, hours)
 
 
