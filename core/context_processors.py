@@ -1,4 +1,8 @@
+import functools
+import json
+
 from django.conf import settings
+from django.contrib.staticfiles import finders
 from django.templatetags.static import static
 from django.urls import NoReverseMatch, reverse
 
@@ -22,6 +26,31 @@ def _glyphs_url() -> str:
     except NoReverseMatch:
         return ""
     return sample.replace("/f/0-255.pbf", "/{fontstack}/{range}.pbf")
+
+
+@functools.cache
+def _map_preview() -> dict | None:
+    """The base map's preview images (static/map/preview/preview.json, made by
+    ``manage.py render_map_preview``): zoom, bounds and the static URL of each pass,
+    and what the map credits. None when the site has none (the map then starts
+    MapLibre when idle)."""
+    path = finders.find("map/preview/preview.json")
+    if not path:
+        return None
+    with open(path, encoding="utf-8") as f:
+        manifest = json.load(f)
+    return {
+        "attribution": manifest["attribution"],
+        "images": [
+            {
+                "z": image["z"],
+                "bounds": image["bounds"],
+                "base": static("map/preview/" + image["base"]),
+                "labels": static("map/preview/" + image["labels"]),
+            }
+            for image in manifest["images"]
+        ],
+    }
 
 
 def site(request):
@@ -48,6 +77,7 @@ def site(request):
             "maplibreLeafletUrl": static(
                 "vendor/maplibre-gl-leaflet/leaflet-maplibre-gl.js"
             ),
+            "mapPreview": None if settings.MAP_TILES_URL else _map_preview(),
             "center": list(settings.SEATTLE_CENTER),
             "timeZone": TZ_NAME,
         },
