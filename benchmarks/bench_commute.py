@@ -43,6 +43,7 @@ from django.test import Client  # noqa: E402
 from commutes.services import commute, street_routes  # noqa: E402
 from commutes.services.commute import score_commute  # noqa: E402
 from commutes.services.commute_payload import payload  # noqa: E402
+from commutes.services.corridor import CORRIDOR_HALF_WIDTH_M  # noqa: E402
 from commutes.services.routes import parse_route, parse_window  # noqa: E402
 from commutes.services.stretch_history import _recent_history  # noqa: E402
 from crimes.models import Incident  # noqa: E402
@@ -200,7 +201,7 @@ def main() -> int:
     results["history_query"] = line(
         "  of which: riskiest stretch history (each)",
         # The query itself: recent_history keeps its answers per stretch.
-        timed(lambda: _recent_history(segment, 100.0), args.runs),
+        timed(lambda: _recent_history(segment, CORRIDOR_HALF_WIDTH_M), args.runs),
     )
 
     ensure_fresh()

@@ -194,3 +194,70 @@ def test_a_fact_is_written_in_one_module(literal, home):
         if path.suffix in {".py", ".js", ".html"} and literal in path.read_text()
     ]
     assert places == [home]
+
+
+def _files_matching(pattern: str, tops: tuple[str, ...]) -> list[str]:
+    """Code files (py, js, html; migrations aside) under ``tops`` where ``pattern``
+    (a regular expression) matches, each with its number of matches."""
+    found = []
+    for top in tops:
+        for path in sorted((REPO / top).rglob("*")):
+            if path.suffix not in {".py", ".js", ".html"} or "migrations" in path.parts:
+                continue
+            hits = len(re.findall(pattern, path.read_text(), flags=re.MULTILINE))
+            if hits:
+                found.append(f"{path.relative_to(REPO).as_posix()} x{hits}")
+    return found
+
+
+APPS = ("core", "crimes", "predictions", "streets", "places", "commutes", "alerts")
+PAGES = ("static/js", "templates")
+
+
+@pytest.mark.parametrize(
+    ("pattern", "tops", "homes"),
+    [
+        # The corridor's half width: commutes.services.corridor.CORRIDOR_HALF_WIDTH_M.
+        # Street routes took their cells from one constant and the stretch history
+        # from another; the note, the API's description and the page wrote "100 m".
+        (r"^\w*(RADIUS|HALF_WIDTH)\w*_M = ", ("streets", "commutes"), ["corridor.py"]),
+        (r"\b100 ?m\b", (*APPS, *PAGES, "osm"), []),
+        # The forecast categories: predictions.models.Category (the commute API and
+        # its schema each had their own tuple).
+        (r"""["']person["'],\s*["']property["']""", (*APPS, *PAGES), []),
+        # How big a road is: osm.highways.class_rank (the junction names and the
+        # stretch names once each ranked with their own CLASS_RANK.get(..., 9)).
+        (r"CLASS_RANK\.get\(", (*APPS, "osm"), ["highways.py"]),
+        # Which streets meet at a vertex, biggest first: osm.junctions.
+        (r"names\[label\] = min\(", (*APPS, "osm"), ["junctions.py"]),
+        # What a forecast answer varies on: predictions.api.views.FORECAST_VARY (its
+        # fast path, its 200 and its 304 each wrote the list).
+        (r"""["']Accept["'],\s*["']Accept-Encoding["']""", APPS, ["views.py"]),
+    ],
+)
+def test_a_rule_is_written_in_one_module(pattern, tops, homes):
+    found = _files_matching(pattern, tops)
+    assert [f.rsplit("/", 1)[-1] for f in found] == [f"{h} x1" for h in homes], found
+
+
+def test_the_commute_api_takes_the_forecast_categories(client, db):
+    from predictions.models import Category
+
+    schema = client.get("/api/v1/schema/", HTTP_ACCEPT="application/json").json()
+    components = schema["components"]["schemas"]
+
+    def enum(node: dict) -> list | None:  # through $ref and allOf
+        if "$ref" in node:
+            return enum(components[node["$ref"].rsplit("/", 1)[1]])
+        if "enum" in node:
+            return node["enum"]
+        return next(filter(None, map(enum, node.get("allOf", []))), None)
+
+    assert enum(components["ScoreRequest"]["properties"]["category"]) == Category.values
+    refused = client.post(
+        "/api/v1/commutes/score/",
+        {"start": [-122.3208, 47.6154], "end": [-122.313, 47.6612], "category": "x"},
+        content_type="application/json",
+    )
+    assert refused.status_code == 400
+    assert refused.json()["detail"].endswith(", ".join(Category.values))

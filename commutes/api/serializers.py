@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from commutes.services.corridor import CORRIDOR_HALF_WIDTH_M
 from commutes.services.routes import DAYS, MODE_SPEED_KMH
-
-_CATEGORIES = ("all", "person", "property")
+from predictions.models import Category
 
 
 class WindowSerializer(serializers.Serializer):
@@ -47,7 +47,9 @@ class ScoreRequestSerializer(serializers.Serializer):
         ),
     )
     window = WindowSerializer(required=False)
-    category = serializers.ChoiceField(choices=_CATEGORIES, default="all")
+    category = serializers.ChoiceField(
+        choices=Category.values, default=Category.ALL.value
+    )
     depart = serializers.CharField(
         required=False,
         help_text=(
@@ -134,7 +136,8 @@ class RouteSerializer(serializers.Serializer):
     riskiest_segment = serializers.DictField(
         allow_null=True,
         help_text='index, name ("E Pine St between Broadway and 10th Ave E"), '
-        "recent_history (the last 12 months of data within 100 m)",
+        "recent_history (the last 12 months of data within "
+        f"{CORRIDOR_HALF_WIDTH_M:.0f} m)",
     )
 
 

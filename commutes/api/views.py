@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from commutes.api.serializers import ScoreRequestSerializer, ScoreResponseSerializer
 from commutes.services.commute import score_commute
 from commutes.services.commute_payload import payload
+from commutes.services.corridor import CORRIDOR_HALF_WIDTH_M
 from commutes.services.routes import (
     ROUTED_MODES,
     RouteError,
@@ -23,10 +24,10 @@ from core import throttling
 from core.api_errors import ApiError
 from core.local_time import SEATTLE
 from core.work_slots import Slots
+from predictions.models import Category
 
 # A forecast run is precomputed hourly: a client may try again in a few minutes.
 NO_FORECAST_RETRY_S = 300
-CATEGORIES = ("all", "person", "property")
 # What a commute costs in the anonymous throttle, in tokens (a cached read is 1;
 # core.throttling.spend): the web workers' CPU per request against a cached forecast
 # read, measured by benchmarks/bench_load.py (phase 0; docs/benchmarks.md,
@@ -88,7 +89,8 @@ class CommuteScoreView(APIView):
             "`depart`. Transit is a straight line at its door-to-door speed. A "
             "GeoJSON LineString given as `route` is scored as drawn (no routing). "
             "For each route and each departure hour of the forecast week: the "
-            "expected reported incidents in the cells within ~100 m during the trip, "
+            "expected reported incidents in the cells within "
+            f"~{CORRIDOR_HALF_WIDTH_M:.0f} m during the trip, "
             "the same for a typical route of that length and mode, their ratio, the "
             "best departures in `window`, and the route's stretches ranked "
             "(GeoJSON; along the streets they are named). The top-level fields "
@@ -108,11 +110,11 @@ class CommuteScoreView(APIView):
         data = request.data
         if not isinstance(data, dict):
             raise ApiError("send a JSON object", code="malformed_body")
-        category = data.get("category", "all")
+        category = data.get("category", Category.ALL.value)
         try:
-            if category not in CATEGORIES:
+            if category not in Category.values:
                 raise RouteError(
-                    "category", f"category must be one of {', '.join(CATEGORIES)}"
+                    "category", f"category must be one of {', '.join(Category.values)}"
                 )
             route = parse_route(data)
             window = parse_window(data.get("window"))

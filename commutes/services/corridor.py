@@ -1,4 +1,4 @@
-"""The corridor: forecast grid cells within ~100 m of the route, found in PostGIS.
+"""The corridor: forecast grid cells within CORRIDOR_HALF_WIDTH_M of a route (PostGIS).
 
 One query splits the route into equal stretches of about SEGMENT_LENGTH_M and joins
 each to predictions' Cell polygons with ST_DWithin (GiST index on Cell.geom), so the

@@ -52,7 +52,7 @@ SELECT coalesce(nullif(grp, ''), 'UNKNOWN'), tod, count(*) FROM near GROUP BY 1,
 _HISTORY = VersionedCache("stretch-history", (DATA,), local=256, shared=True)
 
 
-def recent_history(segment_utm: LineString, width_m: float = 100.0) -> dict:
+def recent_history(segment_utm: LineString, width_m: float) -> dict:
     """Incidents within ``width_m`` of the stretch over the data's last 365 days.
 
     "Last 12 months of data" ends at the newest offense loaded, not today: the demo

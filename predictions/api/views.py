@@ -164,6 +164,20 @@ class FormatParameterNegotiation(DefaultContentNegotiation):
         return kept
 
 
+# The forecast answer depends on these request headers (the format on Accept, gzip on
+# Accept-Encoding): the fast path keys on them and every answer names them in Vary.
+FORECAST_VARY = ("Accept", "Accept-Encoding")
+
+
+def _cacheable(resp: HttpResponse, etag: str) -> HttpResponse:
+    """A forecast answer's caching headers; a 304 carries its 200's (RFC 9110
+    15.4.5)."""
+    resp["ETag"] = etag
+    resp["Cache-Control"] = "public, max-age=300"
+    patch_vary_headers(resp, FORECAST_VARY)
+    return resp
+
+
 class ForecastView(APIView):
     """Hourly forecast grids: expected reported incidents per cell per hour.
 
@@ -178,7 +192,7 @@ class ForecastView(APIView):
     throttle_classes = [AnonWindowThrottle]
     # Warm anonymous reads: core.fast_path answers before the view;
     # hourly: without `start` the answer starts at the current hour.
-    fast_path = Cacheable(SCOPES, vary=("Accept", "Accept-Encoding"), hourly=True)
+    fast_path = Cacheable(SCOPES, vary=FORECAST_VARY, hourly=True)
 
     @extend_schema(
         parameters=[
@@ -208,11 +222,7 @@ class ForecastView(APIView):
         except NoForecast as exc:
             raise ApiError(str(exc), status=404, code="no_forecast") from None
         if request.headers.get("If-None-Match") == etag:
-            # The caching headers its 200 would carry (RFC 9110 15.4.5).
-            resp = HttpResponseNotModified(headers={"ETag": etag})
-            resp["Cache-Control"] = "public, max-age=300"
-            patch_vary_headers(resp, ["Accept", "Accept-Encoding"])
-            return resp
+            return _cacheable(HttpResponseNotModified(), etag)
         # GeoJSON is not compressed here (gzipped() is None; see forecast_slices).
         gz = (
             answer.gzipped()
@@ -228,10 +238,7 @@ class ForecastView(APIView):
         )
         if use_gzip:
             resp["Content-Encoding"] = "gzip"
-        resp["ETag"] = etag
-        resp["Cache-Control"] = "public, max-age=300"
-        patch_vary_headers(resp, ["Accept", "Accept-Encoding"])
-        return resp
+        return _cacheable(resp, etag)
 
 
 class ForecastPointView(APIView):

@@ -348,7 +348,7 @@
     renderRouteChoices(data);
     drawRoutes();
     renderBest(r.departures);
-    renderRiskiest(r);
+    renderRiskiest(r, props.corridor_half_width_m);
     renderSegments(r.segments);
     renderChart();
     $("honest-note").textContent = data.note;
@@ -391,7 +391,7 @@
     score();
   }
 
-  function renderRiskiest(data) {
+  function renderRiskiest(data, widthM) {
     var seg = data.riskiest_segment;
     var thead = $("riskiest-table").querySelector("thead"), tbody = $("riskiest-table").querySelector("tbody");
     thead.innerHTML = ""; tbody.innerHTML = "";
@@ -401,7 +401,8 @@
     var where = seg.name ? seg.name + " (" + (f.from_m / 1000).toFixed(1) + "–" + (f.to_m / 1000).toFixed(1) + " km, red on the map)"
       : "The stretch from " + (f.from_m / 1000).toFixed(2) + " to " + (f.to_m / 1000).toFixed(2) + " km (red on the map)";
     $("riskiest-summary").textContent = where + ": " + fmt(f.relative_risk, 2) + "× an average stretch of the city. " +
-      (h.total ? h.total + " incidents were reported within 100 m of it in the last 12 months of data." : "Nothing was reported within 100 m of it in the last 12 months of data.");
+      (h.total ? h.total + " incidents were reported" : "Nothing was reported") + " within " + widthM +
+      " m of it in the last 12 months of data.";
     if (!h.total) { return; }
     var keys = Object.keys(h.time_of_day_labels);
     var tr = document.createElement("tr");

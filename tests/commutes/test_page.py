@@ -84,6 +84,8 @@ def test_commute_page_in_browser(live_server, page, commute_data, artifacts_dir)
     first_group = page.locator("#riskiest-table tbody th").first.inner_text()
     assert first_group[:1].isupper() and not first_group.isupper(), first_group
     assert " between " in page.inner_text("#riskiest-summary")
+    # The corridor's width as the API gives it (one constant, not the page's own).
+    assert " within 100 m of it " in page.inner_text("#riskiest-summary")
 
     # Pick an alternative: the chart, the best times and the riskiest stretch follow.
     chart_before = _chart_values(page)
