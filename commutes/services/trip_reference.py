@@ -60,7 +60,7 @@ class Reference:
 
 # --- building (the worker) ---------------------------------------------------------
 def edge_cell_matrix(graph: StreetGraph, grid_cell_ids: np.ndarray) -> csr_matrix:
-    """(edges x forecast columns): 1 where the cell is within 100 m of the edge."""
+    """(edges x forecast columns): 1 for each of the edge's cells (its cell_ids)."""
 
     def build() -> csr_matrix:
         pos = np.clip(
@@ -78,7 +78,7 @@ def edge_cell_matrix(graph: StreetGraph, grid_cell_ids: np.ndarray) -> csr_matri
 
 
 def trip_cells(sample: TripSample, edge_cells: csr_matrix) -> csr_matrix:
-    """(trips x forecast columns): 1 for every cell within 100 m of the trip (a cell
+    """(trips x forecast columns): 1 for every cell of the trip's corridor (a cell
     near several of its edges counts once, as in a commute's corridor)."""
     cells = (sample.edges @ edge_cells).tocsr()
     cells.data[:] = 1.0
