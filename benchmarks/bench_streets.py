@@ -13,7 +13,9 @@ Tiles (target: p95 under 50 ms cold): ``GET /tiles/streets/z/x/y.pbf`` (water,
 parks, streets and labels) through the whole Django stack (test client) for distinct
 tiles over the city at zooms 10 to 16 (what MapLibre asks for),
 in random order, each requested once after the tile cache is emptied (cold: PostGIS
-makes every tile), then each once more (warm: from Redis) as the reference.
+makes every tile), then each once more with this process's memory emptied before
+each (warm: from Redis, what another web process finds) as the reference, then each
+once more (cached: this process's memory; target: p95 under 5 ms).
 """
 
 from __future__ import annotations
@@ -45,10 +47,12 @@ from django.core.cache import cache  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.test import Client  # noqa: E402
 
+from streets import views as tile_views  # noqa: E402
 from streets.services.street_network import load_network  # noqa: E402
 
 LOAD_TARGET_S = 60.0
 TILE_TARGET_MS = 50.0
+CACHED_TARGET_MS = 5.0
 # What MapLibre asks for: its zoom is Leaflet's minus one (512 px tiles), from the
 # whole city in view (10) to the style's source maxzoom (16, overzoomed beyond).
 ZOOMS = range(10, 17)
@@ -111,9 +115,10 @@ def main() -> int:
     if not args.tiles_only:
         load_figures(args, results)
     tile_figures(args, results)
-    ok = results["tile_cold_ms"]["p95"] < TILE_TARGET_MS and (
-        args.tiles_only or results["load_empty_s"]["p95"] < LOAD_TARGET_S
-    )
+    ok = (
+        results["tile_cold_ms"]["p95"] < TILE_TARGET_MS
+        and results["tile_hot_ms"]["p95"] < CACHED_TARGET_MS
+    ) and (args.tiles_only or results["load_empty_s"]["p95"] < LOAD_TARGET_S)
     print("RESULT " + json.dumps(results))
     print("targets met" if ok else "TARGETS MISSED")
     return 0 if ok else 1
@@ -170,6 +175,7 @@ def tile_figures(args, results: dict) -> None:
         client.get("/boundaries/city.geojson")
         client.get("/tiles/streets/6/5/22.pbf")
     cache.clear()
+    tile_views.clear_process_memory()
     rng.shuffle(tiles)
     cold, warm, sizes = [], [], []
     for z, x, y in tiles:
@@ -178,10 +184,16 @@ def tile_figures(args, results: dict) -> None:
         cold.append((time.perf_counter() - t) * 1000)
         assert response.status_code == 200
         sizes.append(len(response.content))
-    for z, x, y in tiles:
+    for z, x, y in tiles:  # what another web process finds: Redis
+        tile_views.clear_process_memory()
         t = time.perf_counter()
         client.get(f"/tiles/streets/{z}/{x}/{y}.pbf")
         warm.append((time.perf_counter() - t) * 1000)
+    hot = []
+    for z, x, y in tiles:  # asked again of the same process: its memory
+        t = time.perf_counter()
+        client.get(f"/tiles/streets/{z}/{x}/{y}.pbf")
+        hot.append((time.perf_counter() - t) * 1000)
     print(
         f"{len(tiles)} distinct tiles, zooms 10-16 over the city; "
         f"{sum(1 for s in sizes if s)} with streets, "
@@ -189,6 +201,9 @@ def tile_figures(args, results: dict) -> None:
     )
     results["tile_cold_ms"] = line("GET tile, cold (PostGIS ST_AsMVT)", cold, "ms", 50)
     results["tile_warm_ms"] = line("GET tile, warm (Redis) = reference", warm, "ms")
+    results["tile_hot_ms"] = line(
+        "GET tile, cached in this process", hot, "ms", CACHED_TARGET_MS
+    )
     by_zoom = {}
     for z in ZOOMS:
         ms = [c for c, (tz, _, _) in zip(cold, tiles, strict=True) if tz == z]

@@ -268,3 +268,21 @@ def _mercator(lon: float, lat: float) -> tuple[float, float]:
         math.radians(lon) * r,
         math.log(math.tan(math.pi / 4 + math.radians(lat) / 2)) * r,
     )
+
+
+def test_a_tile_asked_again_comes_from_this_process_until_the_streets_change(
+    client, streets, django_assert_num_queries
+):
+    from core import cache
+
+    url = "/tiles/streets/{}/{}/{}.pbf".format(*downtown())
+    first = client.get(url).content
+    assert first
+    redis = cache.redis_client()
+    for key in redis.scan_iter("*street-tiles*"):  # the shared copy gone
+        redis.delete(key)
+    with django_assert_num_queries(0):  # neither Redis's copy nor PostGIS
+        assert client.get(url).content == first
+    cache.bump(cache.STREETS)  # a network load: every kept tile is retired
+    with django_assert_num_queries(2):  # made again: the network's extent, the tile
+        assert client.get(url).content == first
