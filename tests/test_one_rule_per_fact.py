@@ -8,6 +8,7 @@ the one parser (ml.spd_files).
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import json
 import re
@@ -261,3 +262,42 @@ def test_the_commute_api_takes_the_forecast_categories(client, db):
     )
     assert refused.status_code == 400
     assert refused.json()["detail"].endswith(", ".join(Category.values))
+
+
+def _speeds_written(tree: ast.AST) -> list[str]:
+    """Walking or cycling speeds written as numbers: a dict entry "walk"/"bike": n,
+    or a name about walking or cycling speed or pace bound to a number."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Dict):
+            for key, value in zip(node.keys, node.values, strict=True):
+                if (
+                    isinstance(key, ast.Constant)
+                    and key.value in ("walk", "bike")
+                    and isinstance(value, ast.Constant)
+                    and isinstance(value.value, int | float)
+                ):
+                    found.append(f"{key.value}: {value.value}")
+        elif isinstance(node, ast.Assign | ast.AnnAssign) and isinstance(
+            node.value, ast.Constant
+        ):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                name = getattr(target, "id", "").upper()
+                if re.search(r"WALK|BIKE|CYCL|FOOT", name) and re.search(
+                    r"KMH|SPEED|PACE|MPS", name
+                ):
+                    found.append(f"{name} = {node.value.value}")
+    return found
+
+
+def test_walking_and_cycling_speeds_are_written_once():
+    # They were written in commutes/services/routes.py as well as osm/ (issue 21).
+    code = (*APPS, "osm", "ml", "crimepredict_site")
+    places = {
+        path.relative_to(REPO).as_posix(): found
+        for top in code
+        for path in (REPO / top).rglob("*.py")
+        if (found := _speeds_written(ast.parse(path.read_text())))
+    }
+    assert places == {"osm/highways.py": ["WALK_KMH = 5.0", "BIKE_KMH = 15.0"]}

@@ -42,8 +42,8 @@ class ScoreRequestSerializer(serializers.Serializer):
         choices=list(MODE_SPEED_KMH),
         default="walk",
         help_text=(
-            "walk, bike and drive are routed along the streets (OpenStreetMap); "
-            "transit is a straight line at its door-to-door speed (no transit data)."
+            "walk, bike and drive are routed along the streets (OpenStreetMap). "
+            "transit is not offered (no transit data yet): it is a 400 naming mode."
         ),
     )
     window = WindowSerializer(required=False)
@@ -106,7 +106,10 @@ class RouteSerializer(serializers.Serializer):
     )
     along = serializers.ChoiceField(
         choices=["streets", "straight_line", "drawn"],
-        help_text="How the geometry was made; straight_line for transit",
+        help_text=(
+            "How the geometry was made: streets (routed) or drawn (a client's "
+            "`route`); straight_line is no longer produced (it was transit's)"
+        ),
     )
     along_label = serializers.CharField()
     geometry = GeoLineSerializer(help_text="GeoJSON LineString along the streets")

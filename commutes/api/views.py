@@ -66,11 +66,14 @@ class CommuteScoreView(APIView):
         request=ScoreRequestSerializer,
         responses={
             200: ScoreResponseSerializer,
-            400: OpenApiResponse(description="The body field at fault, named."),
+            400: OpenApiResponse(
+                description="The body field at fault, named; `mode` transit is a "
+                "400 (no transit data yet)."
+            ),
             429: OpenApiResponse(
                 description="Too many requests from this address: a commute "
                 f"routed along the streets counts as {ROUTED_TOKENS} requests in "
-                f"the API's rate, a drawn or transit one as {DRAWN_TOKENS}; retry "
+                f"the API's rate, a drawn one as {DRAWN_TOKENS}; retry "
                 "after `retry_after` seconds."
             ),
             503: OpenApiResponse(
@@ -86,8 +89,9 @@ class CommuteScoreView(APIView):
             "the nearest street the mode may use, within 300 m), and `routes` "
             "holds the shortest route by time plus up to two alternatives that take "
             "longer (at most 30%) and pass fewer expected reported incidents for "
-            "`depart`. Transit is a straight line at its door-to-door speed. A "
-            "GeoJSON LineString given as `route` is scored as drawn (no routing). "
+            "`depart`. Transit is not offered (no transit data yet): mode transit "
+            "is a 400. A GeoJSON LineString given as `route` is scored as drawn "
+            "(no routing). "
             "For each route and each departure hour of the forecast week: the "
             "expected reported incidents in the cells within "
             f"~{CORRIDOR_HALF_WIDTH_M:.0f} m during the trip, "
@@ -98,7 +102,7 @@ class CommuteScoreView(APIView):
             "too far from a street, no route, outside the city, over 40 km, a bad "
             "window or depart); 503 when no forecast or street network is stored, "
             "or when every routing slot is busy. A routed commute counts as "
-            f"{ROUTED_TOKENS} requests in the API's rate (a drawn or transit one as "
+            f"{ROUTED_TOKENS} requests in the API's rate (a drawn one as "
             f"{DRAWN_TOKENS}): it costs about that much more than a cached read."
         ),
         tags=["commutes"],

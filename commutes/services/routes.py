@@ -19,13 +19,22 @@ from core.api_errors import ApiError
 from core.cache import AREAS, VersionedCache
 from core.params import coordinate
 from crimes.models import Area
+from osm.drive_times import CITY_DRIVE_KMH
+from osm.highways import BIKE_KMH, WALK_KMH
 
-# Door-to-door city averages, stops and waits included (why transit is slower than
-# driving): they set the trip's duration, hence how many hours it overlaps.
-MODE_SPEED_KMH = {"walk": 5.0, "bike": 15.0, "drive": 30.0, "transit": 18.0}
-# Modes routed along the street network; the others (transit, until there is transit
-# data) stay a straight line at their door-to-door speed.
+# The speed of a route scored as drawn (no routing): the pace on foot and by bike
+# the network's times use, and the median speed of routed city drives. It sets the
+# trip's duration, hence how many hours it overlaps.
+MODE_SPEED_KMH = {"walk": WALK_KMH, "bike": BIKE_KMH, "drive": CITY_DRIVE_KMH}
+# Modes routed along the street network (every mode offered; a drawn route is scored
+# as drawn).
 ROUTED_MODES = ("walk", "bike", "drive")
+# Asked for but not offered: there is no transit data (timetables, stops) to route
+# it, and a straight line through buildings told people nothing (issue 19).
+NOT_OFFERED = {
+    "transit": "transit is not offered: there is no transit data (timetables and "
+    "stops) to route it yet; use walk, bike or drive",
+}
 MAX_LENGTH_M = 40_000.0
 MAX_POINTS = 200
 # Routed along the streets, each leg is a search of the network (four with the
@@ -167,6 +176,8 @@ def parse_route(data: dict) -> Route:
     optional ``waypoints``) as [lon, lat]; both may be given only if they agree.
     """
     mode = data.get("mode", "walk")
+    if isinstance(mode, str) and mode in NOT_OFFERED:
+        raise RouteError("mode", NOT_OFFERED[mode])
     if not isinstance(mode, str) or mode not in MODE_SPEED_KMH:
         raise RouteError(
             "mode", f"unknown mode {mode!r}; use one of {', '.join(MODE_SPEED_KMH)}"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from commutes.services.corridor import CORRIDOR_HALF_WIDTH_M
+from commutes.services.routes import MODE_SPEED_KMH
 from osm.junctions import names_at_vertices
 from osm.names import base_name
 from streets.services.street_graph import NoRoute, Snap, Step, StreetGraph
@@ -63,7 +64,9 @@ def route_through(
     steps = [s for leg in legs for s in leg]
     return StreetRoute(
         steps=steps,
-        seconds=route_seconds(graph, mode, steps),
+        # The search weighs junctions (in the edges' times); turns are added to the
+        # trip's time afterwards (osm.drive_times).
+        seconds=route_seconds(graph, mode, steps) + graph.turn_seconds(mode, steps),
         length_m=sum(s.share * float(graph.length_m[s.edge]) for s in steps),
         legs=legs,
     )
@@ -72,12 +75,13 @@ def route_through(
 # A first search stops at this many times the crow-flies time at a slow pace for the
 # mode (plus ten minutes): a short leg then explores a neighbourhood, not the city.
 _DETOUR = 3.0
-_PACE_KMH = {"walk": 4.0, "bike": 12.0, "drive": 20.0}
+_SLOW_SHARE = 0.8  # of the mode's usual speed
 
 
 def _leg(graph: StreetGraph, mode: str, a: Snap, b: Snap, edge_factor) -> list[Step]:
     crow_m = float(np.hypot(*np.subtract(*_utm_xy(graph, [a, b]))))
-    bound = _DETOUR * crow_m / (_PACE_KMH[mode] / 3.6) + 600.0
+    pace_kmh = _SLOW_SHARE * MODE_SPEED_KMH[mode]
+    bound = _DETOUR * crow_m / (pace_kmh / 3.6) + 600.0
     if edge_factor is not None:
         bound *= float(np.max(edge_factor))
     try:

@@ -20,6 +20,8 @@ from pyproj import Transformer
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
+from osm.drive_times import cruise_kmh, junction_delays, turn_delay_s
+
 COST_COLUMNS = {
     "walk": ("walk_s", "walk_back_s"),
     "bike": ("bike_s", "bike_back_s"),
@@ -107,6 +109,11 @@ class StreetGraph:
     coords: list[np.ndarray]  # (E,) lon/lat vertices of each edge
     cell_indptr: np.ndarray  # (E + 1,) CSR of each edge's cell ids
     cell_ids: np.ndarray  # (nnz,)
+    # Travel direction (degrees clockwise from north, in UTM) leaving the source and
+    # arriving at the target, for turn delays.
+    bearing_start: np.ndarray  # (E,)
+    bearing_end: np.ndarray  # (E,)
+    junction: np.ndarray  # (V,) bool: three or more drivable edges meet there
     modes: dict[str, ModeGraph] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _memo: dict = field(default_factory=dict, repr=False)
@@ -310,6 +317,29 @@ class StreetGraph:
             arcs[i] = group[np.argmin(arc_weight[group])]
         return arcs
 
+    def turn_seconds(self, mode: str, steps: list[Step]) -> float:
+        """Turn delays along consecutive steps (driving only): at each junction the
+        route passes, from the direction it arrived in to the one it leaves in."""
+        if mode != "drive" or len(steps) < 2:
+            return 0.0
+        edge = np.array([s.edge for s in steps])
+        forward = np.array([s.forward for s in steps])
+        # A step arriving at a vertex ends at 0 or 1 of its edge.
+        end = np.array([s.end for s in steps])
+        at_vertex = (end[:-1] == 0.0) | (end[:-1] == 1.0)
+        vertex = np.where(forward[:-1], self.target[edge[:-1]], self.source[edge[:-1]])
+        turns = at_vertex & self.junction[vertex]
+        if not turns.any():
+            return 0.0
+        arrive = np.where(
+            forward, self.bearing_end[edge], self.bearing_start[edge] + 180.0
+        )
+        leave = np.where(
+            forward, self.bearing_start[edge], self.bearing_end[edge] + 180.0
+        )
+        delays = turn_delay_s(arrive[:-1][turns], leave[1:][turns])
+        return float(delays.sum())
+
     # --- geometry of steps -----------------------------------------------------
     def step_coords(self, step: Step) -> np.ndarray:
         """lon/lat vertices of a step, in travel order."""
@@ -409,7 +439,7 @@ def clear_cache() -> None:
 
 
 _COLUMNS = (
-    "id source target label highway length_m walk_s walk_back_s bike_s"
+    "id source target label highway length_m speed_kmh walk_s walk_back_s bike_s"
     " bike_back_s drive_s drive_back_s connected"
 ).split()
 
@@ -440,6 +470,7 @@ def _build(key: tuple) -> StreetGraph:
     coords = np.split(points, np.flatnonzero(np.diff(index)) + 1)
     x, y = _to_utm().transform(points[:, 0], points[:, 1])
     lines_utm = shapely.linestrings(np.column_stack([x, y]), indices=index)
+    bearing_start, bearing_end = _end_bearings(x, y, index)
     cells = [r[-1] for r in rows]
     cell_indptr = np.concatenate([[0], np.cumsum([len(c) for c in cells])])
     cell_ids = (
@@ -460,13 +491,58 @@ def _build(key: tuple) -> StreetGraph:
         coords=coords,
         cell_indptr=cell_indptr,
         cell_ids=cell_ids,
+        bearing_start=bearing_start,
+        bearing_end=bearing_end,
+        junction=np.zeros(vertex_osm.size, dtype=bool),
     )
     connected = np.array([bool(r[col["connected"]]) for r in rows])
+    seconds = {name: floats(name) for cols in COST_COLUMNS.values() for name in cols}
+    seconds.update(_drive_seconds(graph, seconds, floats("speed_kmh")))
     for mode, (fwd_col, back_col) in COST_COLUMNS.items():
         graph.modes[mode] = _mode_graph(
-            graph, floats(fwd_col), floats(back_col), connected
+            graph, seconds[fwd_col], seconds[back_col], connected
         )
     return graph
+
+
+def _end_bearings(
+    x: np.ndarray, y: np.ndarray, index: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per line, the bearing of its first and of its last segment (degrees)."""
+    first = np.flatnonzero(np.r_[True, index[1:] != index[:-1]])
+    last = np.r_[first[1:], index.size] - 1
+
+    def bearing(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.degrees(np.arctan2(x[b] - x[a], y[b] - y[a])) % 360.0
+
+    return bearing(first, first + 1), bearing(last - 1, last)
+
+
+def _drive_seconds(
+    graph: StreetGraph, stored: dict[str, np.ndarray], limit_kmh: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Driving times as routed (osm.drive_times): the edge at its cruising speed
+    plus the delay of the junction it arrives at. The stored ``drive_s`` is the time
+    at the limit; only which directions may be driven is read from it."""
+    fwd_ok = np.isfinite(stored["drive_s"])
+    back_ok = np.isfinite(stored["drive_back_s"])
+    drivable = fwd_ok | back_ok
+    cruise = np.array(
+        [cruise_kmh(h, v) for h, v in zip(graph.highway, limit_kmh, strict=True)]
+    )
+    run_s = graph.length_m / cruise * 3.6
+    delay_fwd, delay_back = junction_delays(
+        graph.source, graph.target, graph.highway, graph.labels, drivable
+    )
+    degree = np.bincount(
+        np.concatenate([graph.source[drivable], graph.target[drivable]]),
+        minlength=graph.n_vertices,
+    )
+    graph.junction = degree >= 3
+    return {
+        "drive_s": np.where(fwd_ok, run_s + delay_fwd, np.nan),
+        "drive_back_s": np.where(back_ok, run_s + delay_back, np.nan),
+    }
 
 
 def _mode_graph(

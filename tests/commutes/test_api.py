@@ -81,19 +81,20 @@ def test_a_drawn_route_is_scored_as_drawn(client, commute_data):
     assert routed["route"]["geometry"] != data["route"]["geometry"]
 
 
-def test_transit_stays_a_labelled_straight_line(client, commute_data):
-    data = post(client, CAPITOL_HILL_TO_UW | {"mode": "transit"}).json()
-    (only,) = data["routes"]
-    assert only["along"] == "straight_line"
-    assert "straight line" in only["along_label"]
-    assert only["geometry"]["coordinates"] == [
-        CAPITOL_HILL_TO_UW["start"],
-        CAPITOL_HILL_TO_UW["end"],
-    ]
-    # 18 km/h door to door.
-    assert only["duration_min"] == pytest.approx(
-        only["length_m"] / 1000 / 18 * 60, abs=0.1
-    )
+def test_transit_is_a_400_until_there_is_transit_data(client, commute_data):
+    response = post(client, CAPITOL_HILL_TO_UW | {"mode": "transit"})
+    assert response.status_code == 400
+    error = response.json()
+    assert error["parameter"] == "mode"
+    assert "no transit data" in error["detail"]
+    # Neither offered on the page nor in the schema's choices.
+    assert 'value="transit"' not in client.get("/commute/").content.decode()
+    schema = client.get("/api/v1/schema/?format=json").json()
+    components = schema["components"]["schemas"]
+    mode = components["ScoreRequest"]["properties"]["mode"]
+    enum = components[mode["allOf"][0]["$ref"].rsplit("/", 1)[1]]["enum"]
+    assert enum == ["walk", "bike", "drive"]
+    assert "transit is not offered" in mode["description"]
 
 
 def test_depart_sets_the_departure_of_every_route(client, commute_data):
