@@ -85,7 +85,10 @@ def fuzz_site(django_db_setup, django_db_blocker, tmp_path_factory):
 @pytest.fixture(scope="module")
 def api_schema(fuzz_site):
     base, _ = fuzz_site
-    return schemathesis.openapi.from_url(f"{base}/api/v1/schema/?format=json")
+    # The first schema request builds it in the worker: seconds on a busy machine, so
+    # wait longer than requests' 10 s default rather than fail on load.
+    url = f"{base}/api/v1/schema/?format=json"
+    return schemathesis.openapi.from_url(url, timeout=180)
 
 
 def fuzz(operation, mode: GenerationMode) -> str | None:
