@@ -182,12 +182,17 @@ def calendar_feed(request, token: str):
     return response
 
 
-# The app shell a phone keeps (static/js/pwa.js registers the worker).
+# The app shell a phone keeps (static/js/pwa.js registers the worker): the commute
+# page's stylesheets and its modules with every module they import.
 SHELL_STATIC = (
     "css/site.css",
     "css/commute.css",
-    "js/basemap.js",
-    "js/commute.js",
+    "js/pages/commute.js",
+    "js/pages/commute_state.js",
+    "js/lib/api.js",
+    "js/lib/config.js",
+    "js/lib/map.js",
+    "js/lib/typeahead.js",
     "js/pwa.js",
     "favicon.svg",
     "icons/app-192.png",

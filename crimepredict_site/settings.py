@@ -202,7 +202,8 @@ STORAGES = {
     # Uploads go to PostgreSQL (core.file_store), which every machine reaches.
     "default": {"BACKEND": "core.file_store.DatabaseStorage"},
     "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        # Hashed names, module imports rewritten to them (core.static_storage).
+        "BACKEND": "core.static_storage.ModuleManifestStaticFilesStorage"
         if env_bool("STATIC_MANIFEST", not DEBUG)
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
