@@ -61,6 +61,10 @@ class Place(models.Model):
     y = models.FloatField(default=0.0)
     # Streets: their lines; areas and parks: their polygons (the reverse lookup).
     shape = models.GeometryField(srid=4326, null=True)
+    # Another name of the same place, which ``search_text`` then holds: OSM's
+    # alt_name, old_name, short_name, official_name of a street or a named place
+    # ("Empire Way S" for "Martin Luther King Jr Way S"). Empty on the place's own row.
+    alias = models.CharField(max_length=200, blank=True)
     # SPD: incidents carrying the address; others: 0.
     incidents = models.IntegerField(default=0)
     # Ranks places of equal match and distance (incidents, a street's length in

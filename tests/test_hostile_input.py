@@ -260,3 +260,5 @@ def test_point_and_bbox_read_coordinates_the_same_way(client, forecast, lat):
     assert_error(client.get(POINT, {"lat": lat, "lon": "-122.33"}), 400, "lat")
     bbox = f"-122.4,{lat},-122.3,47.7"
     assert_error(client.get("/api/v1/history/grid/", {"bbox": bbox}), 400, "bbox")
+    places = {"q": "pine", "near": f"-122.33,{lat}"}
+    assert_error(client.get("/api/v1/places/", places), 400, "near")

@@ -24,6 +24,20 @@ KIND_NOTES = {
 }
 
 
+# What a point can be named after (places.services.reverse).
+REVERSE_KINDS = [
+    "station",
+    "landmark",
+    "school",
+    "college",
+    "library",
+    "hospital",
+    "park",
+    "address",
+    "neighbourhood",
+]
+
+
 def kinds_described() -> str:
     return "; ".join(
         f"`{k}` ({label}): {KIND_NOTES[k]}" for k, label in Place.Kind.choices
@@ -48,6 +62,11 @@ class PlaceProperties(serializers.Serializer):
     score = serializers.FloatField(help_text="Trigram similarity (fuzzy matches)")
     source = serializers.ChoiceField(choices=Place.Source.choices)
     licence = serializers.CharField(help_text="Named places: the feature's licence")
+    also_known_as = serializers.CharField(
+        help_text="The other name that matched (OpenStreetMap's alt_name, old_name, "
+        'short_name or official_name: "Empire Way S" finds Martin Luther King Jr '
+        "Way S), else empty"
+    )
 
 
 class _PlaceFeature(serializers.Serializer):
@@ -66,15 +85,18 @@ class PlaceCollectionSerializer(serializers.Serializer):
 
 
 class ReverseProperties(serializers.Serializer):
-    name = serializers.CharField(help_text='"near 15XX Broadway, at E Pine St"')
-    kind = serializers.ChoiceField(
-        choices=["address", "park", "station", "neighbourhood"]
+    name = serializers.CharField(
+        help_text='"at Space Needle", "in Cal Anderson Park", '
+        '"near 15XX Broadway, at E Pine St"'
     )
+    kind = serializers.ChoiceField(choices=REVERSE_KINDS)
     kind_label = serializers.CharField()
     street = serializers.CharField()
     block = serializers.CharField(help_text='"15XX", or empty')
     cross_street = serializers.CharField()
-    place = serializers.CharField(help_text="The park or station, when in or at one")
+    place = serializers.CharField(
+        help_text="The station, landmark, school, ... or park, when at or in one"
+    )
     neighbourhood = serializers.CharField()
 
 

@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api_errors import ApiError
-from core.params import ascii_float, ascii_int, int_schema, number_schema
+from core.params import ascii_int, coordinate, int_schema, number_schema
 from places.api.serializers import (
     PlaceCollectionSerializer,
     ReverseCollectionSerializer,
@@ -16,7 +16,7 @@ from places.api.serializers import (
 from places.models import Place
 from places.services.index import ensure_fresh
 from places.services.reverse import reverse
-from places.services.search import MATCH_WORDS, search
+from places.services.search import MATCH_WORDS, cached_search
 
 MAX_PLACES = 20
 # Longer than any address; a NUL byte would make PostgreSQL refuse the query (a 500).
@@ -24,29 +24,41 @@ MAX_QUERY_CHARS = 200
 KIND_LABELS = dict(Place.Kind.choices)
 
 
-def _coordinate(request, name: str, low: float, high: float, required: bool):
+def _coordinate(request, name: str, low: float, high: float) -> float:
+    """``lat`` / ``lon`` read as forecasts/point reads them (core.params.coordinate),
+    with its words."""
     raw = request.query_params.get(name)
-    if raw is None and not required:
-        return None
-    value = ascii_float(raw or "")
+    if raw in (None, ""):
+        raise ApiError(f"{name}: is required", name)
+    value = coordinate(raw, text=True)
     if value is None or not low <= value <= high:
         raise ApiError(f"{name}: a number from {low} to {high}", name)
     return value
 
 
+# What core.params.coordinate reads, twice, with a comma (spaces around allowed).
+_NUMBER = r"\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,3})?\s*"
+NEAR_PATTERN = f"^{_NUMBER},{_NUMBER}$"
+NEAR_WORDS = "lon,lat of the map's view in degrees (EPSG:4326), e.g. -122.33,47.61"
+
+
 def _near(request) -> tuple[float, float] | None:
+    """``near=lon,lat``: two numbers read by the one coordinate reader; either one
+    missing, not a plain number or off the globe is a 400 naming ``near``."""
     raw = request.query_params.get("near")
     if raw is None:
         return None
-    lon, _, lat = raw.partition(",")
-    lon_v, lat_v = ascii_float(lon.strip()), ascii_float(lat.strip())
-    if (
-        lon_v is None
-        or lat_v is None
-        or not (-180 <= lon_v <= 180 and -90 <= lat_v <= 90)
-    ):
-        raise ApiError("near: lon,lat of the map's view, e.g. -122.33,47.61", "near")
-    return lon_v, lat_v
+    parts = raw.split(",")
+    values = [coordinate(p.strip(), text=True) for p in parts]
+    if len(values) != 2 or None in values:
+        raise ApiError(f"near: {NEAR_WORDS}", "near")
+    lon, lat = values
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise ApiError(
+            f"near: {NEAR_WORDS}; lon a number from -180 to 180, lat from -90 to 90",
+            "near",
+        )
+    return lon, lat
 
 
 def _feature(lon: float, lat: float, properties: dict) -> dict:
@@ -75,7 +87,7 @@ class PlaceSearchView(APIView):
             ),
             OpenApiParameter(
                 "near",
-                {"type": "string", "pattern": r"^-?\d+(\.\d+)?,-?\d+(\.\d+)?$"},
+                {"type": "string", "pattern": NEAR_PATTERN},
                 description="lon,lat of the map's view: nearer places of an equal "
                 "match come first",
             ),
@@ -110,8 +122,7 @@ class PlaceSearchView(APIView):
         if limit is None or not 1 <= limit <= MAX_PLACES:
             raise ApiError(f"limit: an integer from 1 to {MAX_PLACES}", "limit")
         near = _near(request)
-        ensure_fresh()
-        result = search(q, limit, near)
+        result = cached_search(q, limit, near, ensure_fresh())
         body = {
             "type": "FeatureCollection",
             "features": [
@@ -127,6 +138,7 @@ class PlaceSearchView(APIView):
                         "score": m.score,
                         "source": m.source,
                         "licence": m.licence,
+                        "also_known_as": m.alias,
                     },
                 )
                 for m in result.matches
@@ -157,7 +169,11 @@ class PlaceReverseView(APIView):
         description=(
             "A FeatureCollection with one Point feature at the given point, named as "
             'a person would say it: "at Capitol Hill Station" (within 120 m of a '
-            'light rail station), "in Cal Anderson Park" (inside a park), else '
+            'light rail station), "at Space Needle" (within 60 m of a landmark, '
+            "school, college, library, hospital or park known by its point, and "
+            "nearer it than any street; "
+            '"at Black Lives Memorial Garden, in Cal Anderson Park" in a park), '
+            '"in Cal Anderson Park" (inside a park), else '
             '"near 15XX Broadway, at E Pine St" (the nearest street within 150 m, '
             "its hundred block from SPD's blocks, the nearest cross street), else "
             '"in <neighbourhood>". Outside Seattle: no features and a `message`.'
@@ -165,8 +181,8 @@ class PlaceReverseView(APIView):
         tags=["places"],
     )
     def get(self, request, *args, **kwargs):
-        lat = _coordinate(request, "lat", -90, 90, True)
-        lon = _coordinate(request, "lon", -180, 180, True)
+        lat = _coordinate(request, "lat", -90, 90)
+        lon = _coordinate(request, "lon", -180, 180)
         ensure_fresh()
         found = reverse(lon, lat)
         if found is None:

@@ -80,14 +80,20 @@ def _streets(cur, street: str) -> list[tuple[str, str]]:
     params = {"s": street, "variants": variants, "n": CANDIDATE_STREETS}
     cur.execute(
         """
-        SELECT name, street FROM places_place
-        WHERE kind = 'street' AND street = ANY(%(variants)s)
-        ORDER BY street = %(s)s DESC, prominence DESC
-        LIMIT %(n)s
+        SELECT DISTINCT ON (street) name, street, street = %(s)s, prominence
+        FROM places_place
+        WHERE kind = 'street' AND (street = ANY(%(variants)s)
+            OR (alias <> '' AND search_text = ANY(%(variants)s)))
+        ORDER BY street, alias = '' DESC
         """,
         params,
     )
-    found = cur.fetchall()
+    # Its own name first, then the longest street; an other name ("Empire Way
+    # S") gives the street it names.
+    found = [
+        (name, key)
+        for name, key, own, _ in sorted(cur.fetchall(), key=lambda r: (-r[2], -r[3]))
+    ][:CANDIDATE_STREETS]
     if found:
         return found
     cur.execute(
@@ -109,7 +115,8 @@ def _snap(cur, street: str, x: float, y: float) -> tuple[float, float, float]:
         WITH p AS (SELECT ST_SetSRID(ST_MakePoint(%(x)s, %(y)s), %(m)s) AS g),
         s AS (
             SELECT ST_ClosestPoint(ST_Transform(shape, %(m)s), p.g) AS c, p.g
-            FROM places_place, p WHERE kind = 'street' AND street = %(s)s LIMIT 1)
+            FROM places_place, p
+            WHERE kind = 'street' AND street = %(s)s AND alias = '' LIMIT 1)
         SELECT ST_X(w), ST_Y(w), ST_Distance(c, g)
         FROM s, LATERAL ST_Transform(c, 4326) AS w
         """,
@@ -152,7 +159,7 @@ def _grid(cur, street: str, number: int):
         """
         WITH line AS (
             SELECT ST_Transform(shape, %(m)s) AS g FROM places_place
-            WHERE kind = 'street' AND street = %(s)s LIMIT 1)
+            WHERE kind = 'street' AND street = %(s)s AND alias = '' LIMIT 1)
         SELECT avg(x), avg(y), count(*) FROM (
             SELECT b.x, b.y FROM places_place b, line
             WHERE b.kind = 'block' AND b.number = %(h)s AND b.street LIKE %(f)s

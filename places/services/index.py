@@ -16,7 +16,10 @@ The first typeahead request after a version moved rebuilds the sources built fro
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
 from types import SimpleNamespace
 
 from django.conf import settings
@@ -25,7 +28,9 @@ from django.db import connection, transaction
 from pyproj import Transformer
 
 from core.cache import AREAS, DATA, STREETS, in_outage, versions
+from osm.extract import ExtractError, read_extract
 from osm.junctions import intersections
+from osm.names import edge_label, short_name
 from places.services.names import hundred_block, normalise
 
 INDEX_VERSION_KEY = "places:index-version"
@@ -47,6 +52,7 @@ COLUMNS = (
     "prominence",
     "licence",
     "origin",
+    "alias",
 )
 NAMED_FILE = "seattle_places.geojson"
 PARKS_FILE = "seattle_parks_2024.geojson"
@@ -60,6 +66,9 @@ CATEGORY_KINDS = {
     "library": "library",
     "hospital": "hospital",
 }
+# OSM's tags for a place's other names (alt_name: "University Street Station" for
+# Symphony Station; old_name: "Empire Way South"; short_name: "University Way").
+OTHER_NAME_TAGS = ("alt_name", "old_name", "short_name", "official_name")
 # A park polygon and a named place of the same name this close are one park.
 PARK_MATCH_M = 300
 # Areas of equal match: the larger first (prominence).
@@ -78,6 +87,7 @@ def _row(**fields) -> tuple:
         "prominence": 0,
         "licence": "",
         "origin": "",
+        "alias": "",
     }
     values = defaults | fields
     return tuple(values[c] for c in COLUMNS)
@@ -222,13 +232,90 @@ def _street_rows(cur) -> Iterable[tuple]:
         )
 
 
+def other_names(tags: dict, name: str) -> list[str]:
+    """A way's or a named place's other names (OSM's ``alt_name``, ``old_name``,
+    ``short_name``, ``official_name``; ";" separates several), not its own."""
+    own = normalise(name)
+    found: list[str] = []
+    for tag in OTHER_NAME_TAGS:
+        for value in str(tags.get(tag) or "").split(";"):
+            value = value.strip()
+            text = normalise(value)
+            if text and text != own and value not in found:
+                found.append(value)
+    return found
+
+
+def _way_tags(edges) -> dict[int, dict]:
+    """OSM way id -> its tags: from the loaded edges, else from the extract file
+    the network was loaded from (the network's table keeps only the name)."""
+    if edges is not None and all(hasattr(e, "way_id") for e in edges[:1]):
+        return {e.way_id: e.tags for e in edges}
+    from streets.models import StreetNetworkLoad
+
+    last = StreetNetworkLoad.objects.order_by("-id").first()
+    path = Path(last.source_file) if last else Path(settings.STREETS_FILE)
+    if not path.is_file():
+        path = Path(settings.STREETS_FILE)
+    try:
+        _, ways, _ = read_extract(path)
+    except ExtractError:
+        return {}
+    return {int(w["id"]): w.get("tags") or {} for w in ways}
+
+
+def _alias_rows(cur, edges) -> Iterable[tuple]:
+    """One row per street and other name ("Empire Way S" finds "Martin Luther King
+    Jr Way S"), at the point of its ways nearest their middle."""
+    from streets.models import StreetEdge
+
+    aliases: dict[tuple[str, str], list[int]] = {}
+    for way_id, tags in _way_tags(edges).items():
+        label = edge_label(tags)
+        if not label or not (tags.get("name") or "").strip():
+            continue
+        for alias in other_names(tags, tags["name"]):
+            aliases.setdefault((label, short_name(alias)), []).append(way_id)
+    if not aliases:
+        return
+    keys = list(aliases)
+    cur.execute(
+        f"""
+        SELECT a.i, ST_X(p), ST_Y(p)
+        FROM (
+            SELECT k.i, ST_Collect(e.geom) AS g
+            FROM unnest(%s::int[], %s::bigint[]) AS k(i, way_id)
+            JOIN {StreetEdge._meta.db_table} e ON e.way_id = k.way_id
+            GROUP BY k.i
+        ) a, LATERAL ST_ClosestPoint(a.g, ST_Centroid(a.g)) AS p
+        """,
+        [
+            [i for i, key in enumerate(keys) for _ in aliases[key]],
+            [w for key in keys for w in aliases[key]],
+        ],
+    )
+    for i, lon, lat in cur.fetchall():
+        label, alias = keys[i]
+        yield _row(
+            name=label[:200],
+            kind="street",
+            source="streets",
+            search_text=normalise(alias)[:200],
+            street=normalise(label)[:200],
+            **_point(lon, lat),
+            alias=alias[:200],
+        )
+
+
 def build_streets(cur, edges=None, nodes=None) -> int:
-    """The network's named streets and its intersections (``edges``/``nodes``: as
-    loaded, else read back from the network's table)."""
+    """The network's named streets, their other names and its intersections
+    (``edges``/``nodes``: as loaded, else read back from the network's table and
+    the extract it was loaded from)."""
     cur.execute(f"DELETE FROM {TABLE} WHERE source = 'streets'")
     streets = list(_street_rows(cur))
+    aliases = list(_alias_rows(cur, edges))
     crossings = list(_intersection_rows(cur, edges, nodes))
-    count = _copy(cur, streets) + _copy(cur, crossings)
+    count = _copy(cur, streets) + _copy(cur, aliases) + _copy(cur, crossings)
     return count
 
 
@@ -314,17 +401,19 @@ def build_named(cur) -> int:
         if not text or kind is None:
             continue
         lon, lat = feature["geometry"]["coordinates"][:2]
-        rows.append(
-            _row(
-                name=name[:200],
-                kind=kind,
-                source="named",
-                search_text=text[:200],
-                **_point(lon, lat),
-                licence=str(props.get("license", ""))[:32],
-                origin=str(props.get("source", ""))[:200],
+        for alias in ("", *other_names(props, name)):
+            rows.append(
+                _row(
+                    name=name[:200],
+                    kind=kind,
+                    source="named",
+                    search_text=(normalise(alias) if alias else text)[:200],
+                    **_point(lon, lat),
+                    licence=str(props.get("license", ""))[:32],
+                    origin=str(props.get("source", ""))[:200],
+                    alias=alias[:200],
+                )
             )
-        )
     count = _copy(cur, rows)
     cur.execute(
         "CREATE TEMP TABLE places_parks (search_text text, name text, shape geometry)"
@@ -345,7 +434,7 @@ def build_named(cur) -> int:
         f"""
         UPDATE {TABLE} p SET shape = k.shape, kind = 'park'
         FROM places_parks k
-        WHERE p.source = 'named' AND p.search_text = k.search_text
+        WHERE p.source = 'named' AND p.alias = '' AND p.search_text = k.search_text
           AND ST_DWithin(p.location::geography, k.shape::geography, %s)
         """,
         [PARK_MATCH_M],
@@ -355,7 +444,7 @@ def build_named(cur) -> int:
         INSERT INTO {TABLE} ({", ".join(COLUMNS)})
         SELECT k.name, 'park', 'parks', k.search_text, '', '', NULL,
             ST_PointOnSurface(k.shape), ST_X(m), ST_Y(m), k.shape, 0, 0,
-            'City of Seattle open data', 'City of Seattle Parks and Recreation'
+            'City of Seattle open data', 'City of Seattle Parks and Recreation', ''
         FROM places_parks k,
             LATERAL ST_Transform(ST_PointOnSurface(k.shape), %s) AS m
         WHERE NOT EXISTS (
@@ -401,17 +490,49 @@ def build_all() -> int:
         return cur.fetchone()[0]
 
 
+@dataclass(frozen=True)
+class IndexState:
+    """What the index was built from: the versions of its scopes and a token new at
+    every build (``refresh_places`` rebuilds data/places too, which no scope
+    versions). Answers cached under it are the answers of these rows."""
+
+    versions: tuple[int, ...]
+    token: str
+
+
+def _record(versions: tuple[int, ...]) -> IndexState:
+    state = IndexState(tuple(versions), secrets.token_hex(8))
+    # Plain values in the cache (a pickled class would not outlive a rename).
+    cache.set(
+        INDEX_VERSION_KEY,
+        {"versions": list(state.versions), "token": state.token},
+        timeout=None,
+    )
+    return state
+
+
+def _built() -> IndexState | None:
+    found = cache.get(INDEX_VERSION_KEY)
+    # An older release stored the bare versions: unknown, rebuilt like a flush.
+    if not isinstance(found, dict):
+        return None
+    return IndexState(tuple(found["versions"]), str(found["token"]))
+
+
 def refresh_places() -> int:
     """Rebuild the whole index and remember the versions it was built from."""
     version = versions(*BUILDERS)  # before the rows are read
     count = build_all()
     if not in_outage(version):  # a version read while Redis was down is no key
-        cache.set(INDEX_VERSION_KEY, version, timeout=None)
+        _record(version)
     return count
 
 
-def ensure_fresh() -> bool:
-    """Rebuild lazily the sources whose version moved since the index was built.
+def ensure_fresh() -> IndexState | None:
+    """Rebuild lazily the sources whose version moved since the index was built;
+    the state the index is at now, or None when that is not known to be current
+    (another process is rebuilding it, or Redis is down): answers are then computed
+    from the rows as they are and not cached.
 
     Any change to the incidents, the network or the areas bumps one; the first
     typeahead request afterwards pays for the rebuild (about a second for the
@@ -419,28 +540,31 @@ def ensure_fresh() -> bool:
     rows. When the cache lost what the index was built from (flushed), only the
     incidents' source is rebuilt, as cheap as before the index grew: the network's
     is rebuilt by every network load (``network_loaded``) and the rest by migration
-    and ``refresh_places``. Returns True when it rebuilt.
+    and ``refresh_places``.
     """
     now = versions(*BUILDERS)
-    built = cache.get(INDEX_VERSION_KEY)
-    if built == now or in_outage(now):
-        return False
+    if in_outage(now):
+        return None
+    built = _built()
+    if built is not None and built.versions == now:
+        return built
     if not cache.add(REFRESH_LOCK_KEY, 1, timeout=120):
-        return False
+        return None
     try:
-        if built is None or len(built) != len(now):
+        if built is None or len(built.versions) != len(now):
             stale = [DATA]
         else:
-            stale = [scope for i, scope in enumerate(BUILDERS) if built[i] != now[i]]
+            stale = [
+                scope for i, scope in enumerate(BUILDERS) if built.versions[i] != now[i]
+            ]
         with transaction.atomic(), connection.cursor() as cur:
             _lock(cur)
             for scope in stale:
                 BUILDERS[scope](cur)
             cur.execute(f"ANALYZE {TABLE}")
-        cache.set(INDEX_VERSION_KEY, now, timeout=None)
+        return _record(now)
     finally:
         cache.delete(REFRESH_LOCK_KEY)
-    return True
 
 
 def streets_for_loaded_network(sender, cursor, edges, nodes, say, **kwargs) -> dict:

@@ -1,9 +1,12 @@
 """Reverse lookup: a point -> a name a person knows.
 
-"in Cal Anderson Park", "at Capitol Hill Station", else "near 15XX Broadway, at
-E Pine St" (the nearest street, its hundred block from SPD's blocks on it or, where
-the street has none nearby, from the same hundred of its family's blocks around, and
-the nearest cross street), else the neighbourhood; ``None`` outside Seattle.
+"at Capitol Hill Station"; "at Space Needle" (a landmark, school, college, library,
+hospital or park known by a point, within AT_PLACE_M of it and nearer than any
+street; "at Black Lives Memorial Garden, in Cal Anderson Park" inside a park);
+"in Cal Anderson Park"; else "near 15XX Broadway, at E Pine St" (the nearest
+street, its hundred block from SPD's blocks on it or, where the street has none
+nearby, from the same hundred of its family's blocks around, and the nearest cross
+street), else the neighbourhood; ``None`` outside Seattle.
 """
 
 from __future__ import annotations
@@ -18,6 +21,14 @@ from places.services.addresses import family_pattern
 
 # Within this of a station's point is "at" it.
 AT_STATION_M = 120.0
+# Within this of a named place's point is "at" it (about the footprint of the
+# Space Needle or a school building around the point OpenStreetMap gives).
+AT_PLACE_M = 60.0
+# Named places known by a point (parks with a polygon are "in").
+POINT_PLACES = (
+    "(kind IN ('landmark', 'school', 'college', 'library', 'hospital')"
+    " OR (kind = 'park' AND shape IS NULL))"
+)
 # A street further than this is not "near".
 NEAR_STREET_M = 150.0
 # SPD blocks this close on the street (or of its family) give the hundred.
@@ -37,7 +48,9 @@ _DEG_PER_M = 1 / 70_000
 @dataclass(frozen=True)
 class Reverse:
     name: str
-    kind: str  # "park", "station", "address", "neighbourhood"
+    # "station", a named place's kind ("landmark", "school", ...), "park",
+    # "address", "neighbourhood"
+    kind: str
     street: str = ""
     block: str = ""
     cross_street: str = ""
@@ -72,13 +85,13 @@ def reverse(lon: float, lat: float) -> Reverse | None:
         hood_name = hood[0] if hood else ""
         park = _one(
             cur,
-            "SELECT name FROM places_place WHERE kind = 'park'"
+            "SELECT name FROM places_place WHERE kind = 'park' AND alias = ''"
             f" AND ST_Intersects(shape, {point}) ORDER BY ST_Area(shape) LIMIT 1",
             p,
         )
         station = _one(
             cur,
-            "SELECT name FROM places_place WHERE kind = 'station'"
+            "SELECT name FROM places_place WHERE kind = 'station' AND alias = ''"
             " AND (x - %(x)s) * (x - %(x)s) + (y - %(y)s) * (y - %(y)s) <= %(r)s"
             + _BOX
             + " ORDER BY (x - %(x)s) * (x - %(x)s) + (y - %(y)s) * (y - %(y)s)"
@@ -89,19 +102,33 @@ def reverse(lon: float, lat: float) -> Reverse | None:
             return Reverse(
                 f"at {station[0]}", "station", neighbourhood=hood_name, place=station[0]
             )
-        if park:
-            return Reverse(
-                f"in {park[0]}", "park", neighbourhood=hood_name, place=park[0]
-            )
+        named = _one(
+            cur,
+            f"SELECT name, kind, sqrt({_NEAREST}) FROM places_place"
+            f" WHERE {POINT_PLACES} AND alias = ''"
+            f" AND {_NEAREST} <= %(r)s{_BOX} ORDER BY {_NEAREST} LIMIT 1",
+            p | {"r": AT_PLACE_M**2, "deg": AT_PLACE_M * _DEG_PER_M},
+        )
         street = _one(
             cur,
             f"""
             SELECT name, street, ST_Distance(shape::geography, {point}::geography) AS d
-            FROM places_place WHERE kind = 'street'
+            FROM places_place WHERE kind = 'street' AND alias = ''
             ORDER BY shape <-> {point} LIMIT 1
             """,
             p,
         )
+        # A click nearer the place than any street is on the place (the Space
+        # Needle, 80 m from its streets); one on the street by a sculpture at the
+        # corner is still the corner.
+        if named and (street is None or named[2] < street[2]):
+            name, kind, _ = named
+            text = f"at {name}, in {park[0]}" if park else f"at {name}"
+            return Reverse(text, kind, neighbourhood=hood_name, place=name)
+        if park:
+            return Reverse(
+                f"in {park[0]}", "park", neighbourhood=hood_name, place=park[0]
+            )
         if street is None or street[2] > NEAR_STREET_M:
             return Reverse(
                 f"in {hood_name}" if hood_name else "in Seattle",
@@ -164,7 +191,7 @@ def _cross(cur, street: str, p: dict) -> str:
     named = _one(
         cur,
         "SELECT name FROM places_place WHERE kind = 'street' AND street = %(s)s"
-        " LIMIT 1",
+        " AND alias = '' LIMIT 1",
         {"s": row[0]},
     )
     return named[0] if named else row[0].title()

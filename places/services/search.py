@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from pyproj import Transformer
 
+from core.cache import AREAS, DATA, STREETS, VersionedCache
 from places.services.addresses import Address, NoSuchNumber, locate
 from places.services.names import as_hundred_block, house_number, normalise
 
@@ -43,6 +44,8 @@ class PlaceMatch:
     source: str = "spd"
     match: int = WORDS
     licence: str = ""
+    # The other name that matched ("Empire Way S"), when not the place's own.
+    alias: str = ""
 
 
 @dataclass
@@ -50,12 +53,20 @@ class SearchResult:
     matches: list[PlaceMatch] = field(default_factory=list)
     # Said when nothing fits, or when the typed house number does not exist.
     message: str = ""
+    # Nothing fits (the message quotes what was typed).
+    no_match: bool = False
+
+
+def _no_match(query: str) -> SearchResult:
+    return SearchResult(
+        message=f"No match in Seattle for “{query.strip()}”", no_match=True
+    )
 
 
 _TO_METRIC = Transformer.from_crs(4326, settings.ANALYSIS_SRID, always_xy=True)
 
 _COLUMNS = """name, kind, ST_X(location), ST_Y(location), incidents, source,
-    licence, {match} AS match, {score} AS score, x, y, prominence"""
+    licence, {match} AS match, {score} AS score, x, y, prominence, alias"""
 _MATCH = f"""CASE
     WHEN search_text = %(q)s THEN {EXACT}
     WHEN search_text LIKE %(prefix)s THEN {PREFIX}
@@ -153,7 +164,7 @@ def search(
     """Places best matching ``query`` (``near``: (lon, lat) of the map's view)."""
     q = normalise(query)
     if len(q.replace("/", "").strip()) < 2:
-        return SearchResult(message=f"No match in Seattle for “{query.strip()}”")
+        return _no_match(query)
     found: list[PlaceMatch] = []
     house = house_number(q)
     if house is not None:
@@ -169,8 +180,34 @@ def search(
         found += _fuzzy(q, limit, near)
     matches = _one_per_junction(_unique(found), limit)
     if not matches:
-        return SearchResult(message=f"No match in Seattle for “{query.strip()}”")
+        return _no_match(query)
     return SearchResult(matches)
+
+
+# Answers by what was typed, normalised: a typeahead sends the same prefixes for
+# everybody ("cap", "capi", ...). Kept under the index's state (its scopes' versions
+# and its build token), in this process and in Redis.
+NEAR_DECIMALS = 3  # ~100 m: the map's view, not a point
+ANSWERS = VersionedCache(
+    "places-search", (DATA, STREETS, AREAS), local=4096, shared=True, timeout=3600
+)
+
+
+def cached_search(
+    query: str, limit: int, near: tuple[float, float] | None, state
+) -> SearchResult:
+    """``search`` by (normalised query, limit, ``near`` to ~100 m) under the index's
+    ``state`` (places.services.index.ensure_fresh); uncached when it is None."""
+    if near is not None:
+        near = (round(near[0], NEAR_DECIMALS), round(near[1], NEAR_DECIMALS))
+    if state is None:
+        return search(query, limit, near)
+    key = (state.token, normalise(query), limit, near)
+    found = ANSWERS.get(
+        key, lambda: search(query, limit, near), versions=state.versions
+    )
+    # Two spellings of one query share an answer; "no match" quotes this one.
+    return _no_match(query) if found.no_match else found
 
 
 def search_places(query: str, limit: int = 10, near=None) -> list[PlaceMatch]:
@@ -201,13 +238,15 @@ def _match(r) -> PlaceMatch:
         licence=r[6],
         match=int(r[7]),
         score=round(float(r[8]), 3),
+        alias=r[12],
     )
 
 
 def _unique(matches: list[PlaceMatch]) -> list[PlaceMatch]:
     seen, out = set(), []
     for m in matches:
-        key = (m.name, m.kind, m.lon, m.lat)
+        # A street is one place however it was found (its own name or another).
+        key = (m.name, m.kind) if m.kind == "street" else (m.name, m.kind, m.lon, m.lat)
         if key not in seen:
             seen.add(key)
             out.append(m)

@@ -252,13 +252,93 @@ def test_reverse_names_the_station_or_park_it_is_in(client, place_data):
         "properties"
     ]
     assert props["name"] == "at Capitol Hill Station"
-    park = Place.objects.get(kind="park", name="Cal Anderson Park")
+    park = Place.objects.get(kind="park", name="Cal Anderson Park", alias="")
     lon, lat = park.shape.point_on_surface.coords
     props = client.get(REVERSE, {"lon": lon, "lat": lat}).json()["features"][0][
         "properties"
     ]
-    assert props["name"] == "in Cal Anderson Park"
+    # Inside the park, 42 m from the memorial garden's point: both are said.
+    assert props["name"] == "at Black Lives Memorial Garden, in Cal Anderson Park"
     assert props["neighbourhood"]
+    # Its north end, no landmark within 60 m: the park alone.
+    props = client.get(REVERSE, {"lon": -122.3199, "lat": 47.6172}).json()["features"][
+        0
+    ]["properties"]
+    assert props["name"] == "in Cal Anderson Park"
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "east_m"),
+    [
+        # 80 m from its streets: a click 20 m off its point is still on it.
+        ("Space Needle", "landmark", 20),
+        # By their streets (9 m, 8 m): a click on the place's point.
+        ("Pike Place Market", "landmark", 0),
+        ("Harborview Medical Center", "hospital", 0),
+    ],
+)
+def test_reverse_names_the_landmark_a_click_is_at(
+    client, place_data, name, kind, east_m
+):
+    from places.models import Place
+
+    place = Place.objects.get(name=name, source="named", alias="")
+    lon, lat = place.location.coords
+    lon += east_m / (111_320 * math.cos(math.radians(lat)))
+    props = client.get(REVERSE, {"lon": lon, "lat": lat}).json()["features"][0][
+        "properties"
+    ]
+    assert (props["name"], props["kind"], props["place"]) == (f"at {name}", kind, name)
+    assert props["neighbourhood"]
+
+
+def test_a_corner_by_a_sculpture_is_still_the_corner(client, place_data):
+    """Broadway & E Pine: "Cha-Cha-Cha" (OSM) stands 22 m away, the streets at 0 m."""
+    from places.models import Place
+
+    assert Place.objects.filter(name="Cha-Cha-Cha", kind="landmark").exists()
+    props = client.get(REVERSE, {"lon": BROADWAY_PINE[0], "lat": BROADWAY_PINE[1]})
+    assert props.json()["features"][0]["properties"]["name"].startswith("near ")
+
+
+@pytest.mark.parametrize(
+    ("q", "name", "kind", "alias"),
+    [
+        # OSM alt_name of a named place (the station's name until 2024).
+        (
+            "university street station",
+            "Symphony Station",
+            "station",
+            "University Street Station",
+        ),
+        # old_name of the street's ways.
+        ("empire way", None, "street", "Empire Way S"),
+        # alt_name of a way.
+        ("aurora bridge", "Aurora Ave N", "street", "Aurora Bridge"),
+        # short_name.
+        ("university way", "University Way NE", "street", "University Way"),
+    ],
+)
+def test_other_names_find_the_place(client, place_data, q, name, kind, alias):
+    features = places(client, q)["features"]
+    props = features[0]["properties"]
+    assert (props["kind"], props["also_known_as"]) == (kind, alias)
+    if name:
+        assert props["name"] == name
+    else:
+        assert props["name"].startswith("Martin Luther King Jr Way")
+    # A street found by another name is one suggestion, not one per name.
+    names = [(f["properties"]["kind"], f["properties"]["name"]) for f in features]
+    assert len(names) == len(set(names))
+    # The place's own name still finds it, with no other name attached.
+    own = top(client, props["name"])["properties"]
+    assert own["name"] == props["name"] and own["also_known_as"] == ""
+
+
+def test_a_house_number_on_an_old_street_name(client, place_data):
+    props = top(client, "1520 empire way s")["properties"]
+    assert props["kind"] == "address"
+    assert props["name"].startswith("1520 Martin Luther King Jr Way")
 
 
 def test_reverse_outside_seattle_says_so(client, place_data):
@@ -280,9 +360,41 @@ def test_reverse_bad_parameters_are_400(client, params, field):
     assert response.json()["parameter"] == field
 
 
-def test_near_must_be_lon_lat(client):
-    response = client.get(URL, {"q": "pine", "near": "x"})
-    assert response.status_code == 400 and response.json()["parameter"] == "near"
+@pytest.mark.parametrize(
+    "near",
+    [
+        "x",
+        "-122.33",
+        "-122.33,47.6,1",
+        "٤٧.٦,-122.3",
+        "-122.33,47.6e",
+        "true,47.6",
+        "-122.33,nan",
+        "-122.33,",
+        "200,47.6",
+        "-122.33,91",
+    ],
+)
+def test_near_must_be_lon_lat(client, near):
+    """Read by core.params.coordinate, as forecasts/point and the history bbox read
+    theirs: a 400 naming ``near``, in the same words whatever is wrong."""
+    response = client.get(URL, {"q": "pine", "near": near})
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert body["parameter"] == "near"
+    assert body["detail"].startswith("near: lon,lat of the map's view in degrees")
+
+
+@pytest.mark.parametrize(
+    "near", ["-122.33,47.61", " -122.33 , 47.61 ", "-1.2233e2,47.61"]
+)
+def test_near_reads_plain_numbers(client, place_data, near):
+    assert top(client, "library", near=near)
+
+
+def test_reverse_missing_coordinate_says_required(client):
+    body = client.get(REVERSE, {"lon": "-122.3"}).json()
+    assert (body["parameter"], body["detail"]) == ("lat", "lat: is required")
 
 
 def test_the_schema_documents_every_kind(client):

@@ -72,6 +72,32 @@ def test_places_refresh_after_the_data_version_moves(client, place_data):
     assert client.get("/api/v1/places/", {"q": "zyzzyva"}).json()["features"] == []
 
 
+def test_answers_are_kept_by_normalised_query_until_the_index_moves(
+    client, place_data, django_assert_num_queries
+):
+    """A typeahead's repeated prefixes are answered from the cache (no SQL), under
+    the index's state: a rebuild (a new data version) answers from the new rows."""
+    from core.cache import DATA, bump
+    from places.models import Place
+
+    first = client.get("/api/v1/places/", {"q": "space needle"}).json()
+    assert first["features"][0]["properties"]["name"] == "Space Needle"
+    with django_assert_num_queries(0):
+        again = client.get("/api/v1/places/", {"q": "  SPACE   needle "}).json()
+    assert again["features"] == first["features"]
+    Place.objects.filter(name="Space Needle").update(name="Needle of Space")
+    bump(DATA)  # the index is rebuilt (SPD's rows) and gets a new state
+    moved = client.get("/api/v1/places/", {"q": "space needle"}).json()
+    assert moved["features"][0]["properties"]["name"] == "Needle of Space"
+
+
+def test_no_match_quotes_what_was_typed_even_when_cached(client, place_data):
+    a = client.get("/api/v1/places/", {"q": "qqzzxx vvww"}).json()
+    b = client.get("/api/v1/places/", {"q": "QQZZXX  vvww"}).json()
+    assert a["message"] == "No match in Seattle for “qqzzxx vvww”"
+    assert b["message"] == "No match in Seattle for “QQZZXX  vvww”"
+
+
 def test_refresh_places_command(place_data):
     from io import StringIO
 
