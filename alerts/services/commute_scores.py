@@ -1,12 +1,17 @@
 """The one place alerts reads commute scores: commutes' ``score_commute``, called
-and rendered as the API does it (``commute_payload.payload``), and only the API's
-documented fields read back
+and rendered as the API does it (``commute_payload.payload``; without the riskiest
+stretch's recent history, which no note says), and only the API's documented fields
+read back
 (departures.best_by_day, timeline, routes[].vs_shortest / comparison / streets,
 depart), so a change inside commutes does not reach here.
 
-Scores are shared: one call per *commute key* (rounded points, mode, the whole hours
-the window holds, the day) and forecast, whatever number of subscriptions ask
-(``ScoreBook``).
+Scores are shared: one call per *route* (where each point meets the street network,
+to SHARE_M: ``route_anchor``), mode, the whole hours the window holds and day,
+whatever number of subscriptions ask (``ScoreBook``). Neighbours who leave from
+the same corner for the same office get one score: their routes differ only in
+their first and last few dozen metres, which no note's words depend on (the
+best departure, the safer way's streets and gain, an unusual hour); each note
+still links to the subscriber's own commute.
 """
 
 from __future__ import annotations
@@ -21,6 +26,9 @@ from commutes.services.commute_payload import payload as render
 from commutes.services.routes import RouteError, Window, parse_route
 from core.local_time import SEATTLE
 
+# Points meeting the street network within this of one junction (along the street,
+# plus the way to it) route alike: their subscriptions share a score.
+SHARE_M = 150.0
 # A safer way is worth a word when it expects at least this much less.
 ALTERNATIVE_GAIN = 0.10
 # An hour is unusual for a trip at this multiple of the trip's usual for that hour.
@@ -90,8 +98,8 @@ class CommuteKey:
 
 
 def _answer(route, window: Window, depart: datetime | None = None) -> dict:
-    """The API's answer for the commute."""
-    return render(score_commute(route, window, depart=depart))
+    """The API's answer for the commute (no recent history: no note says it)."""
+    return render(score_commute(route, window, depart=depart, history=False))
 
 
 def _num(value) -> float | None:
@@ -174,24 +182,73 @@ def best_by_day(key: CommuteKey) -> tuple[list[dict], dict]:
     return days, payload["forecast"]
 
 
+def route_anchor(graph, point: tuple[float, float], mode: str) -> tuple:
+    """Where a commute's point meets the street network, to SHARE_M: the junction
+    its street reaches first when that is within SHARE_M, else its stretch of the
+    street (SHARE_M long); the point itself when it snaps nowhere."""
+    snap = graph.snap(point[0], point[1], mode) if mode in graph.modes else None
+    if snap is None:
+        return ("point", point)
+    length = float(graph.length_m[snap.edge])
+    from_source = snap.fraction * length
+    if from_source <= length - from_source:
+        vertex, along = graph.source[snap.edge], from_source
+    else:
+        vertex, along = graph.target[snap.edge], length - from_source
+    if snap.distance_m + along <= SHARE_M:
+        return ("junction", int(graph.vertex_osm[vertex]))
+    return ("street", int(graph.edge_ids[snap.edge]), int(from_source // SHARE_M))
+
+
 class ScoreBook:
-    """Scores shared by every subscription of one planning batch."""
+    """Scores shared by every subscription of one planning batch: one per route
+    (``route_anchor`` of each point), mode, window hours and day."""
 
     def __init__(self):
-        self._scores: dict[tuple[CommuteKey, date], DayScore | Exception] = {}
+        self._scores: dict[tuple, DayScore | Exception] = {}
+        self._anchors: dict[tuple, tuple] = {}
+        self._graph = None
         self.calls = 0
 
-    def day(self, key: CommuteKey, day: date) -> DayScore:
+    def share_key(self, key: CommuteKey) -> tuple:
         # A day's score does not depend on the subscription's other days.
-        key = replace(key, days=())
-        found = self._scores.get((key, day))
+        return (
+            tuple(self._anchor(p, key.mode) for p in key.points),
+            key.mode,
+            key.first_hour,
+            key.last_hour,
+        )
+
+    def _anchor(self, point: tuple[float, float], mode: str) -> tuple:
+        found = self._anchors.get((point, mode))
+        if found is None:
+            graph = self._street_graph()
+            found = (
+                ("point", point) if graph is None else route_anchor(graph, point, mode)
+            )
+            self._anchors[(point, mode)] = found
+        return found
+
+    def _street_graph(self):
+        from streets.services.street_graph import NoNetwork, street_graph
+
+        if self._graph is None:
+            try:
+                self._graph = street_graph()
+            except NoNetwork:  # no network: the rounded points alone (drawn lines)
+                self._graph = False
+        return self._graph or None
+
+    def day(self, key: CommuteKey, day: date) -> DayScore:
+        share = (self.share_key(key), day)
+        found = self._scores.get(share)
         if found is None:
             self.calls += 1
             try:
-                found = score_day(key, day)
+                found = score_day(replace(key, days=()), day)
             except (NoForecastForDay, RouteError) as exc:
                 found = exc
-            self._scores[(key, day)] = found
+            self._scores[share] = found
         if isinstance(found, Exception):
             raise found
         return found

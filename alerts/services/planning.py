@@ -10,11 +10,11 @@ lead, Seattle time) falls within HORIZON, or passed less than LATE_LIMIT ago:
 * a send task per row at its send time (a send claims its row: a task queued twice
   still sends once).
 
-Work is shared: a day's score is computed once per commute key (rounded points,
-mode, the window's whole hours) however many subscriptions share it
-(commute_scores.ScoreBook). When no forecast covers a day's window, one
-"no forecast" note is sent and the subscription remembers it; the next real note
-clears that, so a late forecast is told once, not once a day.
+Work is shared: a day's score is computed once per route (where each point meets
+the street network, to 150 m), mode and the window's whole hours, however many
+subscriptions share it (commute_scores.ScoreBook). When no forecast covers a day's
+window, one "no forecast" note is sent and the subscription remembers it; the next
+real note clears that, so a late forecast is told once, not once a day.
 
 Weekly digests go out on DIGEST_WEEKDAY at DIGEST_TIME with each chosen day's best
 departure in the forecast week. QUEUED notes left behind (the broker was down) are

@@ -318,7 +318,7 @@ class _Departure:
     shortest_at: HourScore
 
 
-def _route_score(scored: _Scored, depart: _Departure) -> RouteScore:
+def _route_score(scored: _Scored, depart: _Departure, history: bool) -> RouteScore:
     path = scored.path
     stretches, riskiest = _stretch_scores(scored)
     to_watch = None
@@ -327,7 +327,9 @@ def _route_score(scored: _Scored, depart: _Departure) -> RouteScore:
         to_watch = StretchToWatch(
             index=riskiest,
             name=path.stretches[riskiest].name,
-            recent_history=recent_history(line, CORRIDOR_HALF_WIDTH_M),
+            recent_history=(
+                recent_history(line, CORRIDOR_HALF_WIDTH_M) if history else None
+            ),
         )
     at = scored.at(depart.forecast, depart.hours)
     base = depart.shortest.path.duration_h
@@ -446,6 +448,7 @@ def score_commute(
     depart: datetime | None = None,
     *,
     computing: Callable[[], AbstractContextManager] = nullcontext,
+    history: bool = True,
 ) -> CommuteScore:
     """Everything the page and the API show for one commute (render it with
     ``commute_payload.payload``).
@@ -454,7 +457,10 @@ def score_commute(
     departure at the versions of ANSWER_SCOPES (the score depends on the points only
     through where they snap; ``snapped`` is filled in per request). ``computing``
     is entered around the work whenever the score is not a cached one: the API
-    charges the throttle and takes a routing slot there.
+    charges the throttle and takes a routing slot there. ``history=False`` leaves
+    out what was reported near the riskiest stretch (``recent_history`` None): two
+    SQL queries a score, a third of its time, which a caller reading only
+    departures, routes and timelines (the commute notes) does not need.
 
     Raises RouteError for a request the network or the forecast cannot answer
     (naming the field), predictions.services.forecast_store.NoForecast when no
@@ -463,7 +469,7 @@ def score_commute(
     window = window or Window()
     if route.drawn or route.mode not in ROUTED_MODES:
         with computing():
-            return _score(route, window, category, depart, None, [])
+            return _score(route, window, category, depart, None, [], history)
     graph = street_graph()
     snaps, snapped = _snap_all(graph, route)
     key = (
@@ -473,11 +479,12 @@ def score_commute(
         window,
         category,
         depart,
+        history,
     )
 
     def make() -> CommuteScore:
         with computing():
-            return _score(route, window, category, depart, graph, snaps)
+            return _score(route, window, category, depart, graph, snaps, history)
 
     with _one_at_a_time(key):
         # Many clients asking one new commute at once: one thread computes it, the
@@ -516,6 +523,7 @@ def _score(
     depart: datetime | None,
     graph: StreetGraph | None,
     snaps: list[Snap],
+    history: bool = True,
 ) -> CommuteScore:
     """``graph`` None: scored along the polyline as given (drawn, transit)."""
     forecast = _read_forecast(category)
@@ -546,7 +554,7 @@ def _score(
         scored += [
             _scored(_street_path(graph, alt, "alternative"), forecast) for alt in found
         ]
-    routes = tuple(_route_score(s, at) for s in scored)
+    routes = tuple(_route_score(s, at, history) for s in scored)
     return CommuteScore(
         mode=route.mode,
         routes=routes,

@@ -60,7 +60,9 @@ class StretchToWatch:
 
     index: int  # into RouteScore.stretches
     name: str | None
-    recent_history: dict  # stretch_history.recent_history's answer
+    # stretch_history.recent_history's answer; None when not asked for
+    # (score_commute(history=False))
+    recent_history: dict | None
 
 
 @dataclass(frozen=True)

@@ -148,6 +148,34 @@ def test_subscriptions_with_the_same_rounded_commute_share_one_score(
     assert counts["scored"] == 2
 
 
+def test_subscriptions_with_similar_routes_share_one_score(
+    forecast_now, django_capture_on_commit_callbacks
+):
+    """Neighbours: a start 50 m up Broadway is another rounded point but meets the
+    streets at the same junction (Broadway & E Pine), so the route is the same but
+    for its first metres: one score. A start 450 m up is another route."""
+    from alerts.services.commute_scores import ScoreBook
+    from alerts.services.rounding import round_points
+
+    up_the_street = [START[0], START[1] + 0.0006]
+    further = [START[0], START[1] + 0.004]
+    a = _sub(points=round_points([START, END]))
+    b = _sub(points=round_points([up_the_street, END]), email="b@example.org")
+    c = _sub(points=round_points([further, END]), email="c@example.org")
+    assert a.points[0] != b.points[0]  # not the rounding: the route is shared
+    book = ScoreBook()
+    keys = [book.share_key(planning.key_of(s)) for s in (a, b, c)]
+    assert keys[0] == keys[1] != keys[2]
+    with django_capture_on_commit_callbacks(execute=False):
+        counts = _plan_before(a, _tomorrow())
+    assert (counts["notes"], counts["scored"]) == (3, 2)
+    # Each note still says and links the subscriber's own commute.
+    for sub in (a, b):
+        note = SentNote.objects.get(subscription=sub)
+        start = parse_qs(urlsplit(link(note.text, "/commute/")).query)["start"][0]
+        assert start == f"{sub.points[0][1]:.5f},{sub.points[0][0]:.5f}"
+
+
 def test_a_missing_forecast_is_told_once_not_once_a_day(
     forecast_now, django_capture_on_commit_callbacks
 ):
