@@ -138,6 +138,11 @@ def test_places_typed_by_name_are_picked_and_scored(live_server, page, commute_d
     assert _pick(page, "end-input", "space needle") == "Space Needle"
     page.wait_for_selector("#best-times li.best-time", timeout=20000)
     assert page.locator("#route-choices li").count() >= 1
+    # A street found by its old name says so.
+    page.fill("#via-input", "empire way")
+    found = page.wait_for_selector("#via-options li")
+    assert "Martin Luther King Jr Way" in found.inner_text()
+    assert "(Empire Way S)" in found.inner_text()
     # A typo says nothing fits rather than nothing at all.
     page.fill("#via-input", "zyzzyva")
     page.wait_for_selector("#via-options li[aria-disabled='true']")
