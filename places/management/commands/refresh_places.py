@@ -1,7 +1,6 @@
 from django.core.management.base import BaseCommand
-from django.db import connection
 
-from places.services.index import TABLE, refresh_places
+from places.services.index import refresh_places
 
 
 class Command(BaseCommand):
@@ -12,11 +11,7 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
+        # A rebuild replaces every row: refresh_places reclaims the old ones now
+        # rather than leave the search reading past them until autovacuum comes.
         count = refresh_places()
-        # A rebuild replaces every row: reclaim the old ones now rather than leave
-        # the search reading past them until autovacuum comes (VACUUM cannot run
-        # inside a transaction: a caller's atomic block leaves it to autovacuum).
-        if not connection.in_atomic_block:
-            with connection.cursor() as cur:
-                cur.execute(f"VACUUM ANALYZE {TABLE}")
         self.stdout.write(self.style.SUCCESS(f"{count} places"))
