@@ -10,7 +10,9 @@ forecast week from the current hour when none covers it (long-run rates x the we
 shape, as the tests do: the scoring costs the same whatever the model). Makes
 ``--subscriptions`` active subscriptions over ``--distinct`` commutes (pairs of real
 street points 1-6 km apart, walk/bike/drive, two windows), every one due at the same
-minute (the worst case: everybody leaves at 08:00), runs the beat planner once and
+minute (the worst case: everybody leaves at 08:00; ``--neighbours``: that many
+start 40-120 m from a drawn commute's start, another rounded commute on the same
+route), runs the beat planner once and
 times it end to end: scoring, the emails' words, the claims (SentNote rows) and one
 queued send task per note on the real broker (purged afterwards).
 
@@ -106,7 +108,24 @@ def commutes(distinct: int, rng: random.Random) -> list[dict]:
     return found
 
 
-def make_subscriptions(n: int, distinct: int, rng: random.Random) -> None:
+def neighbour(shape: dict, rng: random.Random) -> dict:
+    """The same commute from next door: its start moved 40-120 m, rounded again."""
+    import math
+
+    lon, lat = shape["points"][0]
+    metres, angle = rng.uniform(40, 120), rng.uniform(0, 2 * math.pi)
+    moved = (
+        lon + metres * math.cos(angle) / (111_320 * math.cos(math.radians(lat))),
+        lat + metres * math.sin(angle) / 110_540,
+    )
+    return {**shape, "points": round_points([moved, *shape["points"][1:]])}
+
+
+def make_subscriptions(
+    n: int, distinct: int, rng: random.Random, neighbours: int = 0
+) -> int:
+    """``n`` subscriptions over ``distinct`` commutes, ``neighbours`` of them from
+    next door to one; returns the number of distinct rounded commutes."""
     SentNote.objects.all().delete()
     Subscription.objects.all().delete()
     now = timezone.now()
@@ -115,6 +134,8 @@ def make_subscriptions(n: int, distinct: int, rng: random.Random) -> None:
     for i in range(n):
         # Every commute at least once, the rest drawn at random.
         shape = shapes[i] if i < distinct else rng.choice(shapes)
+        if distinct <= i < distinct + neighbours:
+            shape = neighbour(shape, rng)
         rows.append(
             Subscription(
                 email=f"bench{i}@example.org",
@@ -127,6 +148,7 @@ def make_subscriptions(n: int, distinct: int, rng: random.Random) -> None:
             )
         )
     Subscription.objects.bulk_create(rows, batch_size=2000)
+    return len({(str(r.points), r.mode, r.window_start, r.window_end) for r in rows})
 
 
 def main() -> None:
@@ -135,6 +157,12 @@ def main() -> None:
     parser.add_argument("--distinct", type=int, default=1_000)
     parser.add_argument("--sample", type=int, default=40)
     parser.add_argument("--seed", type=int, default=20)
+    parser.add_argument(
+        "--neighbours",
+        type=int,
+        default=0,
+        help="subscriptions whose start is 40-120 m from a drawn commute's",
+    )
     args = parser.parse_args()
     rng = random.Random(args.seed)
     load = os.getloadavg()
@@ -145,7 +173,13 @@ def main() -> None:
     print(f"load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
 
     ensure_forecast()
-    make_subscriptions(args.subscriptions, args.distinct, rng)
+    rounded = make_subscriptions(
+        args.subscriptions, args.distinct, rng, args.neighbours
+    )
+    print(
+        f"{rounded} distinct rounded commutes ({args.neighbours} subscriptions from "
+        "next door to a drawn commute)"
+    )
     day = (timezone.now().astimezone(SEATTLE) + timedelta(days=1)).date()
     first = Subscription.objects.order_by("pk").first()
     plan_at = planning.send_time(first, day) - timedelta(minutes=1)
