@@ -187,7 +187,7 @@ def search(
 # Answers by what was typed, normalised: a typeahead sends the same prefixes for
 # everybody ("cap", "capi", ...). Kept under the index's state (its scopes' versions
 # and its build token), in this process and in Redis.
-NEAR_DECIMALS = 3  # ~100 m: the map's view, not a point
+NEAR_DECIMALS = 3  # a thousandth of a degree: the map's view, not a point
 ANSWERS = VersionedCache(
     "places-search", (DATA, STREETS, AREAS), local=4096, shared=True, timeout=3600
 )
@@ -196,8 +196,9 @@ ANSWERS = VersionedCache(
 def cached_search(
     query: str, limit: int, near: tuple[float, float] | None, state
 ) -> SearchResult:
-    """``search`` by (normalised query, limit, ``near`` to ~100 m) under the index's
-    ``state`` (places.services.index.ensure_fresh); uncached when it is None."""
+    """``search`` by (normalised query, limit, ``near`` to NEAR_DECIMALS) under
+    the index's ``state`` (places.services.index.ensure_fresh); uncached when it is
+    None."""
     if near is not None:
         near = (round(near[0], NEAR_DECIMALS), round(near[1], NEAR_DECIMALS))
     if state is None:
