@@ -14,7 +14,12 @@ from core.models import RunStatus
 from crimes.services.summary import data_summary
 from predictions.models import Category, ForecastRun, ModelVersion
 from predictions.services import forecast_store, payloads
-from predictions.services.headline_metrics import headline, table
+from predictions.services.headline_metrics import (
+    calibration,
+    headline,
+    measured_error,
+    table,
+)
 
 REPORT_DIR = settings.BASE_DIR / "reports" / "backtest"
 
@@ -76,15 +81,9 @@ def model_card(request):
     bt = (version.metrics or {}).get("backtest", {}) if version else {}
     tables = [(w, table(bt, w)) for w in ("8h", "24h", "7d")] if bt else []
     paired = bt.get("paired", {}).get("150m", {}).get("8h", {}) if bt else {}
-    calibration = (
-        bt.get("calibration", {}).get("150m", {}).get("24h", {}).get(version.kind)
-        if bt
-        else None
-    )
+    found = calibration(version)
     calibration_rows = (
-        list(zip(calibration["mean_pred"], calibration["mean_obs"], strict=False))
-        if calibration
-        else []
+        list(zip(found["mean_pred"], found["mean_obs"], strict=False)) if found else []
     )
     return render(
         request,
@@ -95,6 +94,7 @@ def model_card(request):
             "tables": tables,
             "paired": sorted(paired.items()),
             "calibration_rows": calibration_rows,
+            "measured_error": measured_error(version) if version else None,
             "headline": headline(version) if version else {},
             "versions": ModelVersion.objects.order_by("-created_at")[:10],
             "last_run": ForecastRun.objects.filter(status=RunStatus.SUCCEEDED)

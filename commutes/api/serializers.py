@@ -67,9 +67,14 @@ class DepartureSerializer(serializers.Serializer):
         help_text="Expected reported incidents in the corridor during the trip"
     )
     typical = serializers.FloatField(
-        help_text="Same for an average corridor of the same area and duration"
+        allow_null=True,
+        help_text="The median of similar trips (same mode, length within 20%, "
+        "same departure hour) from the forecast run's random trips; null before "
+        "the worker has built them, or with fewer than 30 similar trips",
     )
-    relative_risk = serializers.FloatField(allow_null=True)
+    relative_risk = serializers.FloatField(
+        allow_null=True, help_text="expected / typical"
+    )
 
 
 class DeparturesSerializer(serializers.Serializer):
@@ -78,6 +83,42 @@ class DeparturesSerializer(serializers.Serializer):
     best = DepartureSerializer(many=True)
     best_by_day = serializers.ListField(child=serializers.DictField())
     worst = DepartureSerializer()
+
+
+class SimilarTripsSerializer(serializers.Serializer):
+    percentile = serializers.IntegerField(
+        allow_null=True,
+        help_text="0-100: the share of similar trips (same mode, length within "
+        "20%, same departure hour; random routed trips across the city, stored "
+        "with the forecast run) expecting fewer reported incidents, ties counting "
+        "half; 50 is an ordinary trip of its kind. Null with fewer than 30 "
+        "similar trips",
+    )
+    n = serializers.IntegerField(help_text="How many similar trips")
+    median_expected = serializers.FloatField(allow_null=True)
+
+
+class RouteWordsSerializer(serializers.Serializer):
+    standing = serializers.CharField(
+        allow_null=True,
+        help_text='e.g. "quieter than 70% of similar bike trips leaving at 8 am"',
+    )
+    one_in_n = serializers.CharField(
+        allow_null=True,
+        help_text='e.g. "About 1 reported incident within '
+        f'{CORRIDOR_HALF_WIDTH_M:.0f} m of your way in every 40 trips like this"',
+    )
+    alternative = serializers.CharField(
+        allow_null=True,
+        help_text='e.g. "+3 min, avoids the busiest blocks of Broadway"; null for '
+        "the shortest",
+    )
+    best_time = serializers.CharField(
+        allow_null=True,
+        help_text='e.g. "Leave at 8:40 rather than 8:00: 20% fewer", or that any '
+        "time in the window is about the same when the difference is within the "
+        "model's measured error (its calibration on the model card)",
+    )
 
 
 class VsShortestSerializer(serializers.Serializer):
@@ -118,8 +159,22 @@ class RouteSerializer(serializers.Serializer):
     expected = serializers.FloatField(
         help_text="Expected reported incidents in the corridor for `depart`"
     )
-    typical = serializers.FloatField()
+    typical = serializers.FloatField(
+        allow_null=True, help_text="The median of similar trips, for `depart`"
+    )
     relative_risk = serializers.FloatField(allow_null=True)
+    similar_trips = SimilarTripsSerializer(
+        allow_null=True,
+        help_text="The route among similar random trips, for `depart`; null until "
+        "the worker has built them for the forecast run (and for transit)",
+    )
+    expected_within_100m = serializers.FloatField(
+        allow_null=True,
+        help_text=f"The part of `expected` within {CORRIDOR_HALF_WIDTH_M:.0f} m of "
+        "the route itself (each cell's forecast times the share of the cell that "
+        "near the route)",
+    )
+    words = RouteWordsSerializer()
     vs_shortest = VsShortestSerializer()
     comparison = serializers.CharField(
         allow_null=True,
@@ -138,7 +193,8 @@ class RouteSerializer(serializers.Serializer):
     )
     riskiest_segment = serializers.DictField(
         allow_null=True,
-        help_text='index, name ("E Pine St between Broadway and 10th Ave E"), '
+        help_text="The stretch to watch: the riskiest beyond the first and last "
+        '200 m. index, name ("E Pine St between Broadway and 10th Ave E"), '
         "recent_history (the last 12 months of data within "
         f"{CORRIDOR_HALF_WIDTH_M:.0f} m)",
     )

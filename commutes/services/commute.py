@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -23,19 +23,25 @@ import shapely
 from django.conf import settings
 from django.contrib.gis.geos import LineString
 
-from commutes.services import scoring, street_routes
+from commutes.services import scoring, street_routes, trip_reference
 from commutes.services.alternatives import Candidate, Trip, alternatives
 from commutes.services.commute_result import (
     BestDepartures,
+    BestLeave,
     CommuteScore,
     ForecastUsed,
     HourScore,
     RouteScore,
+    SimilarTrips,
     Snapped,
     StretchScore,
     StretchToWatch,
 )
-from commutes.services.corridor import CORRIDOR_HALF_WIDTH_M, find_corridor
+from commutes.services.corridor import (
+    CORRIDOR_HALF_WIDTH_M,
+    area_shares,
+    find_corridor,
+)
 from commutes.services.routes import (
     MAX_LENGTH_M,
     MODE_SPEED_KMH,
@@ -61,7 +67,14 @@ FORECAST_HOURS = DEPARTURES + math.ceil(
 BEST_COUNT = 3
 MODE_NOUN = {"walk": "a pedestrian", "bike": "a bike", "drive": "a car"}
 
+# The best departure is looked for to this many minutes inside the window.
+LEAVE_STEP_MIN = 10
+# A stretch of the shortest route is left out by an alternative when most of it lies
+# farther than this from the alternative (a parallel street is a block away).
+AVOIDED_M = 25.0
+
 _MEANS = VersionedCache("city-mean", (FORECASTS, GRID), local=8)
+_ERRORS = VersionedCache("measured-error", (FORECASTS,), local=8)
 
 
 @dataclass(frozen=True)
@@ -70,6 +83,10 @@ class _Forecast:
 
     week: ForecastWeek
     city_mean: np.ndarray  # the city's mean cell, per forecast hour
+    # The random trips of the commute's mode this forecast's run was placed
+    # among (None before the worker has built them, or for transit).
+    reference: trip_reference.Reference | None = None
+    measured_error: float | None = None
 
     @property
     def departures(self) -> list[datetime]:
@@ -77,7 +94,20 @@ class _Forecast:
         return [h.astimezone(SEATTLE) for h in self.week.hour_starts[:DEPARTURES]]
 
 
-def _read_forecast(category: str) -> _Forecast:
+def _measured_error(version_id: int) -> float | None:
+    """The version's measured error, read once per process and version (its metrics
+    JSON is large)."""
+    from predictions.models import ModelVersion
+    from predictions.services.headline_metrics import measured_error
+
+    def make() -> float | None:
+        version = ModelVersion.objects.filter(pk=version_id).first()
+        return measured_error(version) if version else None
+
+    return _ERRORS.get(version_id, make)
+
+
+def _read_forecast(category: str, mode: str) -> _Forecast:
     from predictions.services.forecast_store import SCOPES, load_forecast
 
     current = versions(*SCOPES)  # before the rows (core.cache)
@@ -87,7 +117,10 @@ def _read_forecast(category: str) -> _Forecast:
     city_mean = _MEANS.get(
         key, lambda: scoring.city_mean_per_hour(week.values), versions=current
     )
-    return _Forecast(week, city_mean)
+    reference = (
+        trip_reference.reference_for(week, mode) if mode in ROUTED_MODES else None
+    )
+    return _Forecast(week, city_mean, reference, _measured_error(week.model_version_id))
 
 
 # --- one route ----------------------------------------------------------------------
@@ -101,6 +134,14 @@ class _Stretch:
     to_m: float
     cell_ids: np.ndarray
     name: str | None = None
+    street: str | None = None  # the street it runs along (its first)
+
+    @property
+    def xy(self) -> np.ndarray:
+        """Its EPSG:32610 vertices."""
+        if isinstance(self.utm, LineString):
+            return np.asarray(self.utm.coords)
+        return self.utm
 
     @property
     def line_utm(self) -> LineString:
@@ -127,6 +168,12 @@ class _Path:
     # vary in length, so they rank by the rate per nearby cell.
     rank_by_density: bool = False
 
+    @property
+    def line_xy(self) -> np.ndarray:
+        """The whole route's EPSG:32610 vertices."""
+        parts = [s.xy for s in self.stretches if len(s.xy)]
+        return np.concatenate(parts) if parts else np.empty((0, 2))
+
 
 @dataclass(frozen=True)
 class _Scored:
@@ -136,22 +183,31 @@ class _Scored:
     path: _Path
     core: scoring.CoreScore
     per_hour: np.ndarray  # the corridor's expected incidents per forecast hour
+    # the same near the way itself (corridor.area_shares)
+    per_hour_within: np.ndarray
     timeline: tuple[HourScore, ...]
 
     def at(self, forecast: _Forecast, depart_h: float) -> HourScore:
         """The trip leaving ``depart_h`` hours after the forecast's first hour."""
         duration = self.path.duration_h
         expected = scoring.expected_at(self.per_hour, depart_h, duration)
-        typical = self.core.corridor_cells * scoring.expected_at(
-            forecast.city_mean, depart_h, duration
-        )
         start = forecast.week.hour_starts[0] + timedelta(hours=depart_h)
-        return HourScore(
-            departure=start.astimezone(SEATTLE),
-            expected=expected,
-            typical=typical,
-            relative_risk=expected / typical if typical > 0 else float("nan"),
+        typical = float(
+            trip_reference.similar_medians(
+                forecast.reference, self.path.length_m, [start]
+            )[0]
         )
+        return _hour_score(start.astimezone(SEATTLE), expected, typical)
+
+
+def _hour_score(departure: datetime, expected: float, typical: float) -> HourScore:
+    """``typical``: the median of similar trips (nan without a reference)."""
+    return HourScore(
+        departure=departure,
+        expected=float(expected),
+        typical=float(typical),
+        relative_risk=expected / typical if typical > 0 else float("nan"),
+    )
 
 
 def _scored(path: _Path, forecast: _Forecast) -> _Scored:
@@ -165,22 +221,19 @@ def _scored(path: _Path, forecast: _Forecast) -> _Scored:
         departures=DEPARTURES,
         city_mean=forecast.city_mean,
     )
-    per_hour = (
-        week.values[:, cols].sum(axis=1, dtype=np.float64)
-        if cols.size
-        else np.zeros(week.hours)
+    values = week.values[:, cols].astype(np.float64)
+    per_hour = values.sum(axis=1) if cols.size else np.zeros(week.hours)
+    shares = area_shares(path.line_xy, week.cell_ids[cols])
+    per_hour_within = values @ shares if cols.size else np.zeros(week.hours)
+    departures = forecast.departures
+    medians = trip_reference.similar_medians(
+        forecast.reference, path.length_m, departures
     )
     timeline = tuple(
-        HourScore(hour, float(e), float(t), float(r))
-        for hour, e, t, r in zip(
-            forecast.departures,
-            core.expected,
-            core.typical,
-            core.relative,
-            strict=False,
-        )
+        _hour_score(hour, e, t)
+        for hour, e, t in zip(departures, core.expected, medians, strict=False)
     )
-    return _Scored(path, core, per_hour, timeline)
+    return _Scored(path, core, per_hour, per_hour_within, timeline)
 
 
 def _straight_path(route: Route) -> _Path:
@@ -226,6 +279,9 @@ def _street_path(
                 to_m=stretch.to_m,
                 cell_ids=street_routes.route_cells(graph, stretch.steps),
                 name=stretch.name,
+                street=next(
+                    iter(street_routes.route_streets(graph, stretch.steps)), None
+                ),
             )
         )
     cell_ids = (
@@ -247,8 +303,9 @@ def _street_path(
 
 
 def _stretch_scores(scored: _Scored) -> tuple[tuple[StretchScore, ...], int | None]:
-    """The stretches ranked (1 = riskiest), and the riskiest's index (None when no
-    stretch expects anything)."""
+    """The stretches ranked (1 = riskiest), and the stretch to watch's index: the
+    riskiest beyond the first and last 200 m (None when none qualifies or none
+    expects anything)."""
     core = scored.core
     key = (
         core.segment_rate / np.maximum(core.segment_cells, 1)
@@ -258,10 +315,12 @@ def _stretch_scores(scored: _Scored) -> tuple[tuple[StretchScore, ...], int | No
     order = np.argsort(-key, kind="stable")
     rank = np.empty_like(order)
     rank[order] = np.arange(1, order.size + 1)
-    riskiest = (
-        int(order[0])
-        if core.segment_rate.size and core.segment_rate.max() > 0
-        else None
+    riskiest = scoring.stretch_to_watch(
+        [(s.from_m, s.to_m) for s in scored.path.stretches],
+        core.segment_rate,
+        core.segment_cells,
+        scored.path.length_m,
+        by_density=scored.path.rank_by_density,
     )
     stretches = tuple(
         StretchScore(
@@ -331,8 +390,13 @@ def _route_score(scored: _Scored, depart: _Departure, history: bool) -> RouteSco
                 recent_history(line, CORRIDOR_HALF_WIDTH_M) if history else None
             ),
         )
-    at = scored.at(depart.forecast, depart.hours)
+    forecast = depart.forecast
+    at = scored.at(forecast, depart.hours)
     base = depart.shortest.path.duration_h
+    similar = trip_reference.similar_trips(
+        forecast.reference, path.length_m, at.departure, at.expected
+    )
+    departures = _best_departures(scored.timeline, depart.window)
     return RouteScore(
         kind=path.kind,
         along=path.along,
@@ -342,7 +406,7 @@ def _route_score(scored: _Scored, depart: _Departure, history: bool) -> RouteSco
         streets=path.streets,
         corridor_cells=scored.core.corridor_cells,
         timeline=scored.timeline,
-        departures=_best_departures(scored.timeline, depart.window),
+        departures=departures,
         stretches=stretches,
         to_watch=to_watch,
         at_depart=at,
@@ -352,6 +416,62 @@ def _route_score(scored: _Scored, depart: _Departure, history: bool) -> RouteSco
             if depart.shortest_at.expected > 0
             else float("nan")
         ),
+        similar_trips=SimilarTrips(**similar) if similar else None,
+        expected_within=scoring.expected_at(
+            scored.per_hour_within, depart.hours, path.duration_h
+        ),
+        avoids=None if scored is depart.shortest else _avoided(scored, depart.shortest),
+        best_leave=_best_leave(scored, forecast, depart.window, departures),
+    )
+
+
+def _avoided(alternative: _Scored, shortest: _Scored) -> str | None:
+    """The street of the busiest stretch (forecast per nearby cell) of the shortest
+    route that the alternative leaves out: most of the stretch lies farther than
+    AVOIDED_M from it. None when it leaves out no named stretch."""
+    line = shapely.LineString(alternative.path.line_xy)
+    core = shortest.core
+    best, best_density = None, 0.0
+    for i, stretch in enumerate(shortest.path.stretches):
+        if not stretch.street or len(stretch.xy) < 2:
+            continue
+        away = shapely.distance(shapely.points(stretch.xy), line) > AVOIDED_M
+        density = core.segment_rate[i] / max(core.segment_cells[i], 1)
+        if away.mean() > 0.5 and density > best_density:
+            best, best_density = stretch.street, float(density)
+    return best
+
+
+def _best_leave(
+    scored: _Scored, forecast: _Forecast, window: Window, departures: BestDepartures
+) -> BestLeave | None:
+    """On the day of the best departure on the hour, the departures every
+    LEAVE_STEP_MIN minutes inside the window: the lowest and the highest."""
+    day = departures.best[0].departure.date()
+    first = forecast.week.hour_starts[0]
+    moments = []
+    for k in range(24 * 60 // LEAVE_STEP_MIN):
+        # Wall-clock minutes of the day (a DST day's missing hour normalises away).
+        moment = datetime.combine(day, time(0), tzinfo=SEATTLE) + timedelta(
+            minutes=k * LEAVE_STEP_MIN
+        )
+        offset = (moment - first).total_seconds() / 3600.0
+        if window.contains(moment.weekday(), moment.time()) and (
+            0 <= offset < DEPARTURES
+        ):
+            moments.append((moment, offset))
+    if len(moments) < 2:
+        return None
+    expected = [
+        scoring.expected_at(scored.per_hour, h, scored.path.duration_h)
+        for _, h in moments
+    ]
+    lo, hi = int(np.argmin(expected)), int(np.argmax(expected))
+    return BestLeave(
+        best=moments[lo][0],
+        best_expected=expected[lo],
+        other=moments[hi][0],
+        other_expected=expected[hi],
     )
 
 
@@ -526,7 +646,7 @@ def _score(
     history: bool = True,
 ) -> CommuteScore:
     """``graph`` None: scored along the polyline as given (drawn, transit)."""
-    forecast = _read_forecast(category)
+    forecast = _read_forecast(category, route.mode)
     week = forecast.week
     given_h = _given_offset(week, depart) if depart is not None else None
     fastest = _fastest(graph, route, snaps) if graph is not None else None
@@ -563,6 +683,7 @@ def _score(
             model_version_id=week.model_version_id,
             forecast_run_id=week.forecast_run_id,
             start=week.hour_starts[0].astimezone(SEATTLE),
+            measured_error=forecast.measured_error,
         ),
         depart=at.shortest_at.departure,
         depart_chosen="given" if depart is not None else "best_in_window",

@@ -13,6 +13,7 @@ import math
 
 from django.urls import reverse
 
+from commutes.services import commute_words
 from commutes.services.commute_result import (
     BestDepartures,
     CommuteScore,
@@ -26,9 +27,13 @@ NOTE = (
     "Figures are expected numbers of reported incidents (crimes against persons "
     "and property) in the cells within about "
     f"{CORRIDOR_HALF_WIDTH_M:.0f} m of the route while the trip lasts, from the "
-    "active forecast model. They describe areas and hours, not people, and they are "
-    "not a guarantee of anything: see the model card for how accurate the forecasts "
-    "have been."
+    "active forecast model; what is said to fall within "
+    f"{CORRIDOR_HALF_WIDTH_M:.0f} m of your way counts only the part of those cells "
+    "that near the route. A route is compared "
+    "with random trips across the city of the same mode, about the same length "
+    "(within 20%) and the same departure hour. Figures describe areas and hours, not "
+    "people, and they are not a guarantee of anything: see the model card for how "
+    "accurate the forecasts have been."
 )
 ALONG_LABEL = {
     "streets": "along the streets",
@@ -103,7 +108,49 @@ def _segments(route: RouteScore) -> dict:
     }
 
 
-def _route(route: RouteScore, index: int) -> dict:
+def _similar(route: RouteScore) -> dict | None:
+    similar = route.similar_trips
+    if similar is None:
+        return None
+    return {
+        "percentile": similar.percentile,
+        "n": similar.n,
+        "median_expected": _num(similar.median_expected),
+    }
+
+
+def _words(route: RouteScore, index: int, score: CommuteScore) -> dict:
+    """The route's figures as sentences (commute_words), for the page and notes."""
+    shortest = score.shortest
+    leave = route.best_leave
+    fewer = (
+        (1 - route.vs_shortest_expected) * 100
+        if math.isfinite(route.vs_shortest_expected)
+        else 0.0
+    )
+    return {
+        "standing": commute_words.standing(
+            _similar(route), score.mode, route.at_depart.departure
+        ),
+        "one_in_n": commute_words.one_in_n(route.expected_within),
+        "alternative": None
+        if index == 0
+        else commute_words.alternative(
+            (route.duration_h - shortest.duration_h) * 60, route.avoids, fewer
+        ),
+        "best_time": None
+        if leave is None
+        else commute_words.best_time(
+            leave.best,
+            leave.best_expected,
+            leave.other,
+            leave.other_expected,
+            score.forecast.measured_error,
+        ),
+    }
+
+
+def _route(route: RouteScore, index: int, score: CommuteScore) -> dict:
     watch = route.to_watch
     return {
         "kind": route.kind,
@@ -115,6 +162,9 @@ def _route(route: RouteScore, index: int) -> dict:
         "expected": _num(route.at_depart.expected),
         "typical": _num(route.at_depart.typical),
         "relative_risk": _num(route.at_depart.relative_risk, 3),
+        "similar_trips": _similar(route),
+        "expected_within_100m": _num(route.expected_within),
+        "words": _words(route, index, score),
         "vs_shortest": {
             "time": _num(route.vs_shortest_time),
             "expected": _num(route.vs_shortest_expected),
@@ -155,7 +205,7 @@ def _snapped(s: Snapped) -> dict:
 
 def payload(score: CommuteScore) -> dict:
     """The answer of POST /api/v1/commutes/score/ (ScoreResponseSerializer)."""
-    routes = [_route(r, i) for i, r in enumerate(score.routes)]
+    routes = [_route(r, i, score) for i, r in enumerate(score.routes)]
     first, shortest = routes[0], score.shortest
     speed = (
         shortest.length_m / 1000 / shortest.duration_h if shortest.duration_h else 0.0
@@ -181,6 +231,7 @@ def payload(score: CommuteScore) -> dict:
             "start": score.forecast.start.isoformat(),
             "hours": len(shortest.timeline),
             "model_card_url": model_card_url(),
+            "measured_error": _num(score.forecast.measured_error, 3),
         },
         **{
             name: first[name]

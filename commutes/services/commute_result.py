@@ -20,8 +20,9 @@ from commutes.services.routes import Window
 @dataclass(frozen=True)
 class HourScore:
     """A trip leaving at ``departure``: expected reported incidents in its corridor
-    while it lasts, the same for an average corridor of that area and duration, and
-    their ratio (nan where ``typical`` is 0)."""
+    while it lasts, the median of similar trips (same mode, length within 20%, same
+    hour: commutes.services.trip_reference) and their ratio (nan where there is no
+    reference for the hour, or its median is 0)."""
 
     departure: datetime  # aware, Seattle time
     expected: float
@@ -56,13 +57,36 @@ class StretchScore:
 
 @dataclass(frozen=True)
 class StretchToWatch:
-    """The route's riskiest stretch and the last 12 months of data near it."""
+    """The route's riskiest stretch beyond its first and last 200 m (nobody can
+    avoid their own start or destination block) and the last 12 months of data
+    near it."""
 
     index: int  # into RouteScore.stretches
     name: str | None
     # stretch_history.recent_history's answer; None when not asked for
     # (score_commute(history=False))
     recent_history: dict | None
+
+
+@dataclass(frozen=True)
+class SimilarTrips:
+    """Where a route stands among random trips of its mode within 20% of its length
+    leaving in the same hour (commutes.services.trip_reference)."""
+
+    percentile: float | None  # 0-100: share expecting fewer; None when n is small
+    n: int
+    median_expected: float | None
+
+
+@dataclass(frozen=True)
+class BestLeave:
+    """Within the window on the best day, the departure (to 10 minutes) expecting
+    the fewest reported incidents and the one expecting the most."""
+
+    best: datetime  # aware, Seattle time
+    best_expected: float
+    other: datetime
+    other_expected: float
 
 
 @dataclass(frozen=True)
@@ -83,6 +107,14 @@ class RouteScore:
     at_depart: HourScore  # the trip leaving at the commute's departure
     vs_shortest_time: float  # duration / the shortest route's
     vs_shortest_expected: float  # at_depart.expected / the shortest's (nan if 0)
+    similar_trips: SimilarTrips | None = None  # None without a reference
+    # at_depart's expected count that falls within the corridor's half width of
+    # the way itself (the cells' forecast times the share of each that does:
+    # corridor.area_shares)
+    expected_within: float = float("nan")
+    avoids: str | None = None  # an alternative: the street whose busiest blocks
+    #   of the shortest route it leaves out
+    best_leave: BestLeave | None = None
 
     @property
     def mean_expected(self) -> float | None:
@@ -104,6 +136,9 @@ class ForecastUsed:
     model_version_id: int
     forecast_run_id: int
     start: datetime  # aware, Seattle time: the first departure hour
+    # The model's measured error (its decile calibration error on the model card,
+    # 0.05 = 5%); None when the version has no backtest.
+    measured_error: float | None = None
 
 
 @dataclass(frozen=True)

@@ -193,8 +193,9 @@ def stretch_to_watch(
     """Index of the stretch to watch: the highest forecast (per nearby cell when
     ``by_density``, for stretches of unequal length) among the stretches lying
     mostly (at least half their length) between ``margin_m`` after the start and
-    ``margin_m`` before the end. None when no stretch qualifies (a trip too short)
-    or none expects anything."""
+    ``margin_m`` before the end, and never the first or the last stretch (they
+    hold the start and the destination themselves, whatever their length). None
+    when no stretch qualifies (a trip too short) or none expects anything."""
     rates = np.asarray(rates, dtype=np.float64)
     cells = np.asarray(cells, dtype=np.float64)
     key = rates
@@ -203,6 +204,8 @@ def stretch_to_watch(
     best, best_key = None, 0.0
     lo, hi = margin_m, length_m - margin_m
     for i, (a, b) in enumerate(bounds_m):
+        if i in (0, len(bounds_m) - 1):
+            continue
         inside = max(0.0, min(b, hi) - max(a, lo))
         if b <= a or inside < 0.5 * (b - a):
             continue

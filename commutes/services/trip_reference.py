@@ -275,3 +275,23 @@ def similar_trips(
         "n": n,
         "median_expected": float(f"{np.median(others):.4g}") if n else None,
     }
+
+
+def similar_medians(
+    reference: Reference | None, length_m: float, departures: list[datetime]
+) -> np.ndarray:
+    """For each departure hour, the median expected count of the similar trips
+    (what "typical" means for a route: its own kind of trip at that hour); nan
+    where the reference has no such hour or too few similar trips."""
+    out = np.full(len(departures), np.nan)
+    if reference is None:
+        return out
+    mask = similar_mask(reference, length_m)
+    if np.count_nonzero(mask) < MIN_SIMILAR:
+        return out
+    medians = np.median(reference.expected[mask].astype(np.float64), axis=0)
+    for i, moment in enumerate(departures):
+        idx = departure_index(reference, moment)
+        if idx is not None:
+            out[i] = medians[idx]
+    return out

@@ -33,3 +33,29 @@ def table(metrics: dict[str, Any], window: str, scale: str = HEADLINE_SCALE):
     ref = metrics.get("reference")
     order = sorted(by_kind, key=lambda k: (k != ref, k))
     return [(k, by_kind[k]) for k in order]
+
+
+def calibration(version) -> dict[str, list[float]] | None:
+    """The model card's calibration: the version's own forecasts of 24-hour totals
+    in 150 m cells against what was reported, by decile (None without one)."""
+    bt = (version.metrics or {}).get("backtest", {}) if version else {}
+    return (
+        bt.get("calibration", {})
+        .get(HEADLINE_SCALE, {})
+        .get("24h", {})
+        .get(version.kind)
+        if bt
+        else None
+    )
+
+
+def measured_error(version) -> float | None:
+    """The model's measured error, as a share (0.05 = 5%): its decile calibration
+    error on the model card (ml.ablation.calibration_error). A difference between
+    two forecasts smaller than this is not one the model can tell apart."""
+    from ml.ablation import calibration_error
+
+    found = calibration(version)
+    if not found or not found.get("n"):
+        return None
+    return calibration_error(found)

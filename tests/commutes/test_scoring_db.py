@@ -104,7 +104,6 @@ def test_scores_equal_sums_computed_independently(commute_data):
     cols = np.searchsorted(ids, corridor)
     duration = route.length_m / 1000 / 5.0  # walking: 5 km/h
     v = values.astype(np.float64)
-    city_mean = v.mean(axis=1)
     assert result["forecast"]["start"] == start.isoformat()
     assert len(result["timeline"]) == 168
     for d in (0, 8, 77, 167):
@@ -113,11 +112,11 @@ def test_scores_equal_sums_computed_independently(commute_data):
         spent = np.minimum(1.0, duration * 60 - minutes) / 60
         hours = (d + minutes // 60).astype(int)
         mine = float((v[hours][:, cols].sum(axis=1) * spent).sum())
-        typical = float(len(cols) * (city_mean[hours] * spent).sum())
         row = result["timeline"][d]
         assert row["expected"] == pytest.approx(mine, rel=1e-3)
-        assert row["typical"] == pytest.approx(typical, rel=1e-3)
-        assert row["relative_risk"] == pytest.approx(mine / typical, rel=2e-3)
+        # No reference of random trips for this new forecast yet (the worker builds
+        # it after a forecast run): no "typical", rather than a made-up one.
+        assert row["typical"] is None and row["relative_risk"] is None
         local = (start + timedelta(hours=d)).astimezone(SEATTLE)
         assert row["departure"] == local.isoformat()
 
@@ -157,10 +156,20 @@ def test_riskiest_stretch_comes_with_its_recent_history(commute_data):
     result = score_commute(_route(BUSY))
     seg = result["riskiest_segment"]
     features = result["segments"]["features"]
-    assert features[seg["index"]]["properties"]["rank"] == 1
     assert features[seg["index"]]["properties"]["riskiest"] is True
-    rates = [f["properties"]["expected_per_hour"] for f in features]
-    assert rates[seg["index"]] == max(rates)
+    # The stretch to watch: the busiest beyond the first and last 200 m (and never
+    # the first or last stretch, which hold the start and the end).
+    length = features[-1]["properties"]["to_m"]
+    eligible = [
+        f["properties"]
+        for f in features[1:-1]
+        if f["properties"]["from_m"] >= 200 - 125
+        and f["properties"]["to_m"] <= length - 200 + 125
+    ]
+    assert features[seg["index"]]["properties"] in eligible
+    assert features[seg["index"]]["properties"]["rank"] == min(
+        p["rank"] for p in eligible
+    )
     # Independently: incidents within 100 m of that stretch (shapely on x_utm/y_utm).
     coords = features[seg["index"]]["geometry"]["coordinates"]
     from django.contrib.gis.geos import LineString

@@ -3,13 +3,13 @@ among the similar ones (same mode, length within 20%, same departure hour)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 import pytest
 
 from commutes.models import TripReference
-from commutes.services import scoring, trip_reference
+from commutes.services import commute_words, scoring, trip_reference
 from commutes.services.trip_sample import SAMPLE_TRIPS, sample_trips
 from predictions.models import ForecastRun
 from streets.services.street_graph import street_graph
@@ -88,6 +88,13 @@ def test_the_stretch_to_watch_is_never_in_the_first_or_last_200_m():
         )
         == 1
     )
+    # The last stretch holds the destination, however long it is.
+    assert (
+        scoring.stretch_to_watch(
+            [(0, 250), (250, 500), (500, 1400)], [1, 2, 9], [3, 3, 3], 1400
+        )
+        == 1
+    )
     # Too short a trip: nothing to watch.
     assert scoring.stretch_to_watch([(0, 200), (200, 350)], [5, 5], [3, 3], 350) is None
     # Nothing expected anywhere: nothing to watch.
@@ -149,3 +156,52 @@ def test_random_trips_sit_near_the_middle_of_similar_trips(reference, mode):
 @pytest.mark.django_db
 def test_no_reference_for_the_hour_says_nothing_rather_than_guessing(commute_data):
     assert trip_reference.similar_trips(None, 1000.0, FORECAST_START, 0.1) is None
+
+
+# --- in the commute's answer --------------------------------------------------------
+CAPITOL_HILL_TO_UW = {"start": [-122.3208, 47.6154], "end": [-122.3130, 47.6612]}
+
+
+@pytest.mark.django_db
+def test_a_scored_route_is_placed_among_the_stored_similar_trips(reference):
+    """Typical is the median of the stored trips of the mode within 20% of the
+    route's length at each hour; the percentile at the departure is their share
+    expecting fewer: both recomputed here from the stored row."""
+    from commutes.services.commute import score_commute
+    from commutes.services.commute_payload import payload
+    from commutes.services.routes import parse_route, parse_window
+
+    result = payload(
+        score_commute(
+            parse_route(CAPITOL_HILL_TO_UW | {"mode": "bike"}),
+            parse_window({"start": "07:00", "end": "09:00", "days": "weekdays"}),
+        )
+    )
+    row = TripReference.objects.get(forecast_run=reference, mode="bike")
+    lengths = np.frombuffer(bytes(row.lengths), dtype="<f4")
+    expected = np.frombuffer(bytes(row.expected), dtype="<f4").reshape(-1, 168)
+    for route in result["routes"]:
+        similar = np.abs(lengths - route["length_m"]) <= 0.2 * route["length_m"]
+        for d in (0, 8, 100):
+            want = float(np.median(expected[similar, d].astype(np.float64)))
+            assert route["timeline"][d]["typical"] == pytest.approx(want, rel=1e-3)
+        depart = datetime.fromisoformat(result["depart"]["departure"])
+        hour = int((depart - FORECAST_START).total_seconds() // 3600)
+        others = expected[similar, hour].astype(np.float64)
+        mine = route["expected"]
+        share = 100 * (
+            np.count_nonzero(others < mine) + 0.5 * np.count_nonzero(others == mine)
+        )
+        got = route["similar_trips"]
+        assert got["n"] == similar.sum() >= 30
+        assert abs(got["percentile"] - share / others.size) <= 1.0
+        assert got["median_expected"] == pytest.approx(np.median(others), rel=1e-3)
+        words = route["words"]["standing"]
+        hour_words = commute_words.clock(depart.replace(minute=0))
+        assert words.endswith(f"similar bike trips leaving at {hour_words}"), words
+    # No route's standing says "x typical" of the city's average any more: the
+    # ratio is against the similar trips' median.
+    first = result["routes"][0]
+    assert first["relative_risk"] == pytest.approx(
+        first["expected"] / first["typical"], rel=2e-3
+    )
