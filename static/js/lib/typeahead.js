@@ -32,7 +32,10 @@ export function attachTypeahead(input, list, { placesUrl, onPick, near = null })
       li.id = list.id + "-" + i;
       li.setAttribute("role", "option");
       li.setAttribute("aria-selected", i === active ? "true" : "false");
-      li.textContent = f.properties.name + " ";
+      // Found by another of its names ("Empire Way S"): say which, so the
+      // suggestion does not look unrelated to what was typed.
+      const also = f.properties.also_known_as;
+      li.textContent = f.properties.name + (also ? " (" + also + ")" : "") + " ";
       const small = document.createElement("small");
       small.textContent = f.properties.kind_label || f.properties.kind;
       li.appendChild(small);
