@@ -20,3 +20,12 @@ _threads = int(os.environ.get("WEB_THREADS", "12"))
 threads = max(1, _threads)
 worker_class = "gthread" if _threads > 0 else "sync"
 timeout = int(os.environ.get("WEB_TIMEOUT_S", "60"))
+
+# Each worker builds the street graph and the forecast week before it accepts a
+# request (why there and not in AppConfig.ready(): commutes.services.warm_up). The
+# code is found from the working directory, as the application is: a checkout
+# without the hook (a benchmark's "before", served with this file) starts cold.
+try:
+    from commutes.services.warm_up import post_worker_init  # noqa: F401
+except ImportError:
+    pass

@@ -302,6 +302,9 @@ FORECAST_MEMORY_MB = env_int("FORECAST_MEMORY_MB", 256, minimum=16)
 WEB_THREADS = env_int("WEB_THREADS", 12, minimum=0)
 ROUTING_SLOTS = env_int("ROUTING_SLOTS", 1, minimum=1)
 ROUTING_QUEUE = env_int("ROUTING_QUEUE", max(0, WEB_THREADS - 4), minimum=0)
+# Each gunicorn worker builds the street graph and the forecast week before its first
+# request (commutes.services.warm_up); off: the first request builds them.
+WEB_WARM_UP = env_bool("WEB_WARM_UP", True)
 ROUTING_WAIT_S = env_int("ROUTING_WAIT_S", 10, minimum=0)
 
 SPECTACULAR_SETTINGS = {
