@@ -4,22 +4,27 @@ from django.views.decorators.http import require_safe
 
 from commutes.services.commute_payload import model_card_url
 from commutes.services.routes import MODE_SPEED_KMH
+from predictions.services.data_age import forecast_age
 
 
 @require_safe
 def commute(request):
     """The commute page. Everything it shows comes from the API; the route lives in
     the URL and recent commutes in the visitor's own browser (localStorage)."""
+    age = forecast_age()
     return render(
         request,
         "commutes/commute.html",
         {
             "modes": MODE_SPEED_KMH,
+            "forecast_age": age,
             "commute_config": {
                 "scoreUrl": reverse("v1:commute-score"),
                 "placesUrl": reverse("v1:places"),
                 "reverseUrl": reverse("v1:places-reverse"),
                 "modelCardUrl": model_card_url(),
+                # "Today" on the page is the forecast's first day (data_age).
+                "forecastAge": age.as_config() if age else None,
             },
         },
     )

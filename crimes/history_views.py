@@ -68,6 +68,8 @@ def _context(request, fixed: dict[str, str] | None = None) -> tuple[dict, int]:
         "areaPage": reverse("crimes:history-area", args=["KIND", "CODE"]),
         "cellSizes": list(settings.HISTORY_CELL_SIZES),
         "exportMaxRows": settings.HISTORY_EXPORT_MAX_ROWS,
+        # Every record loaded, so a selection's count can say what it leaves out.
+        "loadedTotal": meta["total"],
         "defaultStart": meta["default_start"].isoformat(),
         "defaultEnd": meta["default_end"].isoformat(),
         "fixed": fixed or {},

@@ -6,7 +6,6 @@ from django.conf import settings
 from django.http import FileResponse, Http404
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_safe
 
@@ -14,6 +13,7 @@ from core.models import RunStatus
 from crimes.services.summary import data_summary
 from predictions.models import Category, ForecastRun, ModelVersion
 from predictions.services import forecast_store, payloads
+from predictions.services.data_age import forecast_age
 from predictions.services.headline_metrics import (
     calibration,
     headline,
@@ -44,7 +44,6 @@ def _reverse_lookup_url() -> str:
 @require_safe
 def forecast_page(request):
     version, run, start = _page_state()
-    in_past = bool(start and start + timezone.timedelta(hours=168) < timezone.now())
     return render(
         request,
         "predictions/forecast.html",
@@ -52,7 +51,7 @@ def forecast_page(request):
             "version": version,
             "run": run,
             "start": start,
-            "in_past": in_past,
+            "forecast_age": forecast_age() if start else None,
             "categories": Category.choices,
             "headline": headline(version) if version else {},
             "summary": data_summary(),
@@ -101,6 +100,7 @@ def model_card(request):
             .order_by("-finished_at")
             .first(),
             "summary": data_summary(),
+            "forecast_age": forecast_age(),
             "plots": _plots(),
         },
     )

@@ -54,7 +54,7 @@ def test_home_shows_what_is_loaded(client):
     assert response.status_code == 200
     body = response.content.decode()
     assert 'data-count="2"' in body
-    assert "2021-03-04" in body
+    assert "Thu 4 Mar 2021" in body  # weekday and year, always
 
 
 def test_city_boundary_geojson(client):

@@ -20,7 +20,7 @@ def test_forecast_page_slider_category_and_cell(
     store_synthetic_week(START)
     page.goto(live_server.url + "/forecast/")
     page.wait_for_selector('#map[data-forecast-ready="1"]', timeout=30000)
-    assert "Forecast for the week of" in page.inner_text("#past-note")
+    assert "Forecast week: Mon 6 Dec 2021" in page.inner_text("#forecast-age")
     first = page.inner_text("#hour-label")
     assert "Dec" in first
     # Slider: hour 30 shows another hour, instantly (no new request needed).

@@ -135,6 +135,7 @@ def test_pages_render_with_past_week_note(client, grid):
     store_synthetic_week(START, hours=24)
     page = client.get(reverse("predictions:forecast"))
     assert page.status_code == 200
-    assert b"Forecast for the week of" in page.content
+    # 24 hours from START (data_age): one day, with its weekday and year.
+    assert b"Forecast for Mon 6 Dec 2021." in page.content
     card = client.get(reverse("predictions:model-card"))
     assert card.status_code == 200 and b"Known limits" in card.content
