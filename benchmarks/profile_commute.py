@@ -1,0 +1,92 @@
+"""Profile: where a new (uncached) routed commute spends its time, in one process.
+
+    DATABASE_URL=postgis://... REDIS_URL=redis://127.0.0.1:6379/N \\
+        .venv/bin/python benchmarks/profile_commute.py [--commutes 24] [--mode bike]
+
+Warms the process up as a web worker does (commutes.services.warm_up), then scores
+``--commutes`` ~10 km commutes (Capitol Hill to Northgate, both ends jittered, so no
+answer is cached) under cProfile, and prints the time per commute and the share of
+the named steps (cumulative time, so they overlap where one calls another), then
+cProfile's own top functions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import random
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+STEPS = {
+    "searches (StreetGraph.shortest_path)": "shortest_path",
+    "corridor area shares (corridor.area_shares)": "area_shares",
+    "Redis round trips": "execute_command",
+    "last year's reports on the stretch (stretch_history)": "recent_history",
+    "naming stretches (street_routes.stretches)": "stretches",
+    "cells near steps (street_routes.route_cells)": "route_cells",
+    "coordinates (street_routes.route_coords)": "route_coords",
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--commutes", type=int, default=24)
+    parser.add_argument("--mode", default="bike", choices=["walk", "bike", "drive"])
+    args = parser.parse_args()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crimepredict_site.settings")
+    import django
+
+    django.setup()
+    from commutes.services.commute import score_commute
+    from commutes.services.routes import parse_route
+    from commutes.services.warm_up import warm_up
+
+    warm_up()
+    rng = random.Random()  # new pairs every run: answers are cached in Redis
+
+    def commute():
+        return parse_route(
+            {
+                "start": [
+                    -122.32 + rng.uniform(-3e-3, 3e-3),
+                    47.62 + rng.uniform(-2e-3, 2e-3),
+                ],
+                "end": [
+                    -122.325 + rng.uniform(-3e-3, 3e-3),
+                    47.705 + rng.uniform(-2e-3, 2e-3),
+                ],
+                "mode": args.mode,
+            }
+        )
+
+    routes = [commute() for _ in range(args.commutes + 1)]
+    score_commute(routes[0])  # the process's first: anything still lazy
+    profile = cProfile.Profile()
+    started = time.perf_counter()
+    profile.enable()
+    for route in routes[1:]:
+        score_commute(route)
+    profile.disable()
+    per = (time.perf_counter() - started) / args.commutes
+    stats = pstats.Stats(profile)
+    total = sum(row[3] for key, row in stats.stats.items() if key[2] == "score_commute")
+    print(
+        f"{args.commutes} new {args.mode} commutes: {per * 1e3:.0f} ms each under"
+        f" the profiler (load average {os.getloadavg()[0]:.1f})"
+    )
+    print("| step | ms per commute | share |")
+    print("|---|---|---|")
+    for label, name in STEPS.items():
+        spent = sum(row[3] for key, row in stats.stats.items() if key[2] == name)
+        print(f"| {label} | {spent / args.commutes * 1e3:.0f} | {spent / total:.0%} |")
+    stats.sort_stats("tottime").print_stats(15)
+
+
+if __name__ == "__main__":
+    main()
