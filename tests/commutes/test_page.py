@@ -78,7 +78,17 @@ def test_commute_page_in_browser(live_server, page, commute_data, artifacts_dir)
             if len(d) == len(coords)
         )
     first = page.locator(".route-choice").nth(1).inner_text()
-    assert "time" in first and "expected reported incidents" in first
+    # "+3 min, avoids the busiest blocks of Broadway" (or the percentages).
+    assert " min" in first or "about the same time" in first, first
+    assert "expected reported incidents" in first
+    # Words against similar trips, not "x typical" against the city's average cell.
+    summary = page.inner_text("#route-summary")
+    assert "similar bike trips leaving at " in summary, summary
+    assert "reported incident within 100 m of your way" in summary, summary
+    assert "×" not in summary and "typical" not in summary
+    assert "×" not in page.inner_text("#best-times")
+    best_words = page.inner_text("#best-compare")
+    assert best_words.startswith(("Leave at ", "Any time in your window")), best_words
     assert page.locator("#riskiest-table tbody tr").count() >= 1
     # Offense groups by their labels (crimes.names), not the source's capitals.
     first_group = page.locator("#riskiest-table tbody th").first.inner_text()

@@ -105,7 +105,8 @@ function drawRoutes() {
 }
 
 function routeTitle(r, i) {
-  if (r.kind === "alternative") { return "Alternative " + i + ": " + r.comparison; }
+  // "+3 min, avoids the busiest blocks of Broadway" (the API's words), else numbers.
+  if (r.kind === "alternative") { return "Alternative " + i + ": " + (r.words.alternative || r.comparison); }
   if (r.kind === "as_drawn") { return "Your route, as drawn"; }
   // Transit: no transit data yet, so a straight line at its door-to-door speed.
   return r.along === "streets" ? "Shortest by time" : r.along_label.charAt(0).toUpperCase() + r.along_label.slice(1);
@@ -270,22 +271,22 @@ async function score() {
   const label = S.placeLabel(state.start) + " → " + S.placeLabel(state.end) + " (" + state.mode + ")";
   remember(S.queryFromState(state), label);
   const n = data.routes.length;
-  setStatus(n > 1 ? n + " routes found: pick one on the map or in the list below." : "Scored. Best times and the riskiest stretch are below.");
+  setStatus(n > 1 ? n + " routes found: pick one on the map or in the list below." : "Scored. Best times and the stretch to watch are below.");
 }
 
 function render(data) {
   $("results").hidden = false;
   const r = data.routes[state.pick] || data.routes[0];
   const props = data.route.properties;
-  const rel = r.summary.mean_relative_risk;
+  // Words a person can act on (the API's `words`): where the route stands among
+  // similar trips, and how often a report falls near the way itself.
+  const said = [r.words.standing, r.words.one_in_n].filter(Boolean).map(sentence);
   $("route-summary").textContent =
     (r.length_m / 1000).toFixed(1) + " km by " + props.mode + " " + r.along_label + ", about " + Math.round(r.duration_min) +
-    " min; " + r.corridor_cells + " grid cells within " + props.corridor_half_width_m + " m. Over the week, this route averages " +
-    fmt(r.summary.mean_expected, 2) + " expected reported incidents per trip, " +
-    (rel === null ? "" : fmt(rel, 2) + "× a typical route of the same length and mode.");
+    " min. " + (said.length ? said.join(". ") + "." : "Not yet compared with similar trips for this forecast.");
   renderRouteChoices(data);
   drawRoutes();
-  renderBest(r.departures);
+  renderBest(r.departures, r.words);
   renderRiskiest(r, props.corridor_half_width_m);
   renderSegments(r.segments);
   renderChart();
@@ -297,7 +298,9 @@ function render(data) {
   $("notes-link").href = $("notes-link").pathname + "?" + query;
 }
 
-function renderBest(dep) {
+function sentence(text) { return text.charAt(0).toUpperCase() + text.slice(1); }
+
+function renderBest(dep, words) {
   const ol = $("best-times");
   ol.innerHTML = "";
   const w = dep.window;
@@ -305,8 +308,7 @@ function renderBest(dep) {
   dep.best.forEach((d) => {
     const li = document.createElement("li");
     li.className = "best-time";
-    li.textContent = whenLabel(d.departure) + ": " + fmt(d.expected, 2) + " expected" +
-      (d.relative_risk === null ? "" : " (" + fmt(d.relative_risk, 2) + "× typical)") + " ";
+    li.textContent = whenLabel(d.departure) + ": " + fmt(d.expected, 2) + " expected ";
     // Routes depend on when you leave: find them for this departure.
     const b = document.createElement("button");
     b.type = "button";
@@ -316,11 +318,9 @@ function renderBest(dep) {
     li.appendChild(b);
     ol.appendChild(li);
   });
-  const best = dep.best[0], worst = dep.worst;
-  if (best && worst && worst.expected > 0) {
-    const pct = Math.round((1 - best.expected / worst.expected) * 100);
-    $("best-compare").textContent = "Leaving at the best time means about " + pct + "% fewer expected reported incidents than at the worst time in your window (" + whenLabel(worst.departure) + ").";
-  } else { $("best-compare").textContent = ""; }
+  // "Leave at 8:40 am rather than 8 am: 20% fewer", or "about the same" when the
+  // difference is within the model's measured error (the API decides).
+  $("best-compare").textContent = words.best_time ? words.best_time + "." : "";
 }
 
 function leaveAt(iso) {
@@ -333,12 +333,12 @@ function renderRiskiest(data, widthM) {
   const seg = data.riskiest_segment;
   const thead = $("riskiest-table").querySelector("thead"), tbody = $("riskiest-table").querySelector("tbody");
   thead.innerHTML = ""; tbody.innerHTML = "";
-  if (!seg) { $("riskiest-summary").textContent = "No stretch stands out: the forecast expects nothing along this route."; return; }
+  if (!seg) { $("riskiest-summary").textContent = "No stretch to watch: the trip is short, or the forecast expects nothing along it beyond its first and last 200 m."; return; }
   const f = data.segments.features[seg.index].properties;
   const h = seg.recent_history;
   const where = seg.name ? seg.name + " (" + (f.from_m / 1000).toFixed(1) + "–" + (f.to_m / 1000).toFixed(1) + " km, red on the map)"
     : "The stretch from " + (f.from_m / 1000).toFixed(2) + " to " + (f.to_m / 1000).toFixed(2) + " km (red on the map)";
-  $("riskiest-summary").textContent = where + ": " + fmt(f.relative_risk, 2) + "× an average stretch of the city. " +
+  $("riskiest-summary").textContent = where + ", the busiest part of the way beyond its first and last 200 m. " +
     (h.total ? h.total + " incidents were reported" : "Nothing was reported") + " within " + widthM +
     " m of it in the last 12 months of data.";
   if (!h.total) { return; }
@@ -367,7 +367,7 @@ function renderSegments(fc) {
     filter: (f) => f.properties.riskiest,
     style: () => ({ color: "#b3261e", weight: 9, opacity: 0.85 }),
     onEachFeature: (f, layer) => {
-      layer.bindTooltip("Riskiest stretch" + (f.properties.name ? " (" + f.properties.name + ")" : "") + ": " + fmt(f.properties.relative_risk, 2) + "× an average stretch");
+      layer.bindTooltip("Stretch to watch" + (f.properties.name ? ": " + f.properties.name : ""));
     },
   });
   // The map draws on a canvas (preferCanvas): say what is highlighted in the DOM.
@@ -391,7 +391,7 @@ function renderChart() {
     labels,
     datasets: [
       { label: "This route", data: rows.map((r) => r.expected), borderColor: "#b3261e", backgroundColor: "rgba(179,38,30,.15)", fill: true, pointRadius: currentView === "week" ? 0 : 2, tension: 0.2 },
-      { label: "Typical route (same length and mode)", data: rows.map((r) => r.typical), borderColor: "#5b6475", borderDash: [6, 4], pointRadius: 0, fill: false },
+      { label: "Similar trips (median: same mode, length within 20%)", data: rows.map((r) => r.typical), borderColor: "#5b6475", borderDash: [6, 4], pointRadius: 0, fill: false },
     ],
   };
   if (shortestRows.length) {
@@ -401,7 +401,7 @@ function renderChart() {
   const options = {
     responsive: true, maintainAspectRatio: false, animation: false, interaction: { mode: "index", intersect: false },
     scales: { y: { beginAtZero: true, title: { display: true, text: "expected reported incidents per trip" } }, x: { ticks: { maxTicksLimit: currentView === "week" ? 14 : 24 } } },
-    plugins: { tooltip: { callbacks: { afterBody: (items) => { const r = rows[items[0].dataIndex]; return r && r.relative_risk !== null ? fmt(r.relative_risk, 2) + "× typical" : ""; } } } },
+    plugins: { tooltip: { callbacks: { afterBody: (items) => { const r = rows[items[0].dataIndex]; return r && r.relative_risk !== null ? fmt(r.relative_risk, 2) + "× the median of similar trips" : ""; } } } },
   };
   // Chart.js is a classic script (vendor/chartjs) loaded before this module.
   if (chart) { chart.data = data; chart.options = options; chart.update(); }
