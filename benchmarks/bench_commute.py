@@ -41,8 +41,7 @@ from django.contrib.gis.geos import LineString  # noqa: E402
 from django.test import Client  # noqa: E402
 
 from commutes.services import commute, street_routes  # noqa: E402
-from commutes.services.commute import score_commute  # noqa: E402
-from commutes.services.commute_payload import payload  # noqa: E402
+from commutes.services.commute import commute_answer  # noqa: E402
 from commutes.services.corridor import CORRIDOR_HALF_WIDTH_M  # noqa: E402
 from commutes.services.routes import parse_route, parse_window  # noqa: E402
 from commutes.services.stretch_history import _recent_history  # noqa: E402
@@ -131,7 +130,7 @@ def main() -> int:
     route = parse_route(ROUTE)
     window = parse_window(ROUTE["window"])
     t = time.perf_counter()
-    first = payload(score_commute(route, window))  # builds the graph, warms caches
+    first = commute_answer(route, window)  # builds the graph, warms the caches
     cold_ms = (time.perf_counter() - t) * 1000
     routes = first["routes"]
     print(
@@ -158,8 +157,8 @@ def main() -> int:
     cached_answers = commute._ANSWERS
     commute._ANSWERS = Computed()
     results["score_service"] = line(
-        "score_commute (service, routes + 168 h)",
-        timed(lambda: payload(score_commute(route, window)), args.runs),
+        "commute_answer (service, routes + 168 h)",
+        timed(lambda: commute_answer(route, window), args.runs),
         SCORE_TARGET_MS,
     )
     client = Client(HTTP_HOST="localhost")

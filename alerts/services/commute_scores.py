@@ -1,7 +1,6 @@
-"""The one place alerts reads commute scores: commutes' ``score_commute``, called
-and rendered as the API does it (``commute_payload.payload``; without the riskiest
-stretch's recent history, which no note says), and only the API's documented fields
-read back
+"""The one place alerts reads commute scores: commutes' ``commute_answer``, called
+as the API calls it (without the riskiest stretch's recent history, which no note
+says), and only the API's documented fields read back
 (departures.best_by_day, timeline, routes[].vs_shortest / comparison / streets,
 depart), so a change inside commutes does not reach here.
 
@@ -21,8 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 
-from commutes.services.commute import score_commute
-from commutes.services.commute_payload import payload as render
+from commutes.services.commute import commute_answer
 from commutes.services.routes import RouteError, Window, parse_route
 from core.local_time import SEATTLE
 
@@ -99,7 +97,7 @@ class CommuteKey:
 
 def _answer(route, window: Window, depart: datetime | None = None) -> dict:
     """The API's answer for the commute (no recent history: no note says it)."""
-    return render(score_commute(route, window, depart=depart, history=False))
+    return commute_answer(route, window, depart=depart, history=False)
 
 
 def _num(value) -> float | None:

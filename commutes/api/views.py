@@ -10,8 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from commutes.api.serializers import ScoreRequestSerializer, ScoreResponseSerializer
-from commutes.services.commute import score_commute
-from commutes.services.commute_payload import payload
+from commutes.services.commute import commute_answer
 from commutes.services.corridor import CORRIDOR_HALF_WIDTH_M
 from commutes.services.routes import (
     ROUTED_MODES,
@@ -129,7 +128,7 @@ class CommuteScoreView(APIView):
             depart = parse_depart(data.get("depart"), SEATTLE)
             routed = not route.drawn and route.mode in ROUTED_MODES
             computed: list[bool] = []
-            score = score_commute(
+            result = commute_answer(
                 route,
                 window,
                 category,
@@ -149,4 +148,4 @@ class CommuteScoreView(APIView):
             ) from None
         except NoNetwork as exc:
             raise ApiError(str(exc), status=503, code="no_street_network") from None
-        return Response(payload(score))
+        return Response(result)

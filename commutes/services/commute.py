@@ -5,7 +5,8 @@ route by time and up to two safer alternatives for the departure (alternatives.p
 Transit (no transit data yet) and a client-drawn ``route`` LineString are scored
 along the straight polyline as drawn (corridor.py). The arithmetic lives in
 scoring.py, the last year's reports in stretch_history.py; the result's types in
-commute_result.py, and its JSON in commute_payload.py (the API's one renderer).
+commute_result.py, and its JSON in commute_payload.py (the API's one renderer);
+``commute_answer`` is that JSON, cached.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from django.contrib.gis.geos import LineString
 
 from commutes.services import scoring, street_routes, trip_reference
 from commutes.services.alternatives import Candidate, Trip, alternatives
+from commutes.services.commute_payload import payload, snapped_payload
 from commutes.services.commute_result import (
     BestDepartures,
     BestLeave,
@@ -552,35 +554,19 @@ def _fastest(graph: StreetGraph, route: Route, snaps: list[Snap]):
     return fastest
 
 
-# What a routed answer is built from: the forecast and its grid, the incidents (the
-# stretches' history), the street network.
-ANSWER_SCOPES = (FORECASTS, GRID, DATA, STREETS)
-# Scores of routed commutes per snapped points, mode, window, category and departure,
-# shared by every process (the cache's size cap and Redis's maxmemory bound them):
-# the same commute asked again costs a lookup, not four searches.
-_ANSWERS = VersionedCache("commute-answer", ANSWER_SCOPES, local=16, shared=True)
-
-
 def score_commute(
     route: Route,
     window: Window | None = None,
     category: str = "all",
     depart: datetime | None = None,
     *,
-    computing: Callable[[], AbstractContextManager] = nullcontext,
     history: bool = True,
 ) -> CommuteScore:
-    """Everything the page and the API show for one commute (render it with
-    ``commute_payload.payload``).
-
-    Routed commutes are cached per snapped points, mode, window, category and
-    departure at the versions of ANSWER_SCOPES (the score depends on the points only
-    through where they snap; ``snapped`` is filled in per request). ``computing``
-    is entered around the work whenever the score is not a cached one: the API
-    charges the throttle and takes a routing slot there. ``history=False`` leaves
-    out what was reported near the riskiest stretch (``recent_history`` None): two
-    SQL queries a score, a third of its time, which a caller reading only
-    departures, routes and timelines (the commute notes) does not need.
+    """Everything the page and the API show for one commute, computed (not cached:
+    ``commute_answer`` is the cached JSON). ``history=False`` leaves out what was
+    reported near the riskiest stretch (``recent_history`` None): two SQL queries a
+    score, a third of its time, which a caller reading only departures, routes and
+    timelines (the commute notes) does not need.
 
     Raises RouteError for a request the network or the forecast cannot answer
     (naming the field), predictions.services.forecast_store.NoForecast when no
@@ -588,8 +574,45 @@ def score_commute(
     """
     window = window or Window()
     if route.drawn or route.mode not in ROUTED_MODES:
+        return _score(route, window, category, depart, None, [], history)
+    graph = street_graph()
+    snaps, snapped = _snap_all(graph, route)
+    score = _score(route, window, category, depart, graph, snaps, history)
+    return replace(score, snapped=snapped)
+
+
+# What a routed answer is built from: the forecast and its grid, the incidents (the
+# stretches' history), the street network.
+ANSWER_SCOPES = (FORECASTS, GRID, DATA, STREETS)
+# Routed answers (the JSON: a hit costs a lookup, not a rendering) per snapped points,
+# mode, window, category and departure, shared by every process (~0.1 MB pickled
+# each; the cache's size cap and Redis's maxmemory bound them): the same commute
+# asked again costs a lookup, not four searches.
+_ANSWERS = VersionedCache("commute-answer", ANSWER_SCOPES, local=16, shared=True)
+
+
+def commute_answer(
+    route: Route,
+    window: Window | None = None,
+    category: str = "all",
+    depart: datetime | None = None,
+    *,
+    computing: Callable[[], AbstractContextManager] = nullcontext,
+    history: bool = True,
+) -> dict:
+    """The API's answer: ``commute_payload.payload`` of ``score_commute``.
+
+    Routed commutes are cached per snapped points, mode, window, category and
+    departure at the versions of ANSWER_SCOPES (the answer depends on the points only
+    through where they snap; ``snapped`` is filled in per request). ``computing``
+    is entered around the work whenever the answer is not a cached one: the API
+    charges the throttle and takes a routing slot there. ``history`` and what it
+    raises: as score_commute.
+    """
+    window = window or Window()
+    if route.drawn or route.mode not in ROUTED_MODES:
         with computing():
-            return _score(route, window, category, depart, None, [], history)
+            return payload(_score(route, window, category, depart, None, [], history))
     graph = street_graph()
     snaps, snapped = _snap_all(graph, route)
     key = (
@@ -602,15 +625,17 @@ def score_commute(
         history,
     )
 
-    def make() -> CommuteScore:
+    def make() -> dict:
         with computing():
-            return _score(route, window, category, depart, graph, snaps, history)
+            return payload(
+                _score(route, window, category, depart, graph, snaps, history)
+            )
 
     with _one_at_a_time(key):
         # Many clients asking one new commute at once: one thread computes it, the
         # others then find it cached (a stampede cost 16 routings of one answer).
-        score = _ANSWERS.get(key, make)
-    return replace(score, snapped=snapped)
+        answer = _ANSWERS.get(key, make)
+    return {**answer, "snapped": snapped_payload(snapped)}
 
 
 _INFLIGHT: dict = {}

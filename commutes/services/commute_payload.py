@@ -194,13 +194,19 @@ def _route(route: RouteScore, index: int, score: CommuteScore) -> dict:
     }
 
 
-def _snapped(s: Snapped) -> dict:
-    return {
-        "field": s.field,
-        "given": list(s.given),
-        "snapped": [round(s.snapped[0], 6), round(s.snapped[1], 6)],
-        "distance_m": round(s.distance_m, 1),
-    }
+def snapped_payload(snapped: tuple[Snapped, ...] | None) -> list[dict] | None:
+    """Where each point joined the streets (None when not routed)."""
+    if snapped is None:
+        return None
+    return [
+        {
+            "field": s.field,
+            "given": list(s.given),
+            "snapped": [round(s.snapped[0], 6), round(s.snapped[1], 6)],
+            "distance_m": round(s.distance_m, 1),
+        }
+        for s in snapped
+    ]
 
 
 def payload(score: CommuteScore) -> dict:
@@ -248,8 +254,6 @@ def payload(score: CommuteScore) -> dict:
             "chosen": score.depart_chosen,
         },
         "routes": routes,
-        "snapped": None
-        if score.snapped is None
-        else [_snapped(s) for s in score.snapped],
+        "snapped": snapped_payload(score.snapped),
         "note": NOTE,
     }
