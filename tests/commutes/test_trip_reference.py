@@ -205,3 +205,21 @@ def test_a_scored_route_is_placed_among_the_stored_similar_trips(reference):
     assert first["relative_risk"] == pytest.approx(
         first["expected"] / first["typical"], rel=2e-3
     )
+
+
+def test_the_near_way_share_counts_only_the_part_of_a_cell_near_the_route():
+    from django.conf import settings
+
+    from commutes.services.corridor import CORRIDOR_HALF_WIDTH_M, area_shares
+    from core.grid_sql import cell_bounds, cell_id_of
+
+    size = settings.GRID_CELL_SIZE
+    x0, y0, x1, _ = cell_bounds(cell_id_of(551_000.0, 5_272_000.0))
+    mid = y0 + size / 2
+    line = np.array([[x0 - 2000, mid], [x1 + 2000, mid]])  # through the cells' middles
+    beside = cell_id_of(x0 + 1, y0 + size + 1)  # the row above: 75-225 m away
+    far = cell_id_of(x0 + 1, y0 + 3 * size + 1)
+    shares = area_shares(line, [cell_id_of(x0 + 1, y0 + 1), beside, far])
+    assert shares[0] == pytest.approx(1.0)
+    assert shares[1] == pytest.approx((CORRIDOR_HALF_WIDTH_M - size / 2) / size)
+    assert shares[2] == 0.0
