@@ -64,7 +64,9 @@ def test_train_activate_precompute_read_and_rerun(extract, celery_worker, client
                 _status(type(frun), frun.pk) != RunStatus.PENDING
                 and _status(type(frun), frun.pk) != RunStatus.RUNNING
             ),
-            timeout=60,
+            # The one test worker also builds each run's trip reference (commutes,
+            # queued when a run succeeds), so the second run may wait behind it.
+            timeout=180,
         )
         frun.refresh_from_db()
         assert frun.status == RunStatus.SUCCEEDED, frun.error
