@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pytest
+
 from commutes.services import commute_words as words
 from core.local_time import SEATTLE
 
@@ -62,3 +64,18 @@ def test_best_time_is_a_choice_only_beyond_the_model_error():
     assert words.best_time(later, 0.098, EIGHT, 0.1, None).endswith(": 2% fewer")
     assert words.clock(EIGHT.replace(hour=0)) == "midnight"
     assert words.clock(EIGHT.replace(hour=12)) == "noon"
+
+
+def test_the_measured_error_is_the_model_cards_calibration_error():
+    from types import SimpleNamespace
+
+    from predictions.services.headline_metrics import measured_error
+
+    cal = {"mean_pred": [0.1, 0.3], "mean_obs": [0.12, 0.27], "n": [10, 10]}
+    version = SimpleNamespace(
+        kind="neural",
+        metrics={"backtest": {"calibration": {"150m": {"24h": {"neural": cal}}}}},
+    )
+    # |1.0 - 1.2| + |3.0 - 2.7| over 3.9 observed
+    assert measured_error(version) == pytest.approx(0.5 / 3.9)
+    assert measured_error(SimpleNamespace(kind="neural", metrics={})) is None
