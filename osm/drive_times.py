@@ -15,8 +15,6 @@ the calibration table, and ``CITY_DRIVE_KMH`` is the median that calibration giv
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 import numpy as np
 
 # Road tiers for junction rules (OSM ``highway``); anything else is local.
@@ -95,30 +93,43 @@ def junction_delays(
     every edge): a street's own continuation is no junction. A vertex with at most
     two drivable edges (a bend, a way split) has no delay.
     """
+    n_tiers = JUNCTION_DELAY_S.shape[0]
     tiers = np.array([tier(h) for h in highway], dtype=np.int64)
-    at: dict[int, list[int]] = defaultdict(list)
-    for e in np.flatnonzero(drivable):
-        at[int(source[e])].append(int(e))
-        if target[e] != source[e]:
-            at[int(target[e])].append(int(e))
-    delay_at: dict[tuple[int, int], float] = {}
-    for vertex, edges in at.items():
-        if len(edges) < 3:
-            continue
-        share = T_JUNCTION_SHARE if len(edges) == 3 else 1.0
-        for e in edges:
-            own = label[e]
-            others = [f for f in edges if f != e and (not own or label[f] != own)]
-            if others:
-                biggest = int(tiers[others].min())
-                delay_at[(vertex, e)] = share * JUNCTION_DELAY_S[tiers[e], biggest]
-    fwd = np.array(
-        [delay_at.get((int(t), e), 0.0) for e, t in enumerate(target)], dtype=float
+    names, name_id = np.unique(np.asarray(label, dtype=object), return_inverse=True)
+    unnamed = names[name_id] == ""
+    # One row per (vertex, edge) meeting: every drivable edge at its source, and at
+    # its target unless it loops back to its source.
+    edges = np.flatnonzero(drivable)
+    loops = edges[source[edges] == target[edges]]
+    at_target = edges[source[edges] != target[edges]]
+    edge = np.concatenate([edges, at_target])
+    vertex = np.concatenate([source[edges], target[at_target]])
+    own = tiers[edge]
+    # Roads of each tier at each vertex, and of each (vertex, name).
+    n_vertices = int(max(source.max(initial=0), target.max(initial=0))) + 1
+    per_vertex = np.zeros((n_vertices, n_tiers), dtype=np.int64)
+    np.add.at(per_vertex, (vertex, own), 1)
+    _, group = np.unique(vertex * len(names) + name_id[edge], return_inverse=True)
+    per_name = np.zeros((group.max(initial=-1) + 1, n_tiers), dtype=np.int64)
+    np.add.at(per_name, (group, own), 1)
+    # The others with another name (an unnamed edge: every other edge).
+    itself = np.eye(n_tiers, dtype=np.int64)[own]
+    others = per_vertex[vertex] - np.where(
+        unnamed[edge][:, None], itself, per_name[group]
     )
-    back = np.array(
-        [delay_at.get((int(s), e), 0.0) for e, s in enumerate(source)], dtype=float
+    met = others > 0
+    biggest = np.argmax(met, axis=1)
+    degree = per_vertex.sum(axis=1)[vertex]
+    share = np.where(degree == 3, T_JUNCTION_SHARE, 1.0)
+    delay = np.where(
+        met.any(axis=1) & (degree >= 3), JUNCTION_DELAY_S[own, biggest] * share, 0.0
     )
-    return fwd, back
+    on_source = np.zeros(len(source))
+    on_source[edges] = delay[: edges.size]
+    on_target = np.zeros(len(source))
+    on_target[at_target] = delay[edges.size :]
+    on_target[loops] = on_source[loops]
+    return on_target, on_source
 
 
 def turn_delay_s(bearing_in: np.ndarray, bearing_out: np.ndarray) -> np.ndarray:
