@@ -107,6 +107,9 @@ def area_shares(
         return np.zeros(cell_ids.size)
     zone = line_xy.buffer(half_width_m)
     bounds = np.array([cell_bounds(int(c)) for c in cell_ids])
-    boxes = shapely.box(*bounds.T)
     area = (bounds[:, 2] - bounds[:, 0]) * (bounds[:, 3] - bounds[:, 1])
-    return shapely.area(shapely.intersection(boxes, zone)) / area
+    # Clipping the zone to each square gives the same area as intersecting the two
+    # (to 1e-14) and is ~40x faster: the general overlay walked the whole route's
+    # buffer for every cell, a fifth of a commute's time (docs/benchmarks.md).
+    inside = [shapely.clip_by_rect(zone, *box) for box in bounds.tolist()]
+    return shapely.area(np.array(inside)) / area
