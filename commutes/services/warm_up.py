@@ -25,7 +25,7 @@ _PROBE = {"start": [-122.3208, 47.6153], "end": [-122.3170, 47.6230], "mode": "b
 def warm_up() -> dict[str, float]:
     """Import the views; build the city limits, the street graph (and the street
     names at its junctions), the active forecast week (all categories) and the edge x
-    cell matrix; the seconds each took.
+    cell matrix, the similar-trips references; the seconds each took.
 
     Never raises: a site with no network or no forecast yet starts anyway (its
     requests say what is missing, as before)."""
@@ -38,8 +38,9 @@ def warm_up() -> dict[str, float]:
         commute_payload,
         scoring,
         street_routes,
+        trip_reference,
     )
-    from commutes.services.routes import parse_route
+    from commutes.services.routes import ROUTED_MODES, parse_route
     from core.cache import versions
     from predictions.services.forecast_store import SCOPES, load_forecast
     from streets.services.street_graph import street_graph
@@ -74,6 +75,9 @@ def warm_up() -> dict[str, float]:
         alternatives.edge_mean_matrix(graph, week.cell_ids)
         scoring.columns_for(graph.cell_ids[:1], week.cell_ids)
         done("edge cells")
+        for mode in ROUTED_MODES:
+            trip_reference.reference_for(week, mode)
+        done("similar trips")
     except Exception:  # noqa: BLE001 - a cold cache is no reason not to serve
         log.warning(
             "warm-up stopped after %s", ", ".join(seconds) or "nothing", exc_info=True

@@ -18,7 +18,14 @@ from tests.commutes.test_scoring_db import CAPITOL_HILL_TO_UW
 from tests.conftest import _database_url_for
 
 pytestmark = pytest.mark.django_db
-STEPS = ["url patterns", "city limits", "street graph", "forecast week", "edge cells"]
+STEPS = [
+    "url patterns",
+    "city limits",
+    "street graph",
+    "forecast week",
+    "edge cells",
+    "similar trips",
+]
 
 
 def test_warm_up_builds_what_the_first_score_needs(commute_data):
