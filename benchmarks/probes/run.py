@@ -2,6 +2,7 @@
 
     DATABASE_URL=postgis://.../cp_hard .venv/bin/python -m benchmarks.probes.run
     .venv/bin/python -m benchmarks.probes.run throttle inputs      # some of them
+    .venv/bin/python -m benchmarks.probes.run --beat costs home tiles variants
 
 The deployment (benchmarks/probes/deployment.py) is gunicorn with 2 workers and a
 Celery worker on the database in DATABASE_URL (a demo database: the bundled 2021
@@ -56,6 +57,11 @@ def main() -> int:
     parser.add_argument(
         "--dead-run-wait", type=float, default=330, help="seconds (runs probe)"
     )
+    parser.add_argument(
+        "--beat",
+        action="store_true",
+        help="run Celery beat in every deployment (production-like: web, worker, beat)",
+    )
     args = parser.parse_args()
     names = args.probes or list(PROBES)
     env = {"API_ANON_RATE": f"{findings.RATE}/minute"}
@@ -75,6 +81,7 @@ def main() -> int:
         if not group:
             continue
         options.setdefault("extra_env", env)
+        options["beat"] = options.get("beat", False) or args.beat
         with Deployment(port=args.port, **options) as dep:
             print(f"deployment on {dep.base} ({dep.tmp})", flush=True)
             for name in group:

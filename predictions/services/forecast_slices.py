@@ -15,11 +15,16 @@ order, an empty final block and the CRC-32 and length of the text (RFC 1951 3.2.
 RFC 1952: concatenated sync-flushed pieces are one valid deflate stream). No number
 is formatted and nothing large is compressed per answer.
 
-GeoJSON answers one Feature per cell with that cell's hours, so its rows are cells:
-each block keeps, per cell, the text of all its hours and where each hour's number
-starts, and an answer cuts each cell's text at its hours. Those bodies are not
-compressed here (the pieces cannot be cut); nginx compresses in front, and
-core.compression leaves bodies over its size cap alone.
+GeoJSON answers one Feature per cell with that cell's hours, so its rows are cells.
+Its numbers are written "%.5e": the same six significant digits as the compact
+answer's "%.6g" (the same values), and always 11 characters for 0 <= v < 1e100, so a
+block keeps its numbers as one fixed-width text matrix (cells x hours) and an answer's
+hours are a column slice of it. Each cell's Feature up to its first number is padded
+with leading spaces (JSON whitespace) to one width per grid, so an answer is a few
+numpy copies of whole columns into one buffer: no Python loop over the ~10,000 cells
+(that loop and its ~20,000 pieces took 30-100 ms per answer; issue 16). Those bodies
+are not compressed here (a column slice is not a deflate piece); core.compression
+gzips those under its size cap, and nginx compresses in front.
 
 Blocks live in one LRU per process bounded in bytes (FORECAST_MEMORY_MB), keyed on
 the versions of the forecasts and the grid (core.cache), so a write, activation,
@@ -90,15 +95,15 @@ class Block:
     run_ids: np.ndarray  # (BLOCK_HOURS,) int64, 0 where absent
     values: np.ndarray  # (BLOCK_HOURS, n_cells) float32, zeros where absent
     rows: dict = field(default_factory=dict)  # encoding -> [(text, deflated) | None]
-    cells: tuple | None = None  # (per-cell texts, (n_cells, N + 1) starts)
+    numbers: np.ndarray | None = None  # GeoJSON: (n_cells, N * width) uint8 text
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def size(self) -> int:
         total = self.values.nbytes + self.run_ids.nbytes
         for pieces in self.rows.values():
             total += sum(len(p[0]) + len(p[1]) for p in pieces if p)
-        if self.cells is not None:
-            total += sum(len(t) for t in self.cells[0]) + self.cells[1].nbytes
+        if self.numbers is not None:
+            total += self.numbers.nbytes
         return total
 
     def hour_rows(self, encoding: str, a: int, e: int) -> list[tuple[bytes, bytes]]:
@@ -115,26 +120,40 @@ class Block:
             _memory().put(self.key, self, self.size())  # account for the new bytes
         return found
 
-    def cell_texts(self) -> tuple[list[bytes], np.ndarray]:
-        """Per cell, its numbers for every hour of the block ("v0,v1,...,"; absent
-        hours as 0), and where each hour's number starts (the end: len + 1)."""
+    def number_matrix(self) -> tuple[np.ndarray, int]:
+        """Per cell (row), its numbers for every hour of the block as GeoJSON text,
+        each ``width`` bytes with its comma ("1.23457e-02,"; absent hours as 0)."""
         with self.lock:
-            made = self.cells is None
+            made = self.numbers is None
             if made:
-                starts = np.zeros((self.values.shape[1], BLOCK_HOURS + 1), np.int32)
-                texts = []
-                fmt = "%.6g," * BLOCK_HOURS
-                for i, column in enumerate(self.values.T.tolist()):
-                    text = (fmt % tuple(column)).encode()
-                    texts.append(text)
-                    starts[i, 1:] = (
-                        np.flatnonzero(np.frombuffer(text, np.uint8) == 44) + 1
-                    )
-                self.cells = (texts, starts)
-            found = self.cells
+                self.numbers = _number_matrix(self.values)
+            found = self.numbers
         if made and self.key is not None:
             _memory().put(self.key, self, self.size())
-        return found
+        return found, found.shape[1] // BLOCK_HOURS
+
+
+# "%.5e" of a number in [0, 1e100): 11 characters, and a comma.
+NUMBER = "%.5e,"
+NUMBER_WIDTH = 12
+
+
+def _number_matrix(values: np.ndarray) -> np.ndarray:
+    """(hours, cells) float32 -> (cells, hours * width) uint8 text, read-only."""
+    columns = values.T
+    texts = []
+    for lo in range(0, columns.shape[0], 1024):  # bounded temporary lists
+        flat = columns[lo : lo + 1024].ravel().tolist()
+        texts.append(((NUMBER * len(flat)) % tuple(flat)).encode())
+    text = b"".join(texts)
+    width = NUMBER_WIDTH
+    if len(text) != columns.size * width:
+        # A negative or huge number is wider: right-align all to the widest.
+        items = [f"{v:.5e}" for v in columns.ravel().tolist()]
+        width = max(map(len, items)) + 1
+        text = "".join(item.rjust(width - 1) + "," for item in items).encode()
+    matrix = np.frombuffer(text, np.uint8).reshape(columns.shape[0], -1)
+    return matrix  # frombuffer of bytes: read-only already
 
 
 def _render_row(values: np.ndarray, encoding: str) -> tuple[bytes, bytes]:
@@ -385,46 +404,62 @@ def geojson(piece: Slice, geometries: list[str], cell_ids: np.ndarray) -> Answer
         },
         separators=(",", ":"),
     )
-    cuts = []
+    heads, ends = _feature_heads(geometries, cell_ids)
+    columns = []
     for found, a, e in piece.parts:
-        texts, starts = found.cell_texts()
-        cuts.append((texts, starts[:, a].tolist(), (starts[:, e] - 1).tolist()))
-    heads = _feature_heads(geometries, cell_ids)
+        numbers, width = found.number_matrix()
+        columns.append(numbers[:, a * width : e * width])
+    # The last number's comma is not sent: "]}}," closes the Feature instead.
+    columns[-1] = columns[-1][:, :-1]
 
     def make() -> bytes:
-        # One copy of ~20 MB: the cells' texts are cut as memoryviews and joined.
-        out = [
-            b'{"type":"FeatureCollection","metadata":',
-            meta.encode(),
-            b',"features":[',
-        ]
-        last = len(cuts) - 1
-        for i, head in enumerate(heads):
-            out.append(head if i == 0 else b"," + head)
-            for k, (texts, lo, hi) in enumerate(cuts):
-                out.append(memoryview(texts[i])[lo[i] : hi[i]])
-                if k < last:
-                    out.append(b",")
-            out.append(b"]}}")
-        out.append(b"]}")
-        return b"".join(out)
+        start = (
+            b'{"type":"FeatureCollection","metadata":'
+            + meta.encode()
+            + b',"features":['
+        )
+        pieces = [heads, *columns, ends]
+        n = heads.shape[0]
+        row = sum(p.shape[1] for p in pieces)
+        out = np.empty(len(start) + n * row + len(END), np.uint8)
+        out[: len(start)] = np.frombuffer(start, np.uint8)
+        rows = out[len(start) : len(start) + n * row].reshape(n, row)
+        col = 0
+        for p in pieces:
+            rows[:, col : col + p.shape[1]] = p
+            col += p.shape[1]
+        if n:
+            rows[-1, -1] = ord(" ")  # no comma after the last Feature
+        out[len(out) - len(END) :] = np.frombuffer(END, np.uint8)
+        return out.tobytes()
 
     return Answer(make=make)
 
 
+END = b"]}"
 _HEADS: dict = {}
 
 
-def _feature_heads(geometries: list[str], cell_ids: np.ndarray) -> list[bytes]:
-    """Each cell's Feature up to its first number (per grid, like the geometries)."""
+def _feature_heads(
+    geometries: list[str], cell_ids: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each cell's Feature up to its first number, right-aligned with spaces to one
+    width, and its end ("]}},"), per grid like the geometries: (n_cells, width) and
+    (n_cells, 4) uint8."""
     key = (len(geometries), cell_ids.size, int(cell_ids.sum()) if cell_ids.size else 0)
     found = _HEADS.get(key)
     if found is None:
-        found = [
+        heads = [
             f'{{"type":"Feature","id":{c},"geometry":{g},'
             f'"properties":{{"cell_id":{c},"expected":['.encode()
             for c, g in zip(cell_ids.tolist(), geometries, strict=True)
         ]
+        width = max(map(len, heads), default=0)
+        text = b"".join(head.rjust(width) for head in heads)
+        found = (
+            np.frombuffer(text, np.uint8).reshape(len(heads), width),
+            np.frombuffer(b"]}}," * len(heads), np.uint8).reshape(len(heads), 4),
+        )
         _HEADS.clear()
         _HEADS[key] = found
     return found

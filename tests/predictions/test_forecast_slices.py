@@ -92,6 +92,21 @@ def test_geojson_is_the_same_cut(client, weeks):
     assert got.shape == (week.cell_ids.size, 100)
     assert np.allclose(got, week.values.T, rtol=1e-5, atol=0)
     assert [f["id"] for f in doc["features"]] == week.cell_ids.tolist()
+    # The same numbers as the compact answer's, exactly (six significant digits).
+    _, compact = get(client, {"start": start.isoformat(), "hours": 100})
+    assert got.T.tolist() == compact["values"]
+
+
+def test_geojson_numbers_of_any_width_stay_in_their_columns():
+    # Negative numbers are wider than "%.5e" of [0, 1e100): all are right-aligned.
+    values = np.zeros((forecast_slices.BLOCK_HOURS, 3), np.float32)
+    values[0] = [0.5, -1.5e-7, 0]
+    values[5, 2] = 123.456
+    matrix = forecast_slices._number_matrix(values)
+    width = matrix.shape[1] // forecast_slices.BLOCK_HOURS
+    assert width == 13
+    rows = [json.loads(b"[" + bytes(row)[:-1] + b"]") for row in matrix]
+    assert np.array_equal(np.array(rows, np.float32), values.T)
 
 
 def test_a_new_variant_of_a_week_in_memory_reads_no_rows(client, weeks):
