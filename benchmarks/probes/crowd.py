@@ -122,9 +122,15 @@ def tiles(dep: Deployment) -> list[Result]:
         )
     far = [f"/tiles/streets/{z}/{x}/{y}.pbf" for z, x, y in ((16, 1, 1), (18, 9, 9))]
     _flush(dep)
-    before = redis.Redis.from_url(dep.redis.url(0)).dbsize()
+    client = redis.Redis.from_url(dep.redis.url(0))
     far_codes = [dep.get(p).status_code for p in far]
-    after = redis.Redis.from_url(dep.redis.url(0)).dbsize()
+    # After the flush the first request writes the streets version (core.cache) and
+    # the tile throttle's counter; anything else would be a tile kept.
+    kept = [
+        k.decode()
+        for k in client.scan_iter("*")
+        if b":version:" not in k and b":throttle:" not in k
+    ]
     return [
         Result(
             f"tiles: {len(paths)} tile requests from one address in a burst",
@@ -133,8 +139,8 @@ def tiles(dep: Deployment) -> list[Result]:
         ),
         Result(
             "tiles far from Seattle",
-            f"{far_codes}; Redis keys {before} -> {after} (throttle counters only)",
-            far_codes == [200, 200] and after - before <= 1,
+            f"{far_codes}; Redis keys besides versions and throttle counters: {kept}",
+            far_codes == [200, 200] and not kept,
         ),
     ]
 
@@ -146,9 +152,14 @@ def variants(dep: Deployment) -> list[Result]:
     first = dep.get("/api/v1/forecasts/?hours=1&encoding=q8").json()["start"]
     day = first[:10]
     week = f"/api/v1/forecasts/?start={first[:16]}&hours=168"
-    for extra in ("", "&encoding=q8", "&format=geojson"):
-        for _ in range(4):  # both processes hold and render the week
-            dep.get(week + extra, headers={"Accept-Encoding": "gzip"})
+    for category in ("all", "person", "property"):
+        for extra in ("", "&encoding=q8", "&format=geojson"):
+            for _ in range(4):  # both processes hold and render the week
+                dep.get(
+                    f"{week}&category={category}{extra}",
+                    headers={"Accept-Encoding": "gzip"},
+                    timeout=120,
+                )
     rng = random.Random(16)
     times = []
     for _ in range(30):
