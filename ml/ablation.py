@@ -22,17 +22,9 @@ from typing import Any
 import numpy as np
 
 from ml.backtest import load_windows
-from ml.metrics import paired_bootstrap
+from ml.metrics import calibration_error, paired_bootstrap
 
 WINDOWS = ("8h", "24h", "7d")
-
-
-def calibration_error(cal: dict[str, list[float]]) -> float:
-    """Decile calibration error: sum over forecast deciles of |forecast - observed|,
-    as a fraction of all observed events (0 = every decile's total is right)."""
-    p = np.asarray(cal["mean_pred"]) * np.asarray(cal["n"])
-    o = np.asarray(cal["mean_obs"]) * np.asarray(cal["n"])
-    return float(np.abs(p - o).sum() / max(o.sum(), 1e-12))
 
 
 def collect(runs: list[Path], scale: str = "150m") -> dict[str, Any]:

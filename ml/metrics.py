@@ -180,3 +180,11 @@ def paired_bootstrap(
         "rel_lo": float(np.nanquantile(rels, a)),
         "rel_hi": float(np.nanquantile(rels, 1 - a)),
     }
+
+
+def calibration_error(cal: dict[str, list[float]]) -> float:
+    """Decile calibration error: sum over forecast deciles of |forecast - observed|,
+    as a fraction of all observed events (0 = every decile's total is right)."""
+    p = np.asarray(cal["mean_pred"]) * np.asarray(cal["n"])
+    o = np.asarray(cal["mean_obs"]) * np.asarray(cal["n"])
+    return float(np.abs(p - o).sum() / max(o.sum(), 1e-12))

@@ -51,9 +51,11 @@ def calibration(version) -> dict[str, list[float]] | None:
 
 def measured_error(version) -> float | None:
     """The model's measured error, as a share (0.05 = 5%): its decile calibration
-    error on the model card (ml.ablation.calibration_error). A difference between
+    error on the model card (ml.metrics.calibration_error). A difference between
     two forecasts smaller than this is not one the model can tell apart."""
-    from ml.ablation import calibration_error
+    # From ml.metrics (numpy only), not ml.ablation: that imports the forecasters,
+    # hence torch, which cost a web process's first commute 4 s.
+    from ml.metrics import calibration_error
 
     found = calibration(version)
     if not found or not found.get("n"):

@@ -87,3 +87,23 @@ def test_a_gunicorn_worker_is_warm_before_its_first_request(commute_data, tmp_pa
         assert elapsed < 5.0
     finally:
         web.stop()
+
+
+def test_a_warm_worker_scores_without_importing_torch(commute_data):
+    # The commute's words read the model card's measured error: from ml.metrics,
+    # numpy only (ml.ablation imports the forecasters and torch: 4 s on the first
+    # score of every web process).
+    env = localstack.site_env(
+        _database_url_for(settings.DATABASES["default"]["NAME"]), settings.REDIS_URL
+    )
+    code = (
+        "import sys\n"
+        "from commutes.services.warm_up import warm_up\n"
+        "from predictions.models import ModelVersion\n"
+        "from predictions.services.headline_metrics import measured_error\n"
+        "warm_up()\n"
+        "measured_error(ModelVersion.objects.get(is_active=True))\n"
+        "print('torch' in sys.modules)\n"
+    )
+    out = localstack.manage(env, "shell", "-c", code)
+    assert out.strip().splitlines()[-1] == "False"
