@@ -83,3 +83,16 @@ def date_schema() -> dict:
 
 def datetime_schema() -> dict:
     return {"type": "string", "format": "date-time", "pattern": _YEAR_PATTERN}
+
+
+# An empty query value ("?start=") means "not given" to these readers (the history
+# form sends its empty fields): a parameter marked with this extension is documented
+# with ``allowEmptyValue: true`` (core.schema_hooks turns the mark into it).
+BLANK_IS_ABSENT = "x-blank-is-absent"
+
+
+def blank_is_absent(parameters: list) -> list:
+    """``parameters`` (OpenApiParameter) marked: an empty value means not given."""
+    for parameter in parameters:
+        parameter.extensions = {**(parameter.extensions or {}), BLANK_IS_ABSENT: True}
+    return parameters

@@ -8,6 +8,7 @@ bodies as they are (a GeoJSON feature's geometry may be null).
 from __future__ import annotations
 
 from core.api_errors import API_PREFIX, DESCRIPTIONS, ERROR_SCHEMA
+from core.params import BLANK_IS_ABSENT
 
 URI_TOO_LONG = (
     "The request line is longer than the HTTP server accepts (4 KiB in gunicorn, 8 "
@@ -27,6 +28,9 @@ def describe_api(result, generator, request, public):
         if not path.startswith(API_PREFIX):
             continue
         for method, operation in operations.items():
+            for parameter in operation.get("parameters", []):
+                if parameter.pop(BLANK_IS_ABSENT, False):
+                    parameter["allowEmptyValue"] = True
             responses = operation.setdefault("responses", {})
             statuses = {400, 405, 429, 503} | {
                 int(s) for s in responses if s.isdigit() and int(s) >= 400

@@ -262,3 +262,35 @@ def test_point_and_bbox_read_coordinates_the_same_way(client, forecast, lat):
     assert_error(client.get("/api/v1/history/grid/", {"bbox": bbox}), 400, "bbox")
     places = {"q": "pine", "near": f"-122.33,{lat}"}
     assert_error(client.get("/api/v1/places/", places), 400, "near")
+
+
+@pytest.mark.parametrize(
+    ("query", "parameter"),
+    [
+        ("offset=null", "offset"),
+        ("offset=-1", "offset"),
+        ("limit=true", "limit"),
+        ("limit=0", "limit"),
+        ("limit=101", "limit"),
+        ("limit=٣", "limit"),
+    ],
+)
+def test_model_pages_are_bounded_plain_integers(client, query, parameter):
+    # DRF's reader took anything it could not read as the default (issue 16 item 7).
+    assert_error(client.get(f"/api/v1/models/?{query}"), 400, parameter)
+
+
+def test_model_pages_read_an_empty_value_as_not_given(client):
+    assert client.get("/api/v1/models/?limit=&offset=").status_code == 200
+
+
+def test_the_schema_says_an_empty_filter_is_not_given(client, forecast):
+    # The readers take "?start=" as "not given" (the history form sends empty
+    # fields); the schema said such a request was invalid (issue 16 item 7).
+    schema = client.get("/api/v1/schema/", HTTP_ACCEPT="application/json").json()
+    for path in ("/api/v1/forecasts/", "/api/v1/history/grid/", "/api/v1/models/"):
+        for parameter in schema["paths"][path]["get"]["parameters"]:
+            assert parameter.get("allowEmptyValue") is True, (path, parameter)
+            assert not any(key.startswith("x-") for key in parameter), parameter
+    assert client.get("/api/v1/forecasts/?start=&hours=&model=").status_code == 200
+    assert client.get("/api/v1/history/grid/?start=&end=&dow=&bbox=").status_code == 200

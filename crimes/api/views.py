@@ -23,7 +23,7 @@ from rest_framework.views import APIView
 
 from core import cache
 from core.fast_path import Cacheable
-from core.params import date_schema, int_schema
+from core.params import blank_is_absent, date_schema, int_schema
 from core.throttling import AnonWindowThrottle, ExportThrottle
 from crimes.api import serializers as s
 from crimes.models import CrimeAgainst
@@ -66,82 +66,90 @@ class JsonOnly(BaseContentNegotiation):
 
 # --- OpenAPI parameters (one definition per filter, shared by every endpoint) -------
 
-FILTER_PARAMETERS = [
-    OpenApiParameter(
-        "start",
-        date_schema(),
-        description="First day, Seattle local, 2000-01-01 to 2099-12-31 (default: 12 "
-        "months before the end).",
-    ),
-    OpenApiParameter(
-        "end",
-        date_schema(),
-        description="Last day, inclusive (default: the last day with data).",
-    ),
-    OpenApiParameter(
-        "category",
-        OpenApiTypes.STR,
-        many=True,
-        explode=True,
-        enum=[v.lower() for v in CrimeAgainst.values],
-        description="Crime-against category (repeat or comma-separate).",
-    ),
-    OpenApiParameter(
-        "group",
-        OpenApiTypes.STR,
-        many=True,
-        explode=True,
-        description="Offense parent group as in the data, e.g. LARCENY-THEFT "
-        "(repeat for several; see meta/ for the list).",
-    ),
-    OpenApiParameter(
-        "offense_code",
-        OpenApiTypes.STR,
-        many=True,
-        explode=True,
-        description="e.g. 13A",
-    ),
-    OpenApiParameter(
-        "hour_from",
-        int_schema(0, 23),
-        description="First local hour 0-23 (a range past midnight wraps: 22 to 4).",
-    ),
-    OpenApiParameter("hour_to", int_schema(0, 23), description="Last local hour 0-23."),
-    OpenApiParameter(
-        "dow",
-        OpenApiTypes.STR,
-        many=True,
-        explode=True,
-        enum=list(DAY_NAMES),
-        description="Local day of week.",
-    ),
-    OpenApiParameter(
-        "beat", OpenApiTypes.STR, many=True, explode=True, description="SPD beat code."
-    ),
-    OpenApiParameter(
-        "mcpp",
-        OpenApiTypes.STR,
-        many=True,
-        explode=True,
-        description="MCPP neighborhood as in the data (repeat for several).",
-    ),
-    OpenApiParameter(
-        "bbox",
-        OpenApiTypes.STR,
-        description="min_lon,min_lat,max_lon,max_lat (EPSG:4326).",
-    ),
-    OpenApiParameter(
-        "cell",
-        int_schema(0, 10**9),
-        description="Only this grid cell (row * 10000 + col at cell_size).",
-    ),
-    OpenApiParameter(
-        "cell_size",
-        OpenApiTypes.INT,
-        enum=[150, 300, 600, 1200],
-        description="Cell edge in metres (default 150).",
-    ),
-]
+FILTER_PARAMETERS = blank_is_absent(
+    [
+        OpenApiParameter(
+            "start",
+            date_schema(),
+            description="First day, Seattle local, 2000-01-01 to 2099-12-31 "
+            "(default: 12 months before the end).",
+        ),
+        OpenApiParameter(
+            "end",
+            date_schema(),
+            description="Last day, inclusive (default: the last day with data).",
+        ),
+        OpenApiParameter(
+            "category",
+            OpenApiTypes.STR,
+            many=True,
+            explode=True,
+            enum=[v.lower() for v in CrimeAgainst.values],
+            description="Crime-against category (repeat or comma-separate).",
+        ),
+        OpenApiParameter(
+            "group",
+            OpenApiTypes.STR,
+            many=True,
+            explode=True,
+            description="Offense parent group as in the data, e.g. LARCENY-THEFT "
+            "(repeat for several; see meta/ for the list).",
+        ),
+        OpenApiParameter(
+            "offense_code",
+            OpenApiTypes.STR,
+            many=True,
+            explode=True,
+            description="e.g. 13A",
+        ),
+        OpenApiParameter(
+            "hour_from",
+            int_schema(0, 23),
+            description="First local hour 0-23 (a range past midnight wraps: 22 to 4).",
+        ),
+        OpenApiParameter(
+            "hour_to", int_schema(0, 23), description="Last local hour 0-23."
+        ),
+        OpenApiParameter(
+            "dow",
+            OpenApiTypes.STR,
+            many=True,
+            explode=True,
+            enum=list(DAY_NAMES),
+            description="Local day of week.",
+        ),
+        OpenApiParameter(
+            "beat",
+            OpenApiTypes.STR,
+            many=True,
+            explode=True,
+            description="SPD beat code.",
+        ),
+        OpenApiParameter(
+            "mcpp",
+            OpenApiTypes.STR,
+            many=True,
+            explode=True,
+            description="MCPP neighborhood as in the data (repeat for several).",
+        ),
+        OpenApiParameter(
+            "bbox",
+            OpenApiTypes.STR,
+            description="min_lon,min_lat,max_lon,max_lat (EPSG:4326).",
+        ),
+        OpenApiParameter(
+            "cell",
+            int_schema(0, 10**9),
+            description="Only this grid cell (row * 10000 + col at cell_size).",
+        ),
+        OpenApiParameter(
+            "cell_size",
+            OpenApiTypes.INT,
+            enum=[150, 300, 600, 1200],
+            description="Cell edge in metres (default 150).",
+        ),
+    ]
+)
 # Every error answer is core.api_errors' format; its schema hook documents them all.
 ERRORS = {
     400: OpenApiResponse(description="A bad parameter, named in `parameter`."),

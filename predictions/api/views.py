@@ -24,6 +24,7 @@ from core.params import (
     EARLIEST,
     LATEST,
     ascii_int,
+    blank_is_absent,
     coordinate,
     datetime_schema,
     int_schema,
@@ -110,22 +111,25 @@ def _coordinate(request, name: str, lo: float, hi: float) -> float:
     return value
 
 
-COMMON = [
-    OpenApiParameter(
-        "start",
-        datetime_schema(),
-        description="First hour (ISO 8601; naive = "
-        "Seattle local). Default: the current hour when precomputed, else the newest "
-        "forecast run's start.",
-    ),
-    OpenApiParameter(
-        "hours", int_schema(1, MAX_HOURS), description=f"1..{MAX_HOURS}, default 168"
-    ),
-    OpenApiParameter("category", OpenApiTypes.STR, enum=Category.values),
-    OpenApiParameter(
-        "model", int_schema(1, MAX_ID), description="model version id (see models/)"
-    ),
-]
+COMMON = blank_is_absent(
+    [
+        OpenApiParameter(
+            "start",
+            datetime_schema(),
+            description="First hour (ISO 8601; naive = Seattle local). Default: the "
+            "current hour when precomputed, else the newest forecast run's start.",
+        ),
+        OpenApiParameter(
+            "hours",
+            int_schema(1, MAX_HOURS),
+            description=f"1..{MAX_HOURS}, default 168",
+        ),
+        OpenApiParameter("category", OpenApiTypes.STR, enum=Category.values),
+        OpenApiParameter(
+            "model", int_schema(1, MAX_ID), description="model version id (see models/)"
+        ),
+    ]
+)
 
 
 class ForecastGridView(APIView):
@@ -197,8 +201,16 @@ class ForecastView(APIView):
     @extend_schema(
         parameters=[
             *COMMON,
-            OpenApiParameter("encoding", OpenApiTypes.STR, enum=payloads.ENCODINGS),
-            OpenApiParameter("format", OpenApiTypes.STR, enum=["json", "geojson"]),
+            *blank_is_absent(
+                [
+                    OpenApiParameter(
+                        "encoding", OpenApiTypes.STR, enum=payloads.ENCODINGS
+                    ),
+                    OpenApiParameter(
+                        "format", OpenApiTypes.STR, enum=["json", "geojson"]
+                    ),
+                ]
+            ),
         ],
         responses={200: OpenApiTypes.OBJECT, 404: NO_FORECAST, 406: NOT_ACCEPTABLE},
     )
@@ -326,8 +338,46 @@ class ModelVersionSerializer(serializers.ModelSerializer):
 
 
 class ModelPagination(LimitOffsetPagination):
+    """``limit`` 1..100 and ``offset`` 0.. as the schema says: anything else is a 400
+    naming it (DRF's reader took ``offset=null`` or ``limit=true`` as the default);
+    an empty value is not given."""
+
     default_limit = 20
     max_limit = 100
+
+    def get_limit(self, request) -> int:
+        return _page_number(request, self.limit_query_param, 1, self.max_limit) or (
+            self.default_limit
+        )
+
+    def get_offset(self, request) -> int:
+        return _page_number(request, self.offset_query_param, 0, MAX_ID) or 0
+
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        return [
+            {
+                "name": name,
+                "in": "query",
+                "required": False,
+                "allowEmptyValue": True,
+                "description": description,
+                "schema": int_schema(low, high),
+            }
+            for name, low, high, description in (
+                (self.limit_query_param, 1, self.max_limit, "Rows a page (20)."),
+                (self.offset_query_param, 0, MAX_ID, "Rows to skip (0)."),
+            )
+        ]
+
+
+def _page_number(request, name: str, low: int, high: int) -> int | None:
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        return None
+    value = ascii_int(raw)
+    if value is None or not low <= value <= high:
+        raise ValidationError({name: f"an integer from {low} to {high}"})
+    return value
 
 
 class ModelVersionList(generics.ListAPIView):
