@@ -29,6 +29,11 @@ class ForecastAge:
     old: bool  # the week shown is not the current one, or the data is late
 
     @property
+    def second_day(self) -> datetime:
+        """The forecast's second day (a page's "Tomorrow")."""
+        return self.first_hour + timedelta(days=1)
+
+    @property
     def words(self) -> str:
         """'forecast week: Sat 1 Jan 2022 to Fri 7 Jan 2022; data through ...'."""
         first, last = day_words(self.first_hour), day_words(self.last_hour)

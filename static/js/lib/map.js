@@ -199,6 +199,19 @@ export class MapView {
     return line.addTo(group);
   }
 
+  /** A small fixed label on the map (not draggable): options {cls, text, title,
+   * onClick()}; a button for the keyboard and screen readers, like a pin. */
+  badge(group, point, { cls = "", text = "", title = "", onClick } = {}) {
+    const marker = L.marker(toLatLng(point), {
+      icon: L.divIcon({ className: "map-badge " + cls, html: text, iconSize: [28, 28] }),
+      keyboard: true, title, alt: title, riseOnHover: true,
+    }).addTo(group);
+    if (onClick) {
+      marker.on("click", (ev) => { L.DomEvent.stopPropagation(ev); onClick(); });
+    }
+    return marker;
+  }
+
   /** A GeoJSON layer in the group; options as Leaflet's L.geoJSON. */
   geojson(group, data, options) { return L.geoJSON(data, options).addTo(group); }
 

@@ -8,6 +8,8 @@ import { readJson, siteConfig } from "../lib/config.js";
 import { postJson, reversePlace } from "../lib/api.js";
 import { createMap } from "../lib/map.js";
 import { attachTypeahead } from "../lib/typeahead.js";
+import { dayTimeLabel, hourLabel } from "../lib/dates.js";
+import * as R from "./commute_routes.js";
 import * as S from "./commute_state.js";
 
 const config = readJson("commute-config");
@@ -17,7 +19,7 @@ const FORM_IDS = { mode: "mode", from: "window-start", to: "window-end", days: "
 
 let state = S.emptyState(formValues());
 let view = null;                 // the MapView, once the map is drawn
-const layers = { pins: null, route: null, routes: null, segments: null };
+const layers = { pins: null, route: null, routes: null, keys: null, segments: null };
 let chart = null;
 let lastResult = null;
 let currentView = "week";
@@ -40,9 +42,8 @@ function pagePath(query) { return window.location.pathname + "?" + query; }
 function keepInUrl() { window.history.replaceState(null, "", pagePath(S.queryFromState(state))); }
 
 // --- time helpers (the API sends Seattle-local ISO strings with their offset) ---
-const dayFmt = new Intl.DateTimeFormat("en-US", { timeZone: SEATTLE_TZ, weekday: "short", month: "short", day: "numeric" });
-const hourFmt = new Intl.DateTimeFormat("en-US", { timeZone: SEATTLE_TZ, hour: "numeric", minute: "2-digit" });
-function whenLabel(iso) { const d = new Date(iso); return dayFmt.format(d) + " " + hourFmt.format(d); }
+// With the weekday and the year always (lib/dates.js): "Tue 4 Jan 2022, 10:00 AM".
+function whenLabel(iso) { return dayTimeLabel(iso, SEATTLE_TZ); }
 
 // --- status and errors ---
 function setStatus(text) { $("commute-status").textContent = text; }
@@ -86,23 +87,74 @@ function drawRoute() {
 }
 
 // --- the routes the server found (shortest first), the picked one on top ---
+// Each route has its own colour and dash and its key (S, 1, 2) on the map, in the
+// list and in the legend under the map; a click on any of them picks it everywhere.
 function drawRoutes() {
   layers.routes.clearLayers();
+  layers.keys.clearLayers();
   const routes = lastResult ? lastResult.routes : [];
   const el = $("commute-map");
   el.dataset.routes = String(routes.length);
   el.dataset.pick = String(state.pick);
-  routes.forEach((r, i) => {
-    if (i === state.pick) { return; }
-    view.line(layers.routes, r.geometry.coordinates, { color: "#59627a", weight: 5, opacity: 0.75, dashArray: "8 6" },
+  const order = routes.map((r, i) => i).filter((i) => i !== state.pick);
+  if (routes[state.pick]) { order.push(state.pick); }
+  const shortest = routes.length ? routes[0].geometry.coordinates : null;
+  order.forEach((i) => {
+    const r = routes[i];
+    const picked = i === state.pick;
+    if (picked) {  // a white casing under the picked route, so it stands out
+      view.line(layers.routes, r.geometry.coordinates, { color: "#fff", weight: 13, opacity: 0.9 });
+    }
+    view.line(layers.routes, r.geometry.coordinates, R.routeStyle(i, picked),
       { tooltip: routeTitle(r, i), onClick: () => pick(i) });
+    const at = R.keyPoint(r.geometry.coordinates, i === 0 ? null : shortest);
+    if (routes.length > 1 && at) {
+      const key = R.routeKey(r, i);
+      view.badge(layers.keys, at, {
+        cls: "route-key-" + (i % R.ROUTE_STYLES.length) + (picked ? " picked" : ""),
+        text: key, title: "Route " + key + ": " + routeTitle(r, i), onClick: () => pick(i),
+      });
+    }
   });
-  const chosen = routes[state.pick];
-  if (chosen) {
-    view.line(layers.routes, chosen.geometry.coordinates, { color: "#1f4fa3", weight: 7, opacity: 0.9 },
-      { tooltip: routeTitle(chosen, state.pick) });
-  }
+  renderLegend(routes);
 }
+
+// A line of the route's colour and dash, for the list and the legend.
+function routeSwatch(i) {
+  const s = R.routeStyle(i, false);
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("class", "route-swatch");
+  svg.setAttribute("viewBox", "0 0 40 10");
+  svg.setAttribute("aria-hidden", "true");
+  const line = document.createElementNS(ns, "line");
+  for (const [k, v] of Object.entries({ x1: 2, y1: 5, x2: 38, y2: 5, stroke: s.color, "stroke-width": 4, "stroke-linecap": s.lineCap })) {
+    line.setAttribute(k, String(v));
+  }
+  if (s.dashArray) { line.setAttribute("stroke-dasharray", s.dashArray.split(" ").map((n) => n / 2).join(" ")); }
+  svg.appendChild(line);
+  return svg;
+}
+
+function renderLegend(routes) {
+  const ul = $("map-legend");
+  ul.innerHTML = "";
+  ul.hidden = !routes.length;
+  routes.forEach((r, i) => {
+    const li = document.createElement("li");
+    li.appendChild(routeSwatch(i));
+    const text = document.createElement("span");
+    text.textContent = (routes.length > 1 ? R.routeKey(r, i) + " · " : "") + (r.kind === "alternative" ? "Alternative " + i : routeTitle(r, i)) +
+      (i === state.pick ? " (shown below)" : "");
+    li.appendChild(text);
+    ul.appendChild(li);
+  });
+  const stretch = document.createElement("li");
+  stretch.innerHTML = '<span class="stretch-swatch" aria-hidden="true"></span><span>Stretch to watch (red)</span>';
+  ul.appendChild(stretch);
+}
+
+function casing(layer) { return layer.options.color === "#fff"; }
 
 function routeTitle(r, i) {
   // "+3 min, avoids the busiest blocks of Broadway" (the API's words), else numbers.
@@ -132,6 +184,14 @@ function renderRouteChoices(data) {
     b.className = "route-choice" + (i === state.pick ? " picked" : "");
     b.setAttribute("aria-pressed", i === state.pick ? "true" : "false");
     b.dataset.index = String(i);
+    if (data.routes.length > 1) {
+      const key = document.createElement("span");
+      key.className = "route-key route-key-" + (i % R.ROUTE_STYLES.length);
+      key.textContent = R.routeKey(r, i);
+      key.setAttribute("aria-hidden", "true");
+      b.appendChild(key);
+    }
+    b.appendChild(routeSwatch(i));
     const title = document.createElement("strong");
     title.textContent = routeTitle(r, i);
     b.appendChild(title);
@@ -386,7 +446,7 @@ function renderChart() {
     lastResult.routes[0].timeline.forEach((r) => { byTime[r.departure] = r.expected; });
     shortestRows = rows.map((r) => byTime[r.departure]);
   }
-  const labels = rows.map((r) => (currentView === "week" ? whenLabel(r.departure) : hourFmt.format(new Date(r.departure))));
+  const labels = rows.map((r) => (currentView === "week" ? whenLabel(r.departure) : hourLabel(r.departure, SEATTLE_TZ)));
   const data = {
     labels,
     datasets: [
@@ -398,9 +458,19 @@ function renderChart() {
     data.datasets[0].label = "This route (alternative " + state.pick + ")";
     data.datasets.push({ label: "Shortest route", data: shortestRows, borderColor: "#1f4fa3", borderDash: [2, 3], pointRadius: 0, fill: false });
   }
+  // The visitor's window as a shaded band, and the best departure in it as a marker.
+  const marks = R.chartMarks(rows, route.departures);
+  const w = route.departures.window;
+  data.datasets.push(
+    { type: "line", label: "Best time to leave", data: marks.best, showLine: false, pointStyle: "triangle", pointRadius: 9, pointHoverRadius: 10,
+      borderColor: "#1d2330", backgroundColor: "#f2a900", borderWidth: 2, order: -1 },
+    { type: "bar", label: "Your window (" + w.start + "–" + w.end + ")", data: marks.window, yAxisID: "window", backgroundColor: "rgba(31,79,163,.13)",
+      borderWidth: 0, barPercentage: 1, categoryPercentage: 1, order: 10 },
+  );
   const options = {
     responsive: true, maintainAspectRatio: false, animation: false, interaction: { mode: "index", intersect: false },
-    scales: { y: { beginAtZero: true, title: { display: true, text: "expected reported incidents per trip" } }, x: { ticks: { maxTicksLimit: currentView === "week" ? 14 : 24 } } },
+    scales: { y: { beginAtZero: true, title: { display: true, text: "expected reported incidents per trip" } }, x: { ticks: { maxTicksLimit: currentView === "week" ? 14 : 24 } },
+      window: { display: false, min: 0, max: 1 } },
     plugins: { tooltip: { callbacks: { afterBody: (items) => { const r = rows[items[0].dataIndex]; return r && r.relative_risk !== null ? fmt(r.relative_risk, 2) + "× the median of similar trips" : ""; } } } },
   };
   // Chart.js is a classic script (vendor/chartjs) loaded before this module.
@@ -408,7 +478,6 @@ function renderChart() {
   else { chart = new window.Chart($("timeline-chart"), { type: "line", data, options }); }
   $("timeline-chart").dataset.points = String(rows.length);
   $("timeline-chart").dataset.route = String(state.pick);
-  const w = route.departures.window;
   $("chart-caption").textContent = "Departures on the hour, Seattle time; forecast from " + whenLabel(lastResult.forecast.start) + ". Your window: " + w.start + "–" + w.end + ".";
 }
 
@@ -456,12 +525,15 @@ async function init() {
   window.commutePage = {
     map: view.map,
     // What is drawn, for tests and the curious: each route's [lon, lat] list.
-    drawnRoutes: () => view.linesOf(layers.routes),
+    drawnRoutes: () => view.linesOf(layers.routes).filter((l, i, all) => !casing(layers.routes.getLayers()[i])),
+    // Each drawn route line's style (the picked one last, on top), for tests.
+    routeStyles: () => layers.routes.getLayers().filter((l) => !casing(l)).map((l) => ({ ...l.options })),
     // The page's state (places are {point: [lon, lat], name}), for tests.
     state: () => state,
   };
   layers.route = view.group();
   layers.routes = view.group();
+  layers.keys = view.group();
   layers.segments = view.group();
   layers.pins = view.group();
   view.onClick(onMapClick);
