@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from PIL import Image
 from playwright.sync_api import sync_playwright
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
@@ -27,6 +28,7 @@ PAGES = [
     ("history", "/history/", "#map[data-loading='0']"),
     ("model-card", "/model-card/", "main"),
     ("privacy", "/privacy/", "main"),
+    ("credits", "/credits/", "main"),
 ]
 VIEWPORTS = {
     "1366": {"width": 1366, "height": 900},
@@ -52,7 +54,13 @@ def main(site: str) -> None:
                     page.wait_for_selector("[data-streets='vector']", timeout=60000)
                 page.wait_for_selector(ready, timeout=60000)
                 page.wait_for_timeout(2500)  # the last tiles and labels
-                page.screenshot(path=str(OUT / f"{name}-{size}.png"), full_page=True)
+                shot = OUT / f"{name}-{size}.png"
+                page.screenshot(path=str(shot), full_page=True)
+                # 256 colours: a tenth of the bytes, and the legend's swatches kept.
+                image = Image.open(shot).convert("RGB")
+                image.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(
+                    shot, optimize=True
+                )
                 page.close()
                 sys.stdout.write(f"{name}-{size}.png\n")
         browser.close()

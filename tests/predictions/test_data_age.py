@@ -115,3 +115,15 @@ def test_home_and_history_count_the_same_records_and_say_what_history_leaves_out
     assert "by default the last 12 months of data" in history
     # ... ending with the newest offense (1 Jun 2021), so the 2019 one is outside.
     assert "Tue 2 Jun 2020 to Tue 1 Jun 2021" in " ".join(history.split())
+
+
+def test_template_filters_write_days_and_counts_one_way():
+    from django.utils import translation
+
+    from core.templatetags.counts import count
+    from core.templatetags.dates import day
+
+    assert day("2021-12-13") == "Mon 13 Dec 2021"  # a date kept as text (metrics)
+    for language in ("en", "de", "fr"):  # whatever language is active
+        with translation.override(language):
+            assert count(71121) == "71,121"
