@@ -97,6 +97,32 @@ def test_geojson_is_the_same_cut(client, weeks):
     assert got.T.tolist() == compact["values"]
 
 
+def test_geojson_numbers_are_the_formats_bytes():
+    # numpy writes the numbers (forecast_slices._scientific); every byte must be what
+    # "%.5e," writes: log-uniform values, exact decimal ties (k/64), every float32
+    # next to 1.0, powers of ten and their float32 neighbours, zeros, subnormals.
+    rng = np.random.default_rng(16)
+    powers = np.array([10.0**k for k in range(-40, 38)], np.float32)
+    band = np.arange(
+        np.float32(0.999).view(np.int32), np.float32(1.001).view(np.int32)
+    ).view(np.float32)
+    values = np.concatenate(
+        [
+            10.0 ** rng.uniform(-12, 3, 50_000),
+            rng.integers(0, 2**12, 2_000) / 64.0,
+            band,
+            powers,
+            np.nextafter(powers, np.float32(0)),
+            np.nextafter(powers, np.float32(np.inf)),
+            [0.0, 1e-45, 9.999995, 9.9999949, 9.9999951, 1.015625, 3.4e38],
+        ]
+    ).astype(np.float32)
+    values = np.resize(values, (forecast_slices.BLOCK_HOURS, -(-values.size // 168)))
+    flat = values.T.ravel().tolist()
+    expected = ((forecast_slices.NUMBER * len(flat)) % tuple(flat)).encode()
+    assert forecast_slices._number_matrix(values).tobytes() == expected
+
+
 def test_geojson_numbers_of_any_width_stay_in_their_columns():
     # Negative numbers are wider than "%.5e" of [0, 1e100): all are right-aligned.
     values = np.zeros((forecast_slices.BLOCK_HOURS, 3), np.float32)
