@@ -60,7 +60,7 @@ ENDPOINTS = [
     ("incidents p1", "/api/v1/incidents/?{q}&page_size=50"),
     ("meta", "/api/v1/meta/"),
 ]
-# What the history page fetches on first load (see static/js/history.js).
+# What the history page fetches on first load (see static/js/pages/history.js).
 PAGE_CALLS = [
     "/history/?{q}",
     "/boundaries/city.geojson",

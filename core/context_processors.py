@@ -54,7 +54,7 @@ def _map_preview() -> dict | None:
 
 
 def site(request):
-    """Settings every page's JavaScript reads (static/js/basemap.js: readConfig):
+    """Settings every page's JavaScript reads (static/js/lib/config.js: siteConfig):
     the map (tiles are optional) and Seattle's time zone; and `csp_nonce`, this
     request's Content-Security-Policy nonce (core.csp) for an inline script or style:
     ``<script nonce="{{ csp_nonce }}">``.

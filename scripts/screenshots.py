@@ -49,7 +49,7 @@ def main(site: str) -> None:
                 page.goto(site + path)
                 maps = page.locator("#map, #commute-map")
                 if maps.count():
-                    # A map starts when it is on screen (static/js/basemap.js).
+                    # A map starts when it is on screen (static/js/lib/map.js).
                     maps.first.scroll_into_view_if_needed()
                     page.wait_for_selector("[data-streets='vector']", timeout=60000)
                 page.wait_for_selector(ready, timeout=60000)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 STATIC = REPO / "static"
-MODULE_DIRS = ("js/lib", "js/pages")
+MODULE_DIRS = ("js", "js/lib", "js/pages")
 # import ... from "./x.js", export ... from "../y.js", import("./z.js")
 RELATIVE_IMPORT = re.compile(
     r"""(?:\bimport|\bexport)\b[^;'"]*?\bfrom\s*["'](\.\.?/[^"']+)["']"""

@@ -1,13 +1,15 @@
-// Installable site (alerts' manifest and service worker at the site's root).
-(function () {
-  "use strict";
+// Installable site (alerts' manifest and service worker at the site's root). Loaded
+// on every page as a module (templates/base.html).
+function register() {
   if (!("serviceWorker" in navigator) || !window.isSecureContext) { return; }
-  var link = document.querySelector('link[rel="manifest"]');
-  var worker = link && link.getAttribute("data-service-worker");
+  const link = document.querySelector('link[rel="manifest"]');
+  const worker = link && link.getAttribute("data-service-worker");
   if (!worker) { return; }
-  window.addEventListener("load", function () {
-    navigator.serviceWorker.register(worker, { scope: "/" }).catch(function () {
+  window.addEventListener("load", () => {
+    navigator.serviceWorker.register(worker, { scope: "/" }).catch(() => {
       /* installing is optional: the site works without it */
     });
   });
-})();
+}
+
+register();

@@ -212,6 +212,34 @@ export class MapView {
     return marker;
   }
 
+  /** A rectangle from its south-west to its north-east corner ([lon, lat] each);
+   * options {onClick([lon, lat])}: the click's point. */
+  box(group, southWest, northEast, style, { onClick } = {}) {
+    const box = L.rectangle([toLatLng(southWest), toLatLng(northEast)], style);
+    if (onClick) { box.on("click", (e) => onClick(fromLatLng(e.latlng))); }
+    return box.addTo(group);
+  }
+
+  /** A popup at a [lon, lat] point holding this element; options as Leaflet's. */
+  popup(point, element, options) {
+    return L.popup(options).setLatLng(toLatLng(point)).setContent(element).openOn(this.map);
+  }
+
+  /** An empty box in a corner of the map ("bottomright", ...): a legend's home. */
+  corner(position, className, id) {
+    const control = L.control({ position });
+    control.onAdd = () => {
+      const div = L.DomUtil.create("div", className);
+      if (id) { div.id = id; }
+      return div;
+    };
+    control.addTo(this.map);
+    return control.getContainer();
+  }
+
+  /** Show all of a drawn layer (a GeoJSON outline). */
+  fitLayer(layer) { this.map.fitBounds(layer.getBounds()); }
+
   /** A GeoJSON layer in the group; options as Leaflet's L.geoJSON. */
   geojson(group, data, options) { return L.geoJSON(data, options).addTo(group); }
 
