@@ -4,6 +4,7 @@ error, no sideways scroll, no serious or critical axe-core finding, tap targets 
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 import pytest
@@ -113,5 +114,29 @@ def test_commute_form_is_above_the_fold_and_nothing_covers_its_buttons(
         for selector in ("#score-button", "#clear-button", ".route-choice"):
             assert covered(page, selector) == "", selector
         page.locator("#score-button").click(trial=True, timeout=5000)
+    finally:
+        context.close()
+
+
+def test_history_counts_against_the_records_home_counts(
+    browser, live_server, site_with_data
+):
+    from crimes.models import Incident
+
+    loaded = f"{Incident.objects.count():,}"
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    try:
+        page.goto(live_server.url + "/", wait_until="networkidle")
+        assert page.inner_text("#incident-count") == loaded
+        page.goto(live_server.url + "/history/")
+        page.wait_for_selector("#map[data-loading='0']", timeout=60000)
+        result = page.inner_text("#result")
+        # "4,367 of the 17,780 reports loaded: offenses from Fri 1 Jan 2021 to ..."
+        assert f" of the {loaded} reports loaded: offenses from " in result
+        assert re.search(
+            r"from (Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d+ \w{3} \d{4} to ", result
+        )
+        assert f"All {loaded} records are" in page.inner_text("#window-note")
     finally:
         context.close()

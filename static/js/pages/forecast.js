@@ -5,6 +5,7 @@ import { getJson, reversePlace } from "../lib/api.js";
 import { createMap } from "../lib/map.js";
 import { createHeat, fillLegend } from "../lib/heat.js";
 import { cellGrid, decodeLevels, levelValues, nearestCell, valuesOf } from "./forecast_cells.js";
+import { dayTimeLabel } from "../lib/dates.js";
 
 const config = readJson("forecast-config");
 const mapEl = document.getElementById("map");
@@ -34,12 +35,8 @@ async function loadWeek(category) {
   return week;
 }
 
-function fmtHour(iso) {
-  return new Date(iso).toLocaleString("en-US", {
-    timeZone: siteConfig().timeZone, weekday: "short", month: "short", day: "numeric",
-    hour: "numeric", minute: "2-digit",
-  });
-}
+// With the weekday and the year (lib/dates.js): "Mon 6 Dec 2021, 8:00 AM".
+function fmtHour(iso) { return dayTimeLabel(iso, siteConfig().timeZone); }
 
 function updateLegend(result) {
   const week = state.week, h = state.hour;

@@ -4,6 +4,7 @@
 import { readJson } from "../lib/config.js";
 import { getJson } from "../lib/api.js";
 import { createMap } from "../lib/map.js";
+import { dayLabel } from "../lib/dates.js";
 import { breaks, cellSizeForZoom, colorFor } from "./history_scale.js";
 
 const config = readJson("history-config");
@@ -15,6 +16,8 @@ var state = { map: null, view: null, layer: null, legend: null, charts: {}, boun
 window.historyPage = state; // for the browser tests and for debugging in a console
 
 function fmt(n) { return Number(n).toLocaleString("en-US"); }
+// A form's calendar day ("2021-01-01") with its weekday and year: "Fri 1 Jan 2021".
+function calendarDay(ymd) { return /^\d{4}-\d{2}-\d{2}$/.test(ymd) ? dayLabel(ymd + "T12:00:00Z", "UTC") : ymd; }
 function escapeHtml(s) {
   return String(s == null ? "" : s).replace(/[&<>"']/g, function (c) {
     return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
@@ -112,8 +115,12 @@ function drawGrid(grid) {
 }
 
 function setResult(total, notOnMap) {
-  resultEl.textContent = fmt(total) + " reported incidents from " + form.start.value + " to " +
-    form.end.value + (notOnMap ? " (" + fmt(notOnMap) + " without a location are not on the map)" : "") + ".";
+  // Said against every record loaded (the home page's count), so the two pages agree:
+  // "69,842 of the 71,121 reports loaded: offenses from Fri 1 Jan 2021 to ...".
+  const loaded = config.loadedTotal;
+  const of = loaded && total < loaded ? " of the " + fmt(loaded) + " reports loaded" : " reported incidents";
+  resultEl.textContent = fmt(total) + of + ": offenses from " + calendarDay(form.start.value) + " to " +
+    calendarDay(form.end.value) + (notOnMap ? " (" + fmt(notOnMap) + " without a location are not on the map)" : "") + ".";
   var note = document.getElementById("export-note");
   if (total > config.exportMaxRows) {
     note.textContent = "(capped: the newest " + fmt(config.exportMaxRows) + " of " + fmt(total) + " incidents)";
