@@ -41,6 +41,7 @@ def _map_preview() -> dict | None:
         manifest = json.load(f)
     return {
         "attribution": manifest["attribution"],
+        "city": manifest["city"],
         "images": [
             {
                 "z": image["z"],

@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_safe
 
 from crimes import names
@@ -22,6 +22,14 @@ VIEW_MODES = (("heat", "Heat grid"), ("beat", "SPD beats"), ("mcpp", "MCPP areas
 # most dangerous for their size alone.
 MEASURES = (("density", "Reports per km² per year"), ("count", "Reports (raw counts)"))
 PAGE_ONLY = ("view", "measure")
+
+
+def _reverse_lookup_url() -> str:
+    """The place index's reverse lookup (names a clicked square), where installed."""
+    try:
+        return reverse("v1:places-reverse")
+    except NoReverseMatch:
+        return ""
 
 
 def _context(request, fixed: dict[str, str] | None = None) -> tuple[dict, int]:
@@ -66,6 +74,7 @@ def _context(request, fixed: dict[str, str] | None = None) -> tuple[dict, int]:
             kind: reverse("crimes:boundary", args=[kind]) for kind in ("beat", "mcpp")
         },
         "areaPage": reverse("crimes:history-area", args=["KIND", "CODE"]),
+        "reverseUrl": _reverse_lookup_url(),
         "cellSizes": list(settings.HISTORY_CELL_SIZES),
         "exportMaxRows": settings.HISTORY_EXPORT_MAX_ROWS,
         # Every record loaded, so a selection's count can say what it leaves out.

@@ -92,6 +92,13 @@ def _lonlat(x: float, y: float) -> tuple[float, float]:
     return lon, lat
 
 
+def city_bounds(extent: tuple[float, float, float, float]) -> list[list[float]]:
+    """[[south, west], [north, east]] of ``extent`` (EPSG:3857 metres)."""
+    west, south = _lonlat(extent[0], extent[1])
+    east, north = _lonlat(extent[2], extent[3])
+    return [[round(south, 6), round(west, 6)], [round(north, 6), round(east, 6)]]
+
+
 def frame_for(z: float, extent: tuple[float, float, float, float]) -> Frame:
     """The image at zoom ``z`` for the city in ``extent`` (EPSG:3857 metres)."""
     xmin, ymin, xmax, ymax = extent
@@ -241,6 +248,8 @@ def render(out: Path = OUT_DIR, zooms=ZOOMS, log=print) -> dict:
         # What the map credits, as the style's source does (the images are the map).
         "attribution": credit,
         "scale": SCALE,
+        # The city's box: a page fits it at once, before the city limits arrive.
+        "city": city_bounds(extent),
         "images": images,
     }
     (out / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")

@@ -48,10 +48,15 @@ def test_home_map_shows_this_hours_busiest_places(live_server, page, commute_dat
     assert "Top 1%" in page.inner_text("#legend-classes")
     assert "per km² per hour" in page.inner_text("#legend-classes")
     assert "reported to the Seattle Police Department" in page.inner_text("#data-range")
-    drawn = page.evaluate(
-        "() => CrimeMap.baseMap('map').querySourceFeatures('heat-4').length"
-    )
-    assert drawn > 50  # the city's 600 m squares are on the map
+    # Drawn at once on a canvas over the preview; into MapLibre, under its labels,
+    # once someone reaches for the map.
+    assert page.get_attribute("#map", "data-streets") == "preview"
+    page.hover("#map")
+    page.wait_for_selector("#map[data-streets='vector']", timeout=30000)
+    page.wait_for_function(
+        "() => CrimeMap.baseMap('map').querySourceFeatures('heat-4').length > 50",
+        timeout=30000,
+    )  # the city's 600 m squares are on the map
 
 
 def test_an_empty_trip_says_what_is_missing(live_server, page):

@@ -42,7 +42,10 @@ def test_commute_page_in_browser(live_server, page, commute_data, artifacts_dir)
     )
     page.goto(live_server.url + "/commute/")
     page.wait_for_selector("#commute-map[data-ready='1']", timeout=15000)
-    # The base map is the bundled streets, drawn from the site's own tiles.
+    # The base map is the bundled streets: first the preview MapLibre drew once, then,
+    # when a pointer reaches the map, MapLibre itself with the site's own tiles.
+    assert page.get_attribute("#commute-map", "data-streets") == "preview"
+    page.hover("#commute-map")
     page.wait_for_selector("#commute-map[data-streets='vector']", timeout=30000)
     assert "OpenStreetMap" in page.inner_text(".leaflet-control-attribution")
     # A street intersection from the network, typed as people write it.

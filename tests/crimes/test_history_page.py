@@ -129,7 +129,9 @@ def test_history_page_filters_cells_and_export(
     page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
     page.wait_for_selector(".cell-popup[data-ready='1']", timeout=20000)
     popup = page.locator(".cell-popup")
-    assert str(point["id"]) in popup.inner_text()
+    # Named as people know it (a place, or "This 600 m square"), never by a cell id.
+    assert str(point["id"]) not in popup.inner_text()
+    assert " m square" in popup.inner_text()
     assert popup.locator("canvas").count() == 1
     assert popup.locator("table.mini tr").count() >= 1
     page.wait_for_selector(".cell-popup ol.incidents li", timeout=20000)

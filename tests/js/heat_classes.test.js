@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { CLASSES, blocksOf, classify, fmtDensity, legendItems, levelFor } from "../../static/js/lib/heat_classes.js";
+import { CLASSES, blocksOf, classBounds, classOf, classify, fmtDensity, legendItems, levelFor } from "../../static/js/lib/heat_classes.js";
 
 // A 4 x 4 patch of 150 m cells: ids row * 10000 + col (ml/grid.py).
 function patch() {
@@ -54,4 +54,14 @@ test("densities read in plain numbers, and the legend says them in units", () =>
   const html = legendItems([2, 1, 0.5, 0.1, 0]);
   assert.match(html, /Top 1%<\/strong><span>over 2.0 expected reports per km² per hour/);
   assert.match(html, /Next 25%<\/strong><span>no expected reports/);
+});
+
+test("the history page ranks its squares on the same classes, in its own unit", () => {
+  const bounds = classBounds([500, 50, 40, 30, 20, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 1, 1, 1, 1, 1]);
+  assert.equal(bounds[0], 500);  // the top 1% of 20 squares: the busiest one
+  assert.equal(classOf(500, bounds), 1);
+  assert.equal(classOf(0, bounds), 0);  // nothing reported: not drawn
+  const html = legendItems(bounds, { per: "reports per km² per year", none: "no reports" });
+  assert.match(html, /over 500 reports per km² per year/);
+  assert.equal(fmtDensity(2265.4), "2,265");
 });

@@ -19,3 +19,7 @@ test("quantile breaks rise strictly, so skewed counts still use every colour", (
   assert.deepEqual(breaks([]), []);
   assert.equal(colorFor(0, []), COLORS[0]);
 });
+
+test("areas are coloured on the forecast heat's perceptual scale, light = fewer", () => {
+  assert.deepEqual(COLORS.slice(1), ["#feb77e", "#f7705c", "#ca3e72", "#8c2981", "#51127c"]);
+});

@@ -42,6 +42,8 @@ def home(live_server, page):
     ensure_streets()
     offsite = OffsiteRequests(page, live_server.url)
     page.goto(live_server.url + "/")
+    page.wait_for_selector("#map[data-streets='preview']", timeout=30000)
+    page.hover("#map")  # MapLibre starts when someone reaches for the map
     page.wait_for_selector("#map[data-streets='vector']", timeout=30000)
     yield page
     assert offsite.urls == []

@@ -8,23 +8,23 @@
 //
 // Drawn inside the MapLibre base map, under its labels (a fill layer per block size,
 // coloured by feature state), so street and place names stay readable over the heat;
-// where there is no vector base map, on a canvas over Leaflet instead.
+// until MapLibre starts (someone reaches for the map) or where there is no vector
+// base map, on a canvas in the map's "heat" pane, under the preview's labels.
 //
 // Leaflet is the classic script the page loads first (`L`).
 
-import { CLASSES, LEVELS, blockGeoJSON, blocksOf, classify, legendItems, levelFor } from "./heat_classes.js";
+import { CLASSES, LEVELS, OPACITY, blockGeoJSON, blocksOf, classify, legendItems, levelFor } from "./heat_classes.js";
 
 export { CLASSES, fmtDensity, legendItems } from "./heat_classes.js";
 
 const L = window.L;
 
-var OPACITY = 0.72;
 var FIRST_LABEL_LAYER = "water-labels"; // heat goes under every label of the style
 
 // Fills a legend list; the swatches are coloured through the CSSOM, since the
 // Content-Security-Policy refuses style="" attributes in markup (core/csp.py).
-export function fillLegend(element, bounds) {
-  element.innerHTML = legendItems(bounds);
+export function fillLegend(element, bounds, unit) {
+  element.innerHTML = legendItems(bounds, unit);
   element.querySelectorAll("[data-bg]").forEach(function (el) {
     el.style.background = el.dataset.bg;
   });
@@ -70,7 +70,7 @@ var CanvasLayer = L.Layer.extend({
     this._canvas = L.DomUtil.create("canvas", "heat-canvas leaflet-zoom-hide");
     this._canvas.style.position = "absolute";
     this._canvas.style.pointerEvents = "none";
-    map.getPanes().overlayPane.appendChild(this._canvas);
+    (map.getPane("heat") || map.getPanes().overlayPane).appendChild(this._canvas);
     map.on("moveend zoomend resize", this._reset, this);
     this._reset();
   },
@@ -126,16 +126,19 @@ export function createHeat(view, grid) {
     return result;
   }
   heat.show = function (values) { heat.values = values; return redraw(); };
-  heat.ready = view.streets.then(function (layer) {
+  // On a canvas at once (over the preview, or the outline alone); into MapLibre,
+  // under its labels, when the base map starts.
+  heat.canvas = new CanvasLayer().addTo(map);
+  map.on("zoomend", redraw);
+  heat.ready = Promise.resolve(heat);
+  heat.gl = view.streets.then(function (layer) {
     var gl = layer && layer.getMaplibreMap();
-    if (gl) {
-      heat.renderer = new GlRenderer(gl, levels);
-    } else {
-      heat.canvas = new CanvasLayer().addTo(map);
-    }
-    map.on("zoomend", redraw);
+    if (!gl) { return null; }
+    heat.renderer = new GlRenderer(gl, levels);
+    map.removeLayer(heat.canvas);
+    heat.canvas = null;
     redraw();
-    return heat;
+    return gl;
   });
   return heat;
 }

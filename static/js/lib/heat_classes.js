@@ -44,38 +44,54 @@ export function blocksOf(grid, k) {
   return { k: k, member: member, blocks: blocks, km2: blocks.map(function (b) { return b.cells * km2; }) };
 }
 
-// Densities (expected per km² per hour) of one level's blocks, and each block's class
-// (0 = not drawn, 1 = top 1% ... 5 = top 25-50%).
+// How opaque a coloured square is (on the canvas and inside MapLibre alike).
+export const OPACITY = 0.72;
+
+/** The lower bound of each class among these densities, ranked busiest first (the
+ * history page ranks its squares with reports the same way). */
+export function classBounds(densities) {
+  var n = densities.length;
+  var sorted = Array.prototype.slice.call(densities).sort(function (a, c) { return c - a; });
+  return CLASSES.map(function (c) {
+    return sorted[Math.min(n - 1, Math.max(0, Math.ceil(n * c.top) - 1))];
+  });
+}
+
+/** A density's class: 0 = not drawn, 1 = top 1% ... 5 = top 25-50%. */
+export function classOf(d, bounds) {
+  if (!(d > 0)) { return 0; }
+  for (var j = 0; j < bounds.length; j++) {
+    if (d >= bounds[j]) { return j + 1; }
+  }
+  return 0;
+}
+
+// Densities (expected per km² per hour) of one level's blocks, and each block's class.
 export function classify(level, values) {
   var nb = level.blocks.length, sums = new Float64Array(nb);
   for (var i = 0; i < values.length; i++) { sums[level.member[i]] += values[i]; }
   var density = new Float64Array(nb);
   for (var b = 0; b < nb; b++) { density[b] = sums[b] / level.km2[b]; }
-  var sorted = Array.prototype.slice.call(density).sort(function (a, c) { return c - a; });
-  var bounds = CLASSES.map(function (c) {
-    return sorted[Math.min(nb - 1, Math.max(0, Math.ceil(nb * c.top) - 1))];
-  });
+  var bounds = classBounds(density);
   var cls = new Uint8Array(nb);
-  for (b = 0; b < nb; b++) {
-    var d = density[b];
-    if (!(d > 0)) { continue; }
-    for (var j = 0; j < bounds.length; j++) {
-      if (d >= bounds[j]) { cls[b] = j + 1; break; }
-    }
-  }
+  for (b = 0; b < nb; b++) { cls[b] = classOf(density[b], bounds); }
   return { density: density, cls: cls, bounds: bounds, sums: sums };
 }
 
 export function fmtDensity(v) {
   if (!(v > 0)) { return "0"; }
-  return v >= 10 ? v.toFixed(0) : v >= 1 ? v.toFixed(1) : v >= 0.1 ? v.toFixed(2) : v.toPrecision(1);
+  return v >= 10 ? Math.round(v).toLocaleString("en-US") : v >= 1 ? v.toFixed(1) : v >= 0.1 ? v.toFixed(2) : v.toPrecision(1);
 }
 
-// The legend as list items (HTML): swatch, class, and its lower bound in plain units.
-export function legendItems(bounds) {
+// The forecast's unit; the history page passes its own (reports per km² per year).
+export const FORECAST_UNIT = { per: "expected reports per km² per hour", none: "no expected reports" };
+
+// The legend as list items (HTML): swatch, class, and its lower bound in plain units
+// (unit: the words after the number).
+export function legendItems(bounds, unit = FORECAST_UNIT) {
   return CLASSES.map(function (c, i) {
     var lo = bounds[i];
-    var words = lo > 0 ? "over " + fmtDensity(lo) + " expected reports per km² per hour" : "no expected reports";
+    var words = lo > 0 ? "over " + fmtDensity(lo) + " " + unit.per : unit.none;
     return '<li><span class="swatch" data-bg="' + c.colour + '"></span><strong>' +
       c.label + "</strong><span>" + words + "</span></li>";
   }).join("");

@@ -104,6 +104,59 @@ function whenVisible(element) {
   });
 }
 
+// With a preview (static/map/preview, drawn by MapLibre once: manage.py
+// render_map_preview) MapLibre waits for someone to reach for the map: a pointer over
+// it, a touch, a wheel, the keyboard in it, or a zoom closer than the preview's
+// images. Its first frames cost seconds of main thread where WebGL is
+// software-rendered (phones without a GPU, headless browsers); the preview, two
+// images per zoom, costs none.
+const REACH = ["pointerover", "pointermove", "pointerdown", "touchstart", "wheel", "keydown", "focusin"];
+const starters = {};
+function whenReached(map, element, maxZoom) {
+  return new Promise((resolve) => {
+    const zoomed = () => { if (map.getZoom() > maxZoom + 0.5) { go(); } };
+    function go() {
+      REACH.forEach((name) => element.removeEventListener(name, go, true));
+      map.off("zoomend", zoomed);
+      resolve();
+    }
+    REACH.forEach((name) => element.addEventListener(name, go, { capture: true, passive: true }));
+    map.on("zoomend", zoomed);
+    starters[element.id] = go;
+  });
+}
+
+/** Start the base map of a map drawn with a preview now (what a reach does). */
+export function startBaseMap(elementId) { if (starters[elementId]) { starters[elementId](); } }
+
+// The preview: at each zoom the image drawn nearest to it, the map under the page's
+// heat (pane "heat") and its labels over it, as MapLibre draws them. Returns what
+// removes it.
+function showPreview(map, preview) {
+  map.createPane("previewLabels").style.zIndex = 350;
+  map.getPane("previewLabels").style.pointerEvents = "none";
+  let shown = null, layers = [];
+  function pick() {
+    const z = map.getZoom();
+    let best = preview.images[0];
+    preview.images.forEach((im) => { if (Math.abs(im.z - z) < Math.abs(best.z - z)) { best = im; } });
+    if (best === shown) { return; }
+    shown = best;
+    layers.forEach((l) => map.removeLayer(l));
+    layers = [
+      L.imageOverlay(best.base, best.bounds, { pane: "tilePane", alt: "", attribution: preview.attribution }).addTo(map),
+      L.imageOverlay(best.labels, best.bounds, { pane: "previewLabels", alt: "" }).addTo(map),
+    ];
+  }
+  pick();
+  map.on("zoomend", pick);
+  map.getContainer().classList.add("street-basemap");
+  return () => {
+    map.off("zoomend", pick);
+    layers.forEach((l) => map.removeLayer(l));
+  };
+}
+
 // The MapLibre map under each Leaflet map, by element id (for what reads the base
 // map's rendered features: the heat layer, the browser tests).
 const glMaps = {};
@@ -135,9 +188,28 @@ export async function createMap(elementId, options = {}) {
     zoomSnap: 0.25,
     preferCanvas: true,
   });
+  // The page's heat goes in its own pane, under the base map's labels (the
+  // preview's, pane "previewLabels"; MapLibre draws the heat under its own).
+  map.createPane("heat").style.zIndex = 300;
+  // The city limits over the heat, in a pane of their own that lets clicks through
+  // (a canvas over the whole map would take a click meant for a square below).
+  map.createPane("outline").style.zIndex = 380;
+  map.getPane("outline").style.pointerEvents = "none";
+  const preview = !config.tilesUrl && config.streetTilesUrl ? config.mapPreview : null;
+  // With a preview the city's box came with the page: the first view is the city at
+  // once, not after the city limits arrive, and not animated (frames of work before
+  // anything can be read).
+  if (preview) { map.fitBounds(preview.city, { animate: false }); }
   let streets = Promise.resolve(null);
   if (config.tilesUrl) {
     L.tileLayer(config.tilesUrl, { attribution: config.tilesAttribution, maxZoom: 19 }).addTo(map);
+  } else if (preview) {
+    element.dataset.streets = "preview";
+    const maxZoom = Math.max(...preview.images.map((im) => im.z));
+    const removePreview = showPreview(map, preview);
+    streets = whenReached(map, element, maxZoom)
+      .then(() => addStreets(map, config))
+      .then((layer) => { if (layer) { removePreview(); } return layer; });
   } else if (config.streetTilesUrl) {
     streets = whenVisible(element).then(() => addStreets(map, config));
   }
@@ -150,9 +222,9 @@ export async function createMap(elementId, options = {}) {
   // Over the base map the outline is a line only: a fill would tint the water.
   const outline = L.geoJSON(geojson, {
     style: { color: "#334", weight: 1.5, fill: !config.streetTilesUrl, fillColor: "#e8ecf2", fillOpacity: 0.25 },
-    interactive: false,
+    interactive: false, pane: "outline",
   }).addTo(map);
-  if (outline.getLayers().length) { map.fitBounds(outline.getBounds()); }
+  if (!preview && outline.getLayers().length) { map.fitBounds(outline.getBounds(), { animate: false }); }
   element.dataset.ready = "1";
   return new MapView(map, outline, streets, element);
 }
@@ -270,4 +342,4 @@ export class MapView {
 }
 
 // The browser tests read the base map by element id (CrimeMap.baseMap(id)).
-window.CrimeMap = Object.assign(window.CrimeMap || {}, { baseMap, readConfig: siteConfig });
+window.CrimeMap = Object.assign(window.CrimeMap || {}, { baseMap, startBaseMap, readConfig: siteConfig });

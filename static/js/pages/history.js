@@ -2,7 +2,8 @@
 // All numbers come from /api/v1/ with the page's own query string, so the page and the
 // API always agree. No raw points reach the browser: the grid is aggregated in PostGIS.
 import { readJson } from "../lib/config.js";
-import { getJson } from "../lib/api.js";
+import { getJson, reversePlace } from "../lib/api.js";
+import { CLASSES, OPACITY, classBounds, classOf, legendItems } from "../lib/heat_classes.js";
 import { createMap } from "../lib/map.js";
 import { dayLabel } from "../lib/dates.js";
 import { breaks, cellSizeForZoom, colorFor } from "./history_scale.js";
@@ -12,6 +13,7 @@ var form = document.getElementById("filters");
 var mapEl = document.getElementById("map");
 var resultEl = document.getElementById("result");
 var DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+var HISTORY_UNIT = { per: "reports per km² per year", none: "no reports" };
 var state = { map: null, view: null, layer: null, legend: null, charts: {}, boundaries: {}, request: 0 };
 window.historyPage = state; // for the browser tests and for debugging in a console
 
@@ -85,29 +87,37 @@ function paint(root) {
   });
 }
 
+// The heat: each square's reports per km² per year, coloured by its rank among the
+// squares with reports on the forecast's scale (the same classes, colours and legend:
+// lib/heat_classes.js), in the map's "heat" pane, under the base map's labels.
 function drawGrid(grid) {
   state.layer.clearLayers();
-  var bks = breaks(grid.counts);
   var half = grid.cell_size / 2;
   var years = grid.days / 365.25;
   var km2 = (grid.cell_size * grid.cell_size) / 1e6;
+  var density = grid.counts.map(function (n) { return n / km2 / years; });
+  var bounds = classBounds(density);
+  var pane = state.map.getPane("heat") ? "heat" : "overlayPane";
   for (var i = 0; i < grid.cells.length; i++) {
+    var cls = classOf(density[i], bounds);
     var lat = grid.lat[i], lon = grid.lon[i];
     // UTM cells are squares in metres; at this size they are rectangles in degrees
     // (grid convergence here is ~0.5 degrees: under 1.5 m at a 150 m cell).
     var dLat = half / 111320, dLon = half / (111320 * Math.cos((lat * Math.PI) / 180));
-    var cell = { id: grid.cells[i], count: grid.counts[i] };
+    var cell = { id: grid.cells[i], count: grid.counts[i], size: grid.cell_size };
     var rect = state.view.box(state.layer, [lon - dLon, lat - dLat], [lon + dLon, lat + dLat], {
-      stroke: false, fillColor: colorFor(grid.counts[i], bks), fillOpacity: 0.72,
-    }, { onClick: onCellClick.bind(null, cell) });
+      stroke: false, pane: pane,
+      fillColor: cls ? CLASSES[cls - 1].colour : "#000",
+      fillOpacity: cls ? OPACITY : 0,  // below the top half: clear, yet clickable
+    }, { onClick: onCellClick.bind(null, cell, [lon, lat]) });
     // What the cell is, on its layer (the browser tests pick the busiest).
     rect.cellId = cell.id;
     rect.cellCount = cell.count;
   }
-  setLegend("Reported incidents per " + grid.cell_size + " m cell", bks, grid.max, function (lo, hi) {
-    var a = lo / km2 / years, b = hi / km2 / years;
-    return (lo === hi ? fmt(Math.round(a)) : fmt(Math.round(a)) + "–" + fmt(Math.round(b))) + " per km² per year";
-  });
+  state.legend.innerHTML = "<strong>Reports per km² per year, " + grid.cell_size + " m squares</strong>" +
+    "<p class='legend-lead'>Shares of the squares with reports, busiest first:</p>" +
+    "<ul class='heat-legend'>" + legendItems(bounds, HISTORY_UNIT) + "</ul>";
+  paint(state.legend);
   mapEl.dataset.cells = String(grid.cells.length);
   mapEl.dataset.cellSize = String(grid.cell_size);
   mapEl.dataset.total = String(grid.total);
@@ -189,17 +199,24 @@ function refreshMap() {
 }
 
 // --- cell popup --------------------------------------------------------------------
-function onCellClick(cell, point) {
-  var size = Number(mapEl.dataset.cellSize);
+function onCellClick(cell, centre, point) {
+  var size = cell.size;
   var extra = { cell: cell.id, cell_size: size };
   var box = document.createElement("div");
   box.className = "cell-popup";
-  box.innerHTML = "<strong>Cell " + cell.id + " (" + size + " m)</strong>: " + fmt(cell.count) +
+  // Named as people know it (the place index's reverse lookup), never by a cell id.
+  box.innerHTML = "<strong class='cell-name'>This " + size + " m square</strong>: " + fmt(cell.count) +
     " reported incidents<div class='cell-groups'>Loading…</div>" +
     "<div class='cell-chart'><canvas aria-label='Hour of day profile of this cell' role='img'></canvas></div>" +
     "<div class='cell-incidents'></div>";
   state.view.popup(point, box, { maxWidth: 360, minWidth: 260 });
-  Promise.all([getJson(api("history-groups", extra)), getJson(api("history-profile", extra))]).then(function (res) {
+  if (config.reverseUrl) {
+    reversePlace(config.reverseUrl, centre).then(function (fc) {
+      var f = (fc.features || [])[0];
+      if (f) { box.querySelector(".cell-name").textContent = "The " + size + " m square at " + f.properties.name; }
+    }, function () { /* the square keeps its plain name */ });
+  }
+  Promise.all([getJson(api("history-groups", extra)), getJson(api("history-profile", extra)), loadChartLibrary()]).then(function (res) {
     var groups = res[0].groups.slice(0, 8);
     box.querySelector(".cell-groups").innerHTML = "<table class='mini'><caption>By offense group</caption>" +
       groups.map(function (g) {
@@ -235,12 +252,47 @@ function showIncidents(el, extra, page) {
 }
 
 // --- charts ------------------------------------------------------------------------
+// Chart.js (200 KB of script) and the two charts wait until the charts come near the
+// screen: on a phone they are below the map, which comes first. A cell's popup loads
+// the library when it opens.
+var chartsSection = document.getElementById("charts");
+var chartsNear = new Promise(function (resolve) {
+  if (!("IntersectionObserver" in window)) { resolve(); return; }
+  var seen = new IntersectionObserver(function (entries) {
+    if (entries.some(function (e) { return e.isIntersecting; })) { seen.disconnect(); resolve(); }
+  }, { rootMargin: "200px" });
+  seen.observe(chartsSection);
+});
+var chartLibrary = null;
+function loadChartLibrary() {
+  if (!chartLibrary) {
+    chartLibrary = new Promise(function (resolve, reject) {
+      var script = document.createElement("script");
+      script.src = chartsSection.dataset.chartSrc;
+      script.onload = resolve;
+      script.onerror = function () { reject(new Error("could not load the charts")); };
+      document.head.appendChild(script);
+    });
+  }
+  return chartLibrary;
+}
 function chart(id, cfg) {
   if (state.charts[id]) { state.charts[id].destroy(); }
-  // Chart.js is a classic script (vendor/chartjs) loaded before this module.
   state.charts[id] = new window.Chart(document.getElementById(id), cfg);
 }
 function refreshCharts() {
+  var profile = getJson(api("history-profile")).then(drawProfile);
+  var kind = viewMode() === "mcpp" ? "mcpp" : "beat";
+  var areas = document.getElementById("areas-table") ?
+    getJson(api("areas", { kind: kind, geometry: "false" })).then(drawAreaTable) : Promise.resolve();
+  // body[data-charts-ready] once drawn (the tests scroll to them first).
+  var params = apiParams().toString();
+  chartsNear.then(loadChartLibrary).then(function () {
+    return params === apiParams().toString() ? drawCharts() : null;  // else a newer call draws
+  }).then(function () { document.body.dataset.chartsReady = "1"; }, showError);
+  return Promise.all([profile, areas]).catch(showError);
+}
+function drawCharts() {
   var days = (new Date(form.end.value) - new Date(form.start.value)) / 86400000 + 1;
   var interval = days > 120 ? "month" : days > 21 ? "week" : "day";
   document.getElementById("trend-title").textContent = "Reported incidents by " + interval;
@@ -261,11 +313,7 @@ function refreshCharts() {
       options: { indexAxis: "y", animation: false, maintainAspectRatio: false, plugins: { legend: { display: false } } },
     });
   });
-  var profile = getJson(api("history-profile")).then(drawProfile);
-  var kind = viewMode() === "mcpp" ? "mcpp" : "beat";
-  var areas = document.getElementById("areas-table") ?
-    getJson(api("areas", { kind: kind, geometry: "false" })).then(drawAreaTable) : Promise.resolve();
-  return Promise.all([trend, groups, profile, areas]).catch(showError);
+  return Promise.all([trend, groups]);
 }
 function drawProfile(p) {
   var max = Math.max.apply(null, p.by_hour.length ? [].concat.apply([], p.matrix) : [0]) || 1;
@@ -347,10 +395,8 @@ function onFilterChange() {
   refreshAll();
 }
 
-// On a phone the filters start folded so the map is on the first screen.
-if (window.matchMedia("(max-width: 640px)").matches) {
-  document.getElementById("filters-panel").open = false;
-}
+// (On a phone the filters start folded: the template folds them before the first
+// paint, so nothing moves.)
 form.addEventListener("change", onFilterChange);
 form.addEventListener("submit", function (e) { e.preventDefault(); onFilterChange(); });
 window.addEventListener("popstate", function () { window.location.reload(); });
@@ -358,11 +404,14 @@ window.addEventListener("popstate", function () { window.location.reload(); });
 createMap("map").then(function (view) {
   state.view = view;
   state.map = view.map;
-  state.legend = view.corner("bottomright", "legend", "legend");
+  // The legend sits under the map (room kept for it in the page): inside the map it
+  // covered half a phone's map, and its arrival moved what was drawn.
+  state.legend = document.getElementById("legend");
   var areaGeom = document.getElementById("area-geometry");
   if (areaGeom) {
     var outline = view.geojson(view.group(), JSON.parse(JSON.parse(areaGeom.textContent)), {
       style: { color: "#1f4fa3", weight: 2, fill: false }, interactive: false,
+      pane: state.map.getPane("outline") ? "outline" : "overlayPane",
     });
     view.fitLayer(outline);
   }

@@ -1,6 +1,10 @@
 // The history map's colour scale and cell sizes, with no DOM (tests in tests/js).
 
-export const COLORS = ["#fff3b0", "#fdd46a", "#fca547", "#f4733a", "#dc4232", "#b01f2e", "#74112a"];
+import { CLASSES } from "../lib/heat_classes.js";
+
+// Areas: quantile steps on the forecast heat's perceptual scale (magma, light = fewer;
+// lib/heat_classes.js), one lighter step below its lightest class.
+export const COLORS = ["#fcecb3", ...CLASSES.map((c) => c.colour).reverse()];
 
 /** The history grid's cell size for a zoom: about 10-25 screen pixels per cell,
  * readable zoomed out, the 150 m grid zoomed in. `sizes` ascending (150, 300, 600, 1200). */
