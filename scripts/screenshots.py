@@ -3,7 +3,8 @@
     .venv/bin/python scripts/screenshots.py http://127.0.0.1:8000
 
 Run against a site with data (make demo). Each page is shot once its map has drawn
-(the base map and, where there is one, the forecast heat), in the system Chromium.
+(the base map's preview, or MapLibre where the page zoomed past it, and the heat
+where there is one), in the system Chromium.
 """
 
 from __future__ import annotations
@@ -47,12 +48,15 @@ def main(site: str) -> None:
             for name, path, ready in PAGES:
                 page = browser.new_page(viewport=viewport)
                 page.goto(site + path)
-                maps = page.locator("#map, #commute-map")
-                if maps.count():
-                    # A map starts when it is on screen (static/js/lib/map.js).
-                    maps.first.scroll_into_view_if_needed()
-                    page.wait_for_selector("[data-streets='vector']", timeout=60000)
                 page.wait_for_selector(ready, timeout=60000)
+                # What a visitor sees first: the base map's preview, or MapLibre
+                # itself where the page zoomed past the preview (a route).
+                page.wait_for_function(
+                    "() => [...document.querySelectorAll('[data-streets]')].every("
+                    "e => e.dataset.streets === 'preview' || (e.dataset.streets ="
+                    "== 'vector' && CrimeMap.baseMap(e.id).areTilesLoaded()))",
+                    timeout=60000,
+                )
                 page.wait_for_timeout(2500)  # the last tiles and labels
                 shot = OUT / f"{name}-{size}.png"
                 page.screenshot(path=str(shot), full_page=True)
