@@ -208,8 +208,31 @@ def _save(png: bytes, path: Path, opaque: bool) -> int:
     return len(buf.getvalue())
 
 
-def render(out: Path = OUT_DIR, zooms=ZOOMS, log=print) -> dict:
-    """Draws every zoom's two passes into ``out`` and writes the manifest."""
+def _draw(browser, base: str, ranges: list[Frame], out: Path, log) -> list[dict]:
+    page = browser.new_page(device_scale_factor=SCALE)
+    images = []
+    try:
+        for r in ranges:
+            entry = {"z": r.z, "bounds": r.bounds()}
+            for pass_name in ("base", "labels"):
+                png = _render_pass(page, base, r, pass_name)
+                name = f"{pass_name}-{r.name}.webp"
+                size = _save(png, out / name, opaque=pass_name == "base")
+                entry[pass_name] = name
+                log(
+                    f"zoom {r.z:g} {pass_name}: {r.width * SCALE}x"
+                    f"{r.height * SCALE} px, {size / 1024:.0f} KiB"
+                )
+            images.append(entry)
+    finally:
+        page.close()
+    return images
+
+
+def render(out: Path = OUT_DIR, zooms=ZOOMS, log=print, browser=None) -> dict:
+    """Draws every zoom's two passes into ``out`` and writes the manifest. ``browser``:
+    a Playwright Chromium to draw in (the tests' own); else the system Chromium is
+    started for it."""
     from playwright.sync_api import sync_playwright
 
     extent = network_extent()
@@ -218,27 +241,17 @@ def render(out: Path = OUT_DIR, zooms=ZOOMS, log=print) -> dict:
     httpd = _serve()
     base = f"http://127.0.0.1:{httpd.server_port}"
     ranges = [frame_for(z, extent) for z in zooms]
-    images = []
     try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(
-                executable_path="/usr/bin/chromium",
-                args=["--no-sandbox", "--disable-gpu"],
-            )
-            page = browser.new_page(device_scale_factor=SCALE)
-            for r in ranges:
-                entry = {"z": r.z, "bounds": r.bounds()}
-                for pass_name in ("base", "labels"):
-                    png = _render_pass(page, base, r, pass_name)
-                    name = f"{pass_name}-{r.name}.webp"
-                    size = _save(png, out / name, opaque=pass_name == "base")
-                    entry[pass_name] = name
-                    log(
-                        f"zoom {r.z:g} {pass_name}: {r.width * SCALE}x"
-                        f"{r.height * SCALE} px, {size / 1024:.0f} KiB"
-                    )
-                images.append(entry)
-            browser.close()
+        if browser is not None:
+            images = _draw(browser, base, ranges, out, log)
+        else:
+            with sync_playwright() as pw:
+                chromium = pw.chromium.launch(
+                    executable_path="/usr/bin/chromium",
+                    args=["--no-sandbox", "--disable-gpu"],
+                )
+                images = _draw(chromium, base, ranges, out, log)
+                chromium.close()
     finally:
         httpd.shutdown()
     credit = json.loads(STYLE_PATH.read_text())["sources"]["base"]["attribution"]

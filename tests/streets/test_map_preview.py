@@ -92,11 +92,13 @@ def test_site_config_lists_the_preview_with_static_urls():
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_render_draws_water_and_names_from_the_sites_own_tiles(tmp_path):
+def test_render_draws_water_and_names_from_the_sites_own_tiles(tmp_path, browser):
     """The renderer itself (one zoom): MapLibre in the system Chromium, this site's
     tiles, style and glyphs, served by a thread of this process."""
     ensure_streets()
-    manifest = map_preview.render(tmp_path, zooms=(11,), log=lambda _line: None)
+    manifest = map_preview.render(
+        tmp_path, zooms=(11,), log=lambda _line: None, browser=browser
+    )
     (image,) = manifest["images"]
     assert _near(_pixel(image, *LAKE_UNION, folder=tmp_path), WATER)
     labels = Image.open(tmp_path / image["labels"])
