@@ -57,6 +57,13 @@ def main(site: str) -> None:
                     "== 'vector' && CrimeMap.baseMap(e.id).areTilesLoaded()))",
                     timeout=60000,
                 )
+                if page.locator("#charts").count():
+                    # History's charts draw when they come near the screen.
+                    page.locator("#charts").scroll_into_view_if_needed()
+                    page.wait_for_selector(
+                        "body[data-charts-ready='1']", state="attached", timeout=60000
+                    )
+                    page.evaluate("() => window.scrollTo(0, 0)")
                 page.wait_for_timeout(2500)  # the last tiles and labels
                 shot = OUT / f"{name}-{size}.png"
                 page.screenshot(path=str(shot), full_page=True)
