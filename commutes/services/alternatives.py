@@ -18,6 +18,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 
 from commutes.services import scoring
+from commutes.services.edge_columns import edge_columns
 from commutes.services.street_routes import (
     StreetRoute,
     route_cells,
@@ -116,15 +117,11 @@ def edge_mean_matrix(graph: StreetGraph, grid_cell_ids: np.ndarray) -> csr_matri
     """(edges x forecast columns): the mean over each edge's cells."""
 
     def build() -> csr_matrix:
-        pos = np.clip(
-            np.searchsorted(grid_cell_ids, graph.cell_ids), 0, grid_cell_ids.size - 1
-        )
-        known = grid_cell_ids[pos] == graph.cell_ids
-        rows = np.repeat(np.arange(graph.edge_ids.size), np.diff(graph.cell_indptr))
-        counts = np.bincount(rows[known], minlength=graph.edge_ids.size)
-        weight = 1.0 / np.maximum(counts[rows[known]], 1)
+        rows, columns = edge_columns(graph, grid_cell_ids)
+        counts = np.bincount(rows, minlength=graph.edge_ids.size)
+        weight = 1.0 / np.maximum(counts[rows], 1)
         return csr_matrix(
-            (weight, (rows[known], pos[known])),
+            (weight, (rows, columns)),
             shape=(graph.edge_ids.size, grid_cell_ids.size),
         )
 

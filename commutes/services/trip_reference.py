@@ -29,6 +29,7 @@ from scipy.sparse import csr_matrix
 
 from commutes.models import TripReference
 from commutes.services import scoring
+from commutes.services.edge_columns import edge_columns
 from commutes.services.routes import ROUTED_MODES
 from commutes.services.trip_sample import TripSample, sample_trips
 from core.cache import FORECASTS, VersionedCache
@@ -63,13 +64,9 @@ def edge_cell_matrix(graph: StreetGraph, grid_cell_ids: np.ndarray) -> csr_matri
     """(edges x forecast columns): 1 for each of the edge's cells (its cell_ids)."""
 
     def build() -> csr_matrix:
-        pos = np.clip(
-            np.searchsorted(grid_cell_ids, graph.cell_ids), 0, grid_cell_ids.size - 1
-        )
-        known = grid_cell_ids[pos] == graph.cell_ids
-        rows = np.repeat(np.arange(graph.edge_ids.size), np.diff(graph.cell_indptr))
+        rows, columns = edge_columns(graph, grid_cell_ids)
         return csr_matrix(
-            (np.ones(int(known.sum())), (rows[known], pos[known])),
+            (np.ones(rows.size), (rows, columns)),
             shape=(graph.edge_ids.size, grid_cell_ids.size),
         )
 
