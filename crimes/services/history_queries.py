@@ -19,7 +19,7 @@ from django.db import connection, transaction
 
 from core.cache import AREAS, DATA, VersionedCache
 from core.grid_sql import GRID_ORIGIN, cell_ids_from, col_row_sql, corner_sql
-from core.local_time import SEATTLE, TZ_NAME
+from core.local_time import SEATTLE, TZ_NAME, day_words
 from crimes import names
 from crimes.models import Area, Incident, placeholder_sql
 from crimes.services.filters import DAY_NAMES, HistoryFilters, Vocabulary
@@ -43,8 +43,11 @@ INCIDENT_FIELDS = (
         if column not in {"group_a_b", "shooting_type_group", "reporting_area"}
     ),
 )
+# Days the published file lacks (SPD's note on the dataset), written as every date is.
+MISSING_DAYS = (dt.date(2020, 5, 6), dt.date(2020, 5, 26))
 KNOWN_GAPS = (
-    "2020-05-06 to 2020-05-26 is missing from the published file.",
+    f"{day_words(MISSING_DAYS[0])} to {day_words(MISSING_DAYS[1])}"
+    " is missing from the published file.",
     "Hours 00:00 and 12:00 include placeholder start times (time unknown).",
 )
 

@@ -3,6 +3,7 @@ commute, and its map shows this hour's busiest places from the active forecast."
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -45,6 +46,9 @@ def test_home_map_shows_this_hours_busiest_places(live_server, page, commute_dat
     # The forecast's hour said with its date and year, and the data's range too.
     when = page.inner_text("#busiest-when")
     assert "2021" in when and "expected in the whole city" in when
+    # ... in the one way every page writes a day: "Mon 27 Dec 2021, 12:00 AM".
+    day = r"\b(Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d{1,2} [A-Z][a-z]{2} 2021, "
+    assert re.search(day, when), when
     assert "Top 1%" in page.inner_text("#legend-classes")
     assert "per km² per hour" in page.inner_text("#legend-classes")
     assert "reported to the Seattle Police Department" in page.inner_text("#data-range")

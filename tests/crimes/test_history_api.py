@@ -229,6 +229,9 @@ def test_default_window_is_last_twelve_months(api, rows):
     meta = api("meta/", "").json()
     assert meta["default_end"] == "2021-12-31"
     assert "reported incidents, not all crime" in meta["source"]["note"]
+    # The known gap's days as every date is written: weekday and year.
+    gap = meta["source"]["known_gaps"][0]
+    assert gap.startswith("Wed 6 May 2020 to Tue 26 May 2020"), gap
     assert {c["value"] for c in meta["categories"]} >= {"person", "property"}
 
 

@@ -7,6 +7,7 @@ import { createMap } from "../lib/map.js";
 import { createHeat, fillLegend } from "../lib/heat.js";
 import { attachTypeahead } from "../lib/typeahead.js";
 import { encodePoint } from "./commute_state.js";
+import { dayTimeLabel } from "../lib/dates.js";
 
 const config = readJson("home-config");
 const form = document.getElementById("trip-form");
@@ -54,12 +55,7 @@ form.addEventListener("submit", async (ev) => {
 // --- this hour's busiest places ---
 const when = document.getElementById("busiest-when");
 
-function hourLabel(iso) {
-  return new Date(iso).toLocaleString("en-US", {
-    timeZone: siteConfig().timeZone, weekday: "long", day: "numeric", month: "long",
-    year: "numeric", hour: "numeric", minute: "2-digit",
-  });
-}
+function hourLabel(iso) { return dayTimeLabel(iso, siteConfig().timeZone); }
 
 async function showBusiest() {
   const view = await createMap("map");
