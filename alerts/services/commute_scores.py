@@ -1,8 +1,8 @@
 """The one place alerts reads commute scores: commutes' ``commute_answer``, called
 as the API calls it (without the riskiest stretch's recent history, which no note
 says), and only the API's documented fields read back
-(departures.best_by_day, timeline, routes[].vs_shortest / comparison / streets,
-depart), so a change inside commutes does not reach here.
+(departures.best_by_day, timeline, routes[].vs_shortest / comparison / streets /
+words, depart), so a change inside commutes does not reach here.
 
 Scores are shared: one call per *route* (where each point meets the street network,
 to SHARE_M: ``route_anchor``), mode, the whole hours the window holds and day,
@@ -15,7 +15,6 @@ still links to the subscriber's own commute.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time
@@ -50,7 +49,11 @@ class DayScore:
     departure: datetime  # aware, the best in the window that day
     duration_min: float
     expected: float
-    relative_risk: float | None  # vs a typical route of that length and mode
+    # The commute page's words (the API's routes[0].words): where the trip stands
+    # among similar trips ("quieter than 70% of similar walks leaving at 8 am"), None
+    # without a reference; how often a report falls near the way, None without one.
+    standing: str | None
+    one_in_n: str | None
     usual: float | None  # this trip's mean expected at that clock hour over the week
     alternative: Alternative | None
     forecast_run_id: int
@@ -100,10 +103,6 @@ def _answer(route, window: Window, depart: datetime | None = None) -> dict:
     return commute_answer(route, window, depart=depart, history=False)
 
 
-def _num(value) -> float | None:
-    return float(value) if value is not None and math.isfinite(value) else None
-
-
 def _usual_by_hour(timeline: list[dict]) -> dict[int, float]:
     sums: dict[int, list[float]] = {}
     for row in timeline:
@@ -130,7 +129,8 @@ def _day_score(payload: dict, day: date) -> DayScore:
         departure=depart,
         duration_min=first["duration_min"],
         expected=first["expected"],
-        relative_risk=_num(first["relative_risk"]),
+        standing=first["words"]["standing"],
+        one_in_n=first["words"]["one_in_n"],
         usual=usual,
         alternative=best_alt,
         forecast_run_id=payload["forecast"]["forecast_run_id"],

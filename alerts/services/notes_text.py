@@ -76,8 +76,9 @@ def daily(sub: Subscription, score: DayScore) -> tuple[str, str, str]:
         **_common(sub),
         "day": score.day,
         "leave": leave,
-        "expected": f"{score.expected:.2g}",
-        "relative": _times(score.relative_risk) if score.relative_risk else None,
+        # The commute page's sentences, word for word (commute_words).
+        "standing": score.standing,
+        "one_in_n": score.one_in_n,
         "duration": round(score.duration_min),
         "alternative": score.alternative,
         "alternative_streets": ", ".join(score.alternative.streets[:3])

@@ -4,6 +4,7 @@ the calendar feed; the weekly digest; a late forecast told once."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -12,7 +13,7 @@ from django.utils import timezone
 from icalendar import Calendar
 
 from alerts.models import SentNote, Subscription
-from alerts.services import links, planning, sending
+from alerts.services import links, notes_text, planning, sending
 from alerts.services.commute_scores import (
     DayScore,
     _day_score,
@@ -102,6 +103,18 @@ def test_the_note_says_the_best_time_and_links_to_the_scored_commute(
         r for r in expected["routes"][1:] if 1 - r["vs_shortest"]["expected"] >= 0.10
     ]
     assert ("A safer way: via" in text) == bool(alternatives)
+    # The commute page's words for the trip (the API's `words`), in both parts;
+    # a missing reference leaves its sentence out, never a ratio to a "typical route".
+    words = expected["routes"][0]["words"]
+    assert words["one_in_n"] and words["one_in_n"] + "." in text
+    assert words["one_in_n"] + "." in html
+    if words["standing"]:
+        assert f"-minute trip, {words['standing']}." in text
+        assert f"-minute trip, {words['standing']}." in html
+    else:
+        assert "-minute trip. About" in text and "-minute trip. About" in html
+    for part in (text, html):
+        assert "typical route" not in part
     # Its link opens the commute page on that departure.
     commute = link(text, "/commute/")
     query = parse_qs(urlsplit(commute).query)
@@ -223,6 +236,11 @@ def _payload(ratios, expected=0.3, timeline_expected=0.1):
                 "duration_min": 20.0,
                 "expected": expected,
                 "relative_risk": 1.2,
+                "words": {
+                    "standing": "quieter than 70% of similar walks leaving at 8 am",
+                    "one_in_n": "About 1 reported incident within 100 m of your way "
+                    "in every 40 trips like this",
+                },
                 "vs_shortest": {"expected": 1.0},
                 "streets": [],
                 "comparison": None,
@@ -253,6 +271,27 @@ def test_the_safer_way_needs_a_10_percent_gain_and_unusual_needs_1_5x():
     assert round(score.unusual, 1) == 3.0
     assert _day_score(_payload([], expected=0.14), day).unusual is None
     assert _day_score(_payload([], expected=0.15), day).unusual == pytest.approx(1.5)
+
+
+def test_the_note_says_where_the_trip_stands_in_the_pages_words(settings):
+    """The page's `standing` and `one_in_n` sentences, alike in text and HTML; without
+    a reference for similar trips, that sentence is left out."""
+    settings.SITE_URL = "http://testserver"
+    sub = _sub()
+    score = _day_score(_payload([]), date(2026, 12, 8))
+    _, text, html = notes_text.daily(sub, score)
+    said = (
+        "A 20-minute trip, quieter than 70% of similar walks leaving at 8 am. "
+        "About 1 reported incident within 100 m of your way in every 40 trips like "
+        "this."
+    )
+    assert said in text and said in html
+    bare = replace(score, standing=None)
+    _, text, html = notes_text.daily(sub, bare)
+    said = "A 20-minute trip. About 1 reported incident within 100 m"
+    assert said in text and said in html
+    for part in (text, html):
+        assert "typical" not in part and "similar" not in part
 
 
 def test_the_calendar_feed_holds_each_days_best_departure(forecast_now, client):
