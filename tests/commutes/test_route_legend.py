@@ -22,6 +22,14 @@ def _styles(page) -> list[dict]:
     return page.evaluate("window.commutePage.routeStyles()")
 
 
+def _chart_lines(page) -> list[list[str]]:
+    """Each line of the departure chart: [label, colour]."""
+    return page.evaluate(
+        "() => Chart.getChart('timeline-chart').data.datasets"
+        ".map(d => [d.label, d.borderColor])"
+    )
+
+
 def test_routes_keyed_coloured_and_picked_together(live_server, page, commute_data):
     scored = []
     page.on(
@@ -56,6 +64,9 @@ def test_routes_keyed_coloured_and_picked_together(live_server, page, commute_da
     assert styles[-1]["color"] != shortest_colour
     assert styles[-1]["weight"] > max(s["weight"] for s in styles[:-1])
     assert "picked" in page.get_attribute(".map-badge.route-key-1", "class")
+    # ... and the chart follows it: its line in the route's colour, named by its key.
+    assert _chart_lines(page)[0] == ["Route 1", styles[-1]["color"]]
+    assert ["Route S (shortest)", shortest_colour] in _chart_lines(page)
     # ... and a click on the map's key picks it in the list.
     page.click(".map-badge.route-key-0")
     _wait_pick(page, "0")
@@ -64,6 +75,7 @@ def test_routes_keyed_coloured_and_picked_together(live_server, page, commute_da
     )
     assert pressed[:2] == ["true", "false"]
     assert _styles(page)[-1]["color"] == shortest_colour
+    assert _chart_lines(page)[0] == ["Route S", shortest_colour]
 
     # The chart: the window's hours shaded, the best departure marked once.
     marks = page.evaluate(

@@ -13,6 +13,15 @@ test("the shortest and each alternative have a key, a colour and a dash of their
   assert.ok(R.routeStyle(1, true).weight > R.routeStyle(1, false).weight);
 });
 
+test("the chart's line takes the picked route's colour and key", () => {
+  const routes = [{ kind: "shortest" }, { kind: "alternative" }, { kind: "alternative" }];
+  const lines = routes.map((r, i) => R.chartSeries(r, i, routes.length));
+  assert.deepEqual(lines.map((l) => l.label), ["Route S", "Route 1", "Route 2"]);
+  assert.deepEqual(lines.map((l) => l.borderColor), [0, 1, 2].map((i) => R.routeStyle(i, true).color));
+  assert.equal(lines[0].backgroundColor, "rgba(31,79,163,.15)");  // #1f4fa3, faint
+  assert.equal(R.chartSeries(routes[0], 0, 1).label, "This route");  // no keys shown
+});
+
 test("an alternative's key sits where it is farthest from the shortest route", () => {
   const shortest = [[0, 0], [0, 0.001], [0, 0.002]];
   const alt = [[0, 0], [0.001, 0.0005], [0.003, 0.001], [0.001, 0.0015], [0, 0.002]];

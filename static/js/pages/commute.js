@@ -450,13 +450,14 @@ function renderChart() {
   const data = {
     labels,
     datasets: [
-      { label: "This route", data: rows.map((r) => r.expected), borderColor: "#b3261e", backgroundColor: "rgba(179,38,30,.15)", fill: true, pointRadius: currentView === "week" ? 0 : 2, tension: 0.2 },
+      // The picked route in its map colour, named by its key (commute_routes).
+      { ...R.chartSeries(route, state.pick, lastResult.routes.length), data: rows.map((r) => r.expected), fill: true, pointRadius: currentView === "week" ? 0 : 2, tension: 0.2 },
       { label: "Similar trips (median: same mode, length within 20%)", data: rows.map((r) => r.typical), borderColor: "#5b6475", borderDash: [6, 4], pointRadius: 0, fill: false },
     ],
   };
   if (shortestRows.length) {
-    data.datasets[0].label = "This route (alternative " + state.pick + ")";
-    data.datasets.push({ label: "Shortest route", data: shortestRows, borderColor: "#1f4fa3", borderDash: [2, 3], pointRadius: 0, fill: false });
+    const shortest = R.chartSeries(lastResult.routes[0], 0, lastResult.routes.length);
+    data.datasets.push({ label: shortest.label + " (shortest)", data: shortestRows, borderColor: shortest.borderColor, borderDash: [2, 3], pointRadius: 0, fill: false });
   }
   // The visitor's window as a shaded band, and the best departure in it as a marker.
   const marks = R.chartMarks(rows, route.departures);

@@ -26,6 +26,19 @@ export function routeKey(route, i) {
   return route.kind === "alternative" ? String(i) : i === 0 ? "S" : String(i);
 }
 
+/** The departure chart's line for the picked route: the colour it has on the map
+ * and in the list, and its key ("Route S", "Route 1"); "This route" when it is the
+ * only one (no keys are shown then). The chart's red would say "stretch to watch". */
+export function chartSeries(route, i, n) {
+  const color = ROUTE_STYLES[i % ROUTE_STYLES.length].color;
+  const [r, g, b] = [1, 3, 5].map((k) => parseInt(color.slice(k, k + 2), 16));
+  return {
+    label: n > 1 ? "Route " + routeKey(route, i) : "This route",
+    borderColor: color,
+    backgroundColor: "rgba(" + r + "," + g + "," + b + ",.15)",
+  };
+}
+
 function metres(a, b) {
   const k = Math.PI / 180;
   const x = (b[0] - a[0]) * k * Math.cos(((a[1] + b[1]) / 2) * k);
