@@ -24,11 +24,12 @@ def _load_forecast_now() -> int:
     notes due today and tomorrow have one); the model version's id."""
     from core.local_time import floor_hour
     from predictions.models import ForecastRun, ForecastValues, ModelVersion
+    from tests.commutes.conftest import _ensure_settings_grid
     from tests.commutes.known_forecast import store_known_forecast
-    from tests.reference_data import ensure_reference_data, ensure_streets
+    from tests.reference_data import ensure_streets
     from tests.spd_rows import delete_imported, load_spd
 
-    ensure_reference_data()
+    _ensure_settings_grid()  # not a grid another test left in the cache
     ensure_streets()
     delete_imported()
     for model in (ForecastValues, ForecastRun, ModelVersion):
@@ -53,13 +54,17 @@ def _forecast_session(django_db_setup, django_db_blocker):
 @pytest.fixture
 def forecast_now(_forecast_session, django_db_blocker) -> int:
     """Committed once for the folder; loaded again after a transactional test's
-    flush."""
+    flush or when the grid changed under it."""
     from predictions.models import ModelVersion
+    from tests.commutes.conftest import _ensure_settings_grid, _fits_grid
 
     with django_db_blocker.unblock():
-        if not ModelVersion.objects.filter(
-            pk=_forecast_session["version"], is_active=True
-        ).exists():
+        _ensure_settings_grid()
+        version = _forecast_session["version"]
+        if not (
+            ModelVersion.objects.filter(pk=version, is_active=True).exists()
+            and _fits_grid(version)
+        ):
             _forecast_session["version"] = _load_forecast_now()
         else:
             from tests.reference_data import ensure_streets

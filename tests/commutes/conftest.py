@@ -30,12 +30,48 @@ class CommuteData:
     hour_starts: list
 
 
+def _ensure_settings_grid() -> None:
+    """The grid of settings.GRID_CELL_SIZE, and the cached grid arrays agreeing with
+    it. Tests elsewhere rebuild the grid at other sizes (600 m: 738 cells) inside a
+    rolled-back transaction; the cache version they bumped meanwhile stays, holding
+    that grid's arrays, and a forecast stored from them would not fit the real one."""
+    from django.conf import settings
+
+    from core.cache import GRID, bump
+    from predictions.models import Cell
+    from predictions.services.cells import build_cells, grid_arrays
+
+    ensure_reference_data()
+    if Cell.objects.exclude(size=settings.GRID_CELL_SIZE).exists():
+        build_cells()
+    if len(grid_arrays()["cell_ids"]) != Cell.objects.count():
+        bump(GRID)
+
+
+def _fits_grid(model_version_id: int) -> bool:
+    """The stored forecast's rows are as wide as the grid (and its cached arrays)."""
+    from django.db import connection
+
+    from predictions.models import Cell
+    from predictions.services.cells import grid_arrays
+
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT octet_length(values) / 4 FROM predictions_forecastvalues"
+            " WHERE model_version_id = %s LIMIT 1",
+            [model_version_id],
+        )
+        row = cur.fetchone()
+    n = Cell.objects.count()
+    return row is not None and row[0] == n == len(grid_arrays()["cell_ids"])
+
+
 def _load() -> CommuteData:
     from commutes.services.trip_reference import build
     from places.services.index import refresh_places
     from predictions.models import ForecastRun, ForecastValues, ModelVersion
 
-    ensure_reference_data()
+    _ensure_settings_grid()
     ensure_streets()
     delete_imported()
     ForecastValues.objects.all().delete()
@@ -73,13 +109,15 @@ def _commute_session_data(django_db_setup, django_db_blocker) -> CommuteData:
 
 @pytest.fixture
 def commute_data(_commute_session_data, django_db_blocker) -> CommuteData:
-    """The session's data, reloaded if a transactional test flushed it meanwhile."""
+    """The session's data, reloaded if a transactional test flushed it meanwhile or
+    the grid changed under it."""
     from predictions.models import ModelVersion
 
     with django_db_blocker.unblock():
+        _ensure_settings_grid()
         if ModelVersion.objects.filter(
             pk=_commute_session_data.model_version_id, is_active=True
-        ).exists():
+        ).exists() and _fits_grid(_commute_session_data.model_version_id):
             ensure_streets()
             return _commute_session_data
         fresh = _load()
