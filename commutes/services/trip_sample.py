@@ -81,22 +81,6 @@ def _usable_vertices(graph: StreetGraph, mode: str) -> np.ndarray:
     return np.unique(np.concatenate([graph.source[edges], graph.target[edges]]))
 
 
-def _arcs_between(
-    graph: StreetGraph, mode: str, u: np.ndarray, v: np.ndarray
-) -> np.ndarray:
-    """For each hop u -> v of the paths, the quickest arc between the two
-    (parallel edges: the one Dijkstra's pair cost came from)."""
-    mg = graph.modes[mode]
-    pair = np.searchsorted(mg.pair_key, u * graph.n_vertices + v)
-    ends = np.append(mg.starts, mg.order.size)
-    lo, hi = ends[pair], ends[pair + 1]
-    arcs = mg.order[lo]
-    for i in np.flatnonzero(hi - lo > 1):
-        group = mg.order[lo[i] : hi[i]]
-        arcs[i] = group[np.argmin(mg.arc_seconds[group])]
-    return arcs
-
-
 def _path(pred_row: np.ndarray, origin: int, dest: int) -> list[int] | None:
     path = [dest]
     while path[-1] != origin:
@@ -146,7 +130,7 @@ def _as_sample(graph: StreetGraph, mode: str, trips: list[list[int]]) -> TripSam
     hops = np.array([len(t) - 1 for t in trips])
     u = np.concatenate([t[:-1] for t in trips]).astype(np.int64)
     v = np.concatenate([t[1:] for t in trips]).astype(np.int64)
-    arcs = _arcs_between(graph, mode, u, v)
+    arcs = graph.cheapest_arcs(mode, graph.modes[mode].arc_seconds, u, v)
     mg = graph.modes[mode]
     edge = mg.arc_edge[arcs]
     trip = np.repeat(np.arange(len(trips)), hops)

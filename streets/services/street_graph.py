@@ -296,13 +296,13 @@ class StreetGraph:
         graph = self.modes[mode]
         path = np.asarray(vertices, dtype=np.int64)
         steps = []
-        for arc in self._cheapest_arcs(mode, arc_weight, path[:-1], path[1:]):
+        for arc in self.cheapest_arcs(mode, arc_weight, path[:-1], path[1:]):
             edge = int(graph.arc_edge[arc])
             forward = bool(graph.arc_forward[arc])
             steps.append(Step(edge, 0.0 if forward else 1.0, 1.0 if forward else 0.0))
         return steps
 
-    def _cheapest_arcs(
+    def cheapest_arcs(
         self, mode: str, arc_weight: np.ndarray, u: np.ndarray, v: np.ndarray
     ) -> np.ndarray:
         """For each consecutive vertex pair of a path, the arc it used: the cheapest
