@@ -38,6 +38,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--commutes", type=int, default=24)
     parser.add_argument("--mode", default="bike", choices=["walk", "bike", "drive"])
+    parser.add_argument(
+        "--plain",
+        action="store_true",
+        help="no profiler: the API's answer (commute_answer, its cache bypassed) "
+        "timed per commute, median and p95",
+    )
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crimepredict_site.settings")
     import django
@@ -67,6 +73,9 @@ def main() -> None:
 
     routes = [commute() for _ in range(args.commutes + 1)]
     score_commute(routes[0])  # the process's first: anything still lazy
+    if args.plain:
+        _time_answers(routes[1:], args.mode)
+        return
     profile = cProfile.Profile()
     started = time.perf_counter()
     profile.enable()
@@ -86,6 +95,24 @@ def main() -> None:
         spent = sum(row[3] for key, row in stats.stats.items() if key[2] == name)
         print(f"| {label} | {spent / args.commutes * 1e3:.0f} | {spent / total:.0%} |")
     stats.sort_stats("tottime").print_stats(15)
+
+
+def _time_answers(routes, mode: str) -> None:
+    """Each commute's whole answer (scoring and its JSON), without the profiler."""
+    from commutes.services import commute
+
+    commute._ANSWERS.get = lambda key, make, **kw: make()  # computed every time
+    times = []
+    for route in routes:
+        started = time.perf_counter()
+        commute.commute_answer(route)
+        times.append((time.perf_counter() - started) * 1e3)
+    times.sort()
+    print(
+        f"{len(times)} new {mode} commutes, the answer computed: median"
+        f" {times[len(times) // 2]:.1f} ms, p95 {times[int(len(times) * 0.95)]:.1f} ms"
+        f" (load average {os.getloadavg()[0]:.1f})"
+    )
 
 
 if __name__ == "__main__":
