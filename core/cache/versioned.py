@@ -75,14 +75,16 @@ class VersionedCache:
         if bypassed():
             return make()
         raw = None
-        if versions is None and self.shared:
+        looked_up = versions is None and self.shared
+        if looked_up:
             versions, raw = self._lookup(key)  # versions and entry: one round trip
         elif versions is None:
             versions = self.versions()
         value = self._local_get(key, versions)
         if value is not _MISSING:
             return value
-        if self.shared and raw is None and not cache.in_outage(versions):
+        # The lookup already read the entry: no second round trip to miss it again.
+        if self.shared and not looked_up and not cache.in_outage(versions):
             try:
                 raw = cache.redis_client().get(self._shared_key(key, versions))
             except redis_guard.ERRORS as exc:

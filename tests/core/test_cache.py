@@ -298,3 +298,24 @@ def test_an_entry_over_the_size_cap_is_not_kept_in_redis(settings):
     assert store.get("small", lambda: make(1000)) == b"x" * 1000  # from Redis
     assert store.get("large", lambda: make(200_000)) == b"x" * 200_000  # made again
     assert calls == [1000, 200_000, 200_000]
+
+
+def test_a_shared_miss_is_one_round_trip_before_the_value_is_made(monkeypatch):
+    # The lookup script reads the versions and the entry together; reading the
+    # entry again before making it cost every new routed commute a round trip.
+    store = cache.VersionedCache("t-one-trip", (cache.DATA,), shared=True)
+    client = cache.redis_client()
+    sent = []
+    real = type(client).execute_command
+
+    def counted(self, *args, **options):
+        sent.append(args[0])
+        return real(self, *args, **options)
+
+    monkeypatch.setattr(type(client), "execute_command", counted)
+    assert store.get("k", lambda: "made") == "made"
+    assert sent == ["EVALSHA", "SET"]
+    sent.clear()
+    store.clear_local()
+    assert store.get("k", lambda: "again") == "made"
+    assert sent == ["EVALSHA"]
