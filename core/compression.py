@@ -15,6 +15,9 @@ issue 16); nginx compresses those in front, outside the web process. Bodies of
 LARGE_BYTES or more are compressed at level 1, not 6: a forecast's GeoJSON for a few
 hours is ~3 MB (its cells' geometries), which level 6 took 200 ms of a worker to
 compress under load 14 and level 1 82 ms, for a body 1.27x larger (0.51 MB, not 0.40).
+Bodies of MID_BYTES or more (a routed commute's answer: ~140 KB) are compressed at
+level 4: 1.1-1.5 ms for the commute answers of benchmarks/commute_answers.py, where
+level 6 took 3.3-3.6 ms, for 7% more bytes (21.0 KB, not 19.6).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ MAX_BYTES = 4 * 1024 * 1024
 TYPES = ("application/json", "application/geo+json", "text/csv")
 MEMO_BYTES = 32 * 1024 * 1024
 LARGE_BYTES = 1024 * 1024
+MID_BYTES = 64 * 1024
 
 _memo: OrderedDict[str, bytes] = OrderedDict()
 _memo_size = 0
@@ -46,7 +50,7 @@ def compressed(body: bytes) -> bytes:
         if hit is not None:
             _memo.move_to_end(digest)
             return hit
-    level = 1 if len(body) >= LARGE_BYTES else 6
+    level = _level(len(body))
     packed = gzip.compress(body, compresslevel=level, mtime=0)
     with _lock:
         if digest not in _memo:
@@ -55,6 +59,13 @@ def compressed(body: bytes) -> bytes:
             while _memo_size > MEMO_BYTES:
                 _memo_size -= len(_memo.popitem(last=False)[1])
     return packed
+
+
+def _level(size: int) -> int:
+    """Less effort the larger the body: its time grows with it, its saving less."""
+    if size >= LARGE_BYTES:
+        return 1
+    return 4 if size >= MID_BYTES else 6
 
 
 class ApiGzipMiddleware:
