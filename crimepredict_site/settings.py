@@ -270,7 +270,7 @@ MAP_GLYPHS_DIR = Path(env_str("MAP_GLYPHS_DIR", str(BASE_DIR / "var" / "glyphs")
 
 # --- API ---------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["core.json_renderer.FastJSONRenderer"],
     # JSON bodies only: any other content type is a 415 (core.json_body).
     "DEFAULT_PARSER_CLASSES": ["core.json_body.JSONBodyParser"],
     "EXCEPTION_HANDLER": "core.api_errors.drf_exception_handler",

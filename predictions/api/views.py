@@ -13,12 +13,12 @@ from rest_framework import generics, serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.pagination import LimitOffsetPagination
-from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api_errors import ApiError
 from core.fast_path import Cacheable
+from core.json_renderer import FastJSONRenderer
 from core.local_time import as_aware, local_iso
 from core.params import (
     EARLIEST,
@@ -51,7 +51,7 @@ SEATTLE_LAT = (47.48, 47.74)
 SEATTLE_LON = (-122.46, -122.22)
 
 
-class GeoJSONRenderer(JSONRenderer):
+class GeoJSONRenderer(FastJSONRenderer):
     media_type = "application/geo+json"
     format = "geojson"
 
@@ -191,7 +191,7 @@ class ForecastView(APIView):
     forecasts and the grid and what was asked.
     """
 
-    renderer_classes = [JSONRenderer, GeoJSONRenderer]
+    renderer_classes = [FastJSONRenderer, GeoJSONRenderer]
     content_negotiation_class = FormatParameterNegotiation
     throttle_classes = [AnonWindowThrottle]
     # Warm anonymous reads: core.fast_path answers before the view;
