@@ -11,12 +11,13 @@ commute_result.py, and its JSON in commute_payload.py (the API's one renderer);
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, replace
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -449,9 +450,31 @@ def _best_leave(
 ) -> BestLeave | None:
     """On the day of the best departure on the hour, the departures every
     LEAVE_STEP_MIN minutes inside the window: the lowest and the highest."""
-    day = departures.best[0].departure.date()
-    first = forecast.week.hour_starts[0]
-    moments = []
+    moments, offsets = _leave_moments(
+        departures.best[0].departure.date(), window, forecast.week.hour_starts[0]
+    )
+    if len(moments) < 2:
+        return None
+    expected = scoring.expected_at_many(
+        scored.per_hour, offsets, scored.path.duration_h
+    )
+    lo, hi = int(np.argmin(expected)), int(np.argmax(expected))
+    return BestLeave(
+        best=moments[lo],
+        best_expected=float(expected[lo]),
+        other=moments[hi],
+        other_expected=float(expected[hi]),
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _leave_moments(
+    day: date, window: Window, first: datetime
+) -> tuple[tuple[datetime, ...], np.ndarray]:
+    """The moments every LEAVE_STEP_MIN minutes of ``day`` inside the window and the
+    forecast week, and their hours after its first hour (the same for every route
+    of a commute, and for every commute that day)."""
+    moments, offsets = [], []
     for k in range(24 * 60 // LEAVE_STEP_MIN):
         # Wall-clock minutes of the day (a DST day's missing hour normalises away).
         moment = datetime.combine(day, time(0), tzinfo=SEATTLE) + timedelta(
@@ -461,20 +484,11 @@ def _best_leave(
         if window.contains(moment.weekday(), moment.time()) and (
             0 <= offset < DEPARTURES
         ):
-            moments.append((moment, offset))
-    if len(moments) < 2:
-        return None
-    expected = [
-        scoring.expected_at(scored.per_hour, h, scored.path.duration_h)
-        for _, h in moments
-    ]
-    lo, hi = int(np.argmin(expected)), int(np.argmax(expected))
-    return BestLeave(
-        best=moments[lo][0],
-        best_expected=expected[lo],
-        other=moments[hi][0],
-        other_expected=expected[hi],
-    )
+            moments.append(moment)
+            offsets.append(offset)
+    hours = np.array(offsets, dtype=np.float64)
+    hours.setflags(write=False)  # shared by every caller
+    return tuple(moments), hours
 
 
 # --- the departure --------------------------------------------------------------------

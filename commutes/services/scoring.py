@@ -109,6 +109,36 @@ def expected_at(per_hour: np.ndarray, start_h: float, duration_h: float) -> floa
     return float((np.asarray(per_hour, dtype=np.float64)[idx] * spent).sum())
 
 
+def expected_at_many(
+    per_hour: np.ndarray, starts_h: np.ndarray, duration_h: float
+) -> np.ndarray:
+    """``expected_at`` for many departures at once, each the same sum of the same
+    terms (a row per departure, as many hours as it overlaps: no padding, which
+    would change numpy's summation order and so the last bits)."""
+    starts_h = np.asarray(starts_h, dtype=np.float64)
+    out = np.zeros(starts_h.size)
+    if duration_h <= 0 or not starts_h.size:
+        return out
+    values = np.asarray(per_hour, dtype=np.float64)
+    hours = values.shape[0]
+    ends = starts_h + duration_h
+    first = np.floor(starts_h).astype(np.int64)
+    spans = np.ceil(ends).astype(np.int64) - first
+    for span in np.unique(spans):
+        rows = np.flatnonzero(spans == span)
+        idx = first[rows, None] + np.arange(span, dtype=np.int64)
+        spent = np.minimum(idx + 1, ends[rows, None]) - np.maximum(
+            idx, starts_h[rows, None]
+        )
+        late = idx >= hours
+        if hours >= HOURS_PER_WEEK:
+            idx[late] -= HOURS_PER_WEEK
+        else:
+            idx[late] = hours - 1
+        out[rows] = (values[idx] * spent).sum(axis=1)
+    return out
+
+
 @dataclass(frozen=True)
 class CoreScore:
     expected: np.ndarray  # (departures,) expected incidents in the corridor, per trip

@@ -76,3 +76,20 @@ def test_an_empty_corridor_expects_nothing():
     assert core.corridor_cells == 0
     assert np.all(core.expected == 0)
     assert np.all(np.isnan(core.relative))
+
+
+def test_many_departures_sum_exactly_as_one_does():
+    # _best_leave scores ~18 ten-minute departures per route at once: each must be
+    # the very float expected_at gives, or the best and worst moment could change.
+    rng = np.random.default_rng(16)
+    for hours in (168, 176, 30):
+        per_hour = rng.gamma(0.5, 2.0, hours)
+        for duration in (0.05, 0.6, 1.0, 2.5, 7.9, 9.3):
+            starts = np.concatenate(
+                [rng.uniform(0, hours, 40), np.arange(0, 12, 1 / 6), [hours - 0.1]]
+            )
+            many = scoring.expected_at_many(per_hour, starts, duration)
+            one = [scoring.expected_at(per_hour, s, duration) for s in starts]
+            assert many.tolist() == one
+    assert scoring.expected_at_many(per_hour, np.array([]), 1.0).size == 0
+    assert scoring.expected_at_many(per_hour, np.array([3.0]), 0.0).tolist() == [0.0]
