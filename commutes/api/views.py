@@ -19,7 +19,7 @@ from commutes.services.routes import (
     parse_route,
     parse_window,
 )
-from core import throttling
+from core import cache, throttling
 from core.api_errors import ApiError
 from core.local_time import SEATTLE
 from core.work_slots import Slots
@@ -111,12 +111,17 @@ class CommuteScoreView(APIView):
         tags=["commutes"],
     )
     def post(self, request, *args, **kwargs):
-        from predictions.services.forecast_store import NoForecast
-        from streets.services.street_graph import NoNetwork
-
         data = request.data
         if not isinstance(data, dict):
             raise ApiError("send a JSON object", code="malformed_body")
+        # Read-only: every cache it reads keys on one reading of the versions.
+        with cache.pinned():
+            return self._score(request, data)
+
+    def _score(self, request, data: dict) -> Response:
+        from predictions.services.forecast_store import NoForecast
+        from streets.services.street_graph import NoNetwork
+
         category = data.get("category", Category.ALL.value)
         try:
             if category not in Category.values:

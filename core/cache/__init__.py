@@ -57,7 +57,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import redis
 from django.conf import settings
@@ -119,6 +121,8 @@ __all__ = [
     "outage_version",
     "outage_versions",
     "parse_token",
+    "pinned",
+    "pinned_versions",
     "read_lookup",
     "redis_client",
     "request_key",
@@ -184,11 +188,49 @@ def read_lookup(scopes: Sequence[str], reply) -> tuple[tuple[int, ...], bytes | 
     return versions, raw
 
 
+# Inside ``pinned``: every scope's version, read once for the whole block.
+_pin: ContextVar[dict[str, int] | None] = ContextVar("cache_pin", default=None)
+
+
+@contextmanager
+def pinned() -> Iterator[None]:
+    """Every scope's version read once (one round trip), and every ``versions`` and
+    VersionedCache read inside the block answered from that reading.
+
+    For read-only work that reads many caches (a routed commute: the city limits,
+    the forecast, the city mean, the model's error, the answer, the stretches'
+    history): each read was a round trip of its own, and under load a round trip to
+    Redis waits for it to be scheduled (docs/benchmarks.md, "Fast routing"). The
+    answer is the one the block would have computed had every change landed just
+    before it started. A ``bump`` inside drops the pin, so work that writes reads
+    its own writes."""
+    if _pin.get() is not None:
+        yield
+        return
+    token = _pin.set(dict(zip(SCOPES, versions(*SCOPES), strict=True)))
+    try:
+        yield
+    finally:
+        _pin.reset(token)
+
+
+def pinned_versions(scopes: Sequence[str]) -> tuple[int, ...] | None:
+    """The versions of ``scopes`` as ``pinned`` read them; None outside it."""
+    pin = _pin.get()
+    if pin is None:
+        return None
+    _seen(scopes)
+    return tuple(pin[s] for s in scopes)
+
+
 def versions(*scopes: str) -> tuple[int, ...]:
-    """The current versions of ``scopes`` (one round trip); read them before the data
-    that a cached value is built from."""
+    """The current versions of ``scopes`` (one round trip, none inside ``pinned``);
+    read them before the data that a cached value is built from."""
     if not scopes:
         return ()
+    held = pinned_versions(scopes)
+    if held is not None:
+        return held
     if not redis_guard.available():
         return outage_versions(scopes)
     try:
@@ -257,6 +299,7 @@ def bump(*scopes: str) -> None:
     unknown = unknown_scopes(scopes)
     if unknown:  # fail before anything is counted
         raise ValueError(f"unknown cache scopes {unknown}; one of {SCOPES}")
+    _pin.set(None)  # a pinned block that writes reads its own writes from here on
     if not connection.in_atomic_block:
         for scope in scopes:
             _incr(scope)

@@ -75,6 +75,8 @@ class VersionedCache:
         if bypassed():
             return make()
         raw = None
+        if versions is None:
+            versions = cache.pinned_versions(self.scopes)  # None unless pinned
         looked_up = versions is None and self.shared
         if looked_up:
             versions, raw = self._lookup(key)  # versions and entry: one round trip

@@ -390,3 +390,36 @@ def test_openapi_schema_documents_both_endpoints(client):
         "timeline",
     } <= set(route)
     assert set(parts["VsShortest"]["properties"]) == {"time", "expected"}
+
+
+def test_a_new_routed_commute_reads_the_cache_versions_once(
+    client, commute_data, monkeypatch
+):
+    # Every cache a commute reads (the city limits, the forecast, its city mean,
+    # the model's error, the answer, the stretch's history) keys on one reading of
+    # the versions (core.cache.pinned): under load each round trip to Redis waits
+    # for Redis to be scheduled. It took 11 a new commute before.
+    from core import cache
+
+    client_ = cache.redis_client()
+    sent = []
+    real = type(client_).execute_command
+
+    def counted(self, *args, **options):
+        sent.append(args[0])
+        return real(self, *args, **options)
+
+    body = CAPITOL_HILL_TO_UW | {"mode": "walk"}
+    post(client, body)  # anything the process loads once
+    monkeypatch.setattr(type(client_), "execute_command", counted)
+    lon, lat = body["start"]
+    new = body | {"start": [lon + 0.0012, lat - 0.0008]}  # snaps elsewhere: not cached
+    response = post(client, new)
+    assert response.status_code == 200, response.content
+    # The throttle's admission and charge and the versions (scripts); the answer's
+    # lookup and store, and each route's stretch history's (plain GET and SET).
+    routes = len(response.json()["routes"])
+    assert sent.count("EVALSHA") == 3, sent
+    assert 1 <= sent.count("GET") <= 1 + routes, sent
+    assert 1 <= sent.count("SET") <= 1 + routes, sent  # the new answer, stored
+    assert len(sent) == sent.count("EVALSHA") + sent.count("GET") + sent.count("SET")

@@ -319,3 +319,41 @@ def test_a_shared_miss_is_one_round_trip_before_the_value_is_made(monkeypatch):
     store.clear_local()
     assert store.get("k", lambda: "again") == "made"
     assert sent == ["EVALSHA"]
+
+
+def test_a_pinned_block_reads_every_version_once(monkeypatch):
+    local = cache.VersionedCache("t-pinned", (cache.GRID,), local=4)
+    shared = cache.VersionedCache("t-pinned-shared", (cache.DATA,), shared=True)
+    client = cache.redis_client()
+    sent = []
+    real = type(client).execute_command
+
+    def counted(self, *args, **options):
+        sent.append(args[0])
+        return real(self, *args, **options)
+
+    monkeypatch.setattr(type(client), "execute_command", counted)
+    before = cache.versions(*cache.SCOPES)
+    grid = before[cache.SCOPES.index(cache.GRID)]
+    sent.clear()
+    with cache.pinned():
+        assert cache.versions(*cache.SCOPES) == before
+        assert local.get("k", lambda: "made") == "made"
+        assert local.get("k", lambda: "again") == "made"
+        # Another process changes the data: this block answers as it began.
+        real(client, "INCR", cache.version_key(cache.GRID))
+        assert cache.versions(cache.GRID) == (grid,)
+        assert local.get("k", lambda: "again") == "made"
+        assert shared.get("k", lambda: "shared") == "shared"  # a GET and a SET
+        with cache.pinned():  # nested: the outer reading holds
+            assert cache.versions(*cache.SCOPES) == before
+    assert sent == ["EVALSHA", "GET", "SET"]
+    assert cache.versions(cache.GRID) == (grid + 1,)
+    assert local.get("k", lambda: "after the change") == "after the change"
+
+
+def test_a_bump_inside_a_pinned_block_unpins_it():
+    with cache.pinned():
+        (grid,) = cache.versions(cache.GRID)
+        cache.bump(cache.GRID)
+        assert cache.versions(cache.GRID) == (grid + 1,)
