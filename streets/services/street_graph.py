@@ -68,15 +68,6 @@ class Step:
         return self.share >= 1.0 - 1e-9
 
 
-@dataclass(frozen=True)
-class _Costs:
-    """One search's costs: per edge each way (NaN: not allowed), and per arc."""
-
-    fwd: np.ndarray
-    back: np.ndarray
-    arc_weight: np.ndarray
-
-
 @dataclass
 class ModeGraph:
     """The arcs one mode may use, grouped by (from, to) vertex pair in CSR order."""
@@ -93,6 +84,49 @@ class ModeGraph:
     tree_edges: np.ndarray  # edge index of each tree item
     fwd_seconds: np.ndarray  # (E,) nan where the mode may not go forwards
     back_seconds: np.ndarray  # (E,)
+    # What each search needs, built once (a search then computes only the costs):
+    # per vertex pair its first arc's edge and seconds, the other arcs of the few
+    # pairs with parallel arcs, the pairs' costs at factor 1, and the CSR index
+    # arrays (int32, as csgraph wants them) with the start point's row of 0, 1 or 2
+    # arcs appended.
+    ends: np.ndarray  # (P + 1,) starts and the number of arcs
+    pair_edge: np.ndarray  # (P,)
+    pair_seconds: np.ndarray  # (P,)
+    extra_pair: np.ndarray  # (A - P,) the pair of each parallel arc after the first
+    extra_edge: np.ndarray
+    extra_seconds: np.ndarray
+    pair_base: np.ndarray  # (P,) pair costs with no edge factor
+    indices32: np.ndarray  # (P,) pair_to
+    indptr_with_start: tuple[np.ndarray, np.ndarray, np.ndarray]  # (n + 2,) each
+
+
+@dataclass(frozen=True)
+class SearchWeights:
+    """One search's costs: seconds x the edge factor (1 when None), floored at
+    _MIN_COST per arc. Only the cheapest arc per vertex pair (the CSR's data) is
+    computed for the whole graph; an edge's or an arc's cost is computed when read,
+    with the same arithmetic, so the answers are those of whole arrays.
+    """
+
+    graph: ModeGraph
+    factor: np.ndarray | None
+    pairs: np.ndarray  # (P,) in CSR order
+
+    def fwd(self, edge: int) -> float:
+        """The cost of the whole edge source -> target (NaN: not allowed)."""
+        seconds = self.graph.fwd_seconds[edge]
+        return seconds if self.factor is None else seconds * self.factor[edge]
+
+    def back(self, edge: int) -> float:
+        seconds = self.graph.back_seconds[edge]
+        return seconds if self.factor is None else seconds * self.factor[edge]
+
+    def arcs(self, arcs: np.ndarray) -> np.ndarray:
+        """The costs of some arcs (indices into the mode's arc arrays)."""
+        seconds = self.graph.arc_seconds[arcs]
+        if self.factor is not None:
+            seconds = seconds * self.factor[self.graph.arc_edge[arcs]]
+        return np.maximum(seconds, _MIN_COST)
 
 
 @dataclass
@@ -162,104 +196,126 @@ class StreetGraph:
         graph = self.modes[mode]
         return np.minimum.reduceat(arc_weight[graph.order], graph.starts)
 
+    def search_weights(
+        self, mode: str, edge_factor: np.ndarray | None = None
+    ) -> SearchWeights:
+        """The costs a search under ``edge_factor`` uses (seconds x the factor per
+        edge; 1 when None). Several searches under one factor (the legs of a route)
+        may share them: pass them to ``shortest_path`` as its ``edge_factor``."""
+        graph = self.modes[mode]
+        if edge_factor is None:
+            return SearchWeights(graph, None, graph.pair_base)
+        pairs = graph.pair_seconds * edge_factor[graph.pair_edge]
+        np.maximum(pairs, _MIN_COST, out=pairs)
+        if graph.extra_pair.size:
+            extra = graph.extra_seconds * edge_factor[graph.extra_edge]
+            np.minimum.at(pairs, graph.extra_pair, np.maximum(extra, _MIN_COST))
+        return SearchWeights(graph, edge_factor, pairs)
+
     def shortest_path(
         self,
         mode: str,
         start: Snap,
         end: Snap,
-        edge_factor: np.ndarray | None = None,
+        edge_factor: np.ndarray | SearchWeights | None = None,
         limit: float = np.inf,
     ) -> tuple[list[Step], float]:
         """Cheapest steps from ``start`` to ``end`` and their cost.
 
-        Cost = seconds x ``edge_factor`` (per edge; 1 when None). Raises NoRoute.
+        Cost = seconds x ``edge_factor`` (per edge; 1 when None; or the
+        ``search_weights`` of one). Raises NoRoute.
         Dijkstra runs from the start point, added as one more vertex (n) with arcs
         to the ends of its edge; the end point is reached from either end of its
         edge (or along the start edge when both lie on it); the path is then read
         back from the predecessors and turned into steps.
         """
-        costs = self._costs(mode, edge_factor)
+        if isinstance(edge_factor, SearchWeights):
+            weights = edge_factor
+            if weights.graph is not self.modes[mode]:
+                raise ValueError(f"these search weights are not for {mode} here")
+        else:
+            weights = self.search_weights(mode, edge_factor)
         dist, pred = dijkstra(
-            self._from_start(mode, costs, start),
+            self._from_start(weights, start),
             directed=True,
             indices=self.n_vertices,
             return_predecessors=True,
             limit=limit,
         )
-        cost, last_vertex, last_step = self._arrival(mode, costs, dist, start, end)
+        cost, last_vertex, last_step = self._arrival(mode, weights, dist, start, end)
         if last_vertex is None:
             return [last_step], cost
         vertices = self._path_back(mode, pred, last_vertex)
-        steps = [
-            self._leaving_start(costs, start, vertices[0]),
-            *self._arc_steps(mode, costs.arc_weight, vertices),
-            last_step,
-        ]
-        return [s for s in steps if s.share > 0], cost
+        first_step = self._leaving_start(weights, start, vertices[0])
+        steps = self._arc_steps(mode, weights, vertices)
+        # Whole edges always have a share; the partial first and last may not.
+        if first_step.share > 0:
+            steps.insert(0, first_step)
+        if last_step.share > 0:
+            steps.append(last_step)
+        return steps, cost
 
-    def _costs(self, mode: str, edge_factor: np.ndarray | None) -> _Costs:
-        graph = self.modes[mode]
-        factor = np.ones(self.edge_ids.size) if edge_factor is None else edge_factor
-        return _Costs(
-            fwd=graph.fwd_seconds * factor,
-            back=graph.back_seconds * factor,
-            arc_weight=np.maximum(
-                graph.arc_seconds * factor[graph.arc_edge], _MIN_COST
-            ),
-        )
-
-    def _from_start(self, mode: str, costs: _Costs, start: Snap) -> csr_matrix:
+    def _from_start(self, weights: SearchWeights, start: Snap) -> csr_matrix:
         """The mode's graph plus the start point as the last row: arcs to the ends
-        of its edge for the part of the edge left in each direction."""
-        graph = self.modes[mode]
+        of its edge for the part of the edge left in each direction. The index
+        arrays are the mode's (built once); only the data is new."""
+        graph = weights.graph
         n = self.n_vertices
         e0, f0 = start.edge, start.fraction
         first_to, first_cost = [], []
-        if np.isfinite(costs.fwd[e0]):
+        fwd, back = weights.fwd(e0), weights.back(e0)
+        if np.isfinite(fwd):
             first_to.append(self.target[e0])
-            first_cost.append(max((1 - f0) * costs.fwd[e0], _MIN_COST))
-        if np.isfinite(costs.back[e0]):
+            first_cost.append(max((1 - f0) * fwd, _MIN_COST))
+        if np.isfinite(back):
             first_to.append(self.source[e0])
-            first_cost.append(max(f0 * costs.back[e0], _MIN_COST))
+            first_cost.append(max(f0 * back, _MIN_COST))
         if len(first_to) == 2 and first_to[0] == first_to[1]:  # a loop edge
             first_to, first_cost = first_to[:1], [min(first_cost)]
+        pairs = weights.pairs.size
+        data = np.empty(pairs + len(first_to))
+        data[:pairs] = weights.pairs
+        data[pairs:] = first_cost
+        indices = np.empty(pairs + len(first_to), dtype=np.int32)
+        indices[:pairs] = graph.indices32
+        indices[pairs:] = first_to
         return csr_matrix(
-            (
-                np.concatenate([self.pair_costs(mode, costs.arc_weight), first_cost]),
-                np.concatenate([graph.pair_to, first_to]).astype(np.int32),
-                np.concatenate(
-                    [graph.indptr, [graph.indptr[-1] + len(first_to)]]
-                ).astype(np.int32),
-            ),
+            (data, indices, graph.indptr_with_start[len(first_to)]),
             shape=(n + 1, n + 1),
         )
 
     def _arrival(
-        self, mode: str, costs: _Costs, dist: np.ndarray, start: Snap, end: Snap
+        self,
+        mode: str,
+        weights: SearchWeights,
+        dist: np.ndarray,
+        start: Snap,
+        end: Snap,
     ) -> tuple[float, int | None, Step]:
         """(cost, the vertex it comes from or None along the start edge, the last
         step) of the cheapest way onto the end point; NoRoute when there is none."""
-        fwd, back = costs.fwd, costs.back
         e0, f0 = start.edge, start.fraction
         e1, f1 = end.edge, end.fraction
+        fwd1, back1 = weights.fwd(e1), weights.back(e1)
         options: list[tuple[float, int | None, Step]] = []
-        if np.isfinite(fwd[e1]):
+        if np.isfinite(fwd1):
             options.append(
-                (dist[self.source[e1]] + f1 * fwd[e1], self.source[e1], Step(e1, 0, f1))
+                (dist[self.source[e1]] + f1 * fwd1, self.source[e1], Step(e1, 0, f1))
             )
-        if np.isfinite(back[e1]):
+        if np.isfinite(back1):
             options.append(
                 (
-                    dist[self.target[e1]] + (1 - f1) * back[e1],
+                    dist[self.target[e1]] + (1 - f1) * back1,
                     self.target[e1],
                     Step(e1, 1, f1),
                 )
             )
         if e0 == e1:
-            if f1 >= f0 and np.isfinite(fwd[e0]):
-                options.append(((f1 - f0) * fwd[e0], None, Step(e0, f0, f1)))
-            elif f1 < f0 and np.isfinite(back[e0]):
-                options.append(((f0 - f1) * back[e0], None, Step(e0, f0, f1)))
+            fwd0, back0 = weights.fwd(e0), weights.back(e0)
+            if f1 >= f0 and np.isfinite(fwd0):
+                options.append(((f1 - f0) * fwd0, None, Step(e0, f0, f1)))
+            elif f1 < f0 and np.isfinite(back0):
+                options.append(((f0 - f1) * back0, None, Step(e0, f0, f1)))
         options = [o for o in options if np.isfinite(o[0])]
         if not options:
             raise NoRoute(mode)
@@ -278,43 +334,51 @@ class StreetGraph:
         vertices.reverse()  # n (the start point), v1, ..., last_vertex
         return vertices[1:]
 
-    def _leaving_start(self, costs: _Costs, start: Snap, towards: int) -> Step:
+    def _leaving_start(self, weights: SearchWeights, start: Snap, towards: int) -> Step:
         """The part of the start edge towards the path's first vertex (on a loop
         edge both ways reach it: the cheaper)."""
         e0, f0 = start.edge, start.fraction
+        fwd, back = weights.fwd(e0), weights.back(e0)
         leave = []
-        if np.isfinite(costs.fwd[e0]) and self.target[e0] == towards:
-            leave.append(((1 - f0) * costs.fwd[e0], Step(e0, f0, 1.0)))
-        if np.isfinite(costs.back[e0]) and self.source[e0] == towards:
-            leave.append((f0 * costs.back[e0], Step(e0, f0, 0.0)))
+        if np.isfinite(fwd) and self.target[e0] == towards:
+            leave.append(((1 - f0) * fwd, Step(e0, f0, 1.0)))
+        if np.isfinite(back) and self.source[e0] == towards:
+            leave.append((f0 * back, Step(e0, f0, 0.0)))
         return min(leave, key=lambda o: o[0])[1]
 
     def _arc_steps(
-        self, mode: str, arc_weight: np.ndarray, vertices: list[int]
+        self, mode: str, weights: SearchWeights, vertices: list[int]
     ) -> list[Step]:
         """Whole edges between consecutive vertices, each by its cheapest arc."""
         graph = self.modes[mode]
         path = np.asarray(vertices, dtype=np.int64)
-        steps = []
-        for arc in self.cheapest_arcs(mode, arc_weight, path[:-1], path[1:]):
-            edge = int(graph.arc_edge[arc])
-            forward = bool(graph.arc_forward[arc])
-            steps.append(Step(edge, 0.0 if forward else 1.0, 1.0 if forward else 0.0))
-        return steps
+        arcs = self._cheapest_arcs(graph, weights.arcs, path[:-1], path[1:])
+        return [
+            Step(edge, 0.0, 1.0) if forward else Step(edge, 1.0, 0.0)
+            for edge, forward in zip(
+                graph.arc_edge[arcs].tolist(),
+                graph.arc_forward[arcs].tolist(),
+                strict=True,
+            )
+        ]
 
     def cheapest_arcs(
         self, mode: str, arc_weight: np.ndarray, u: np.ndarray, v: np.ndarray
     ) -> np.ndarray:
         """For each consecutive vertex pair of a path, the arc it used: the cheapest
         of the parallel arcs between the two (most pairs have one)."""
-        graph = self.modes[mode]
+        return self._cheapest_arcs(self.modes[mode], arc_weight.__getitem__, u, v)
+
+    def _cheapest_arcs(
+        self, graph: ModeGraph, weigh, u: np.ndarray, v: np.ndarray
+    ) -> np.ndarray:
+        """cheapest_arcs with ``weigh(arcs)`` giving the costs of some arcs."""
         pair = np.searchsorted(graph.pair_key, u * self.n_vertices + v)
-        ends = np.append(graph.starts, graph.order.size)
-        lo, hi = ends[pair], ends[pair + 1]
+        lo, hi = graph.ends[pair], graph.ends[pair + 1]
         arcs = graph.order[lo]
         for i in np.flatnonzero(hi - lo > 1):
             group = graph.order[lo[i] : hi[i]]
-            arcs[i] = group[np.argmin(arc_weight[group])]
+            arcs[i] = group[np.argmin(weigh(group))]
         return arcs
 
     def turn_seconds(self, mode: str, steps: list[Step]) -> float:
@@ -568,6 +632,16 @@ def _mode_graph(
     indptr = np.concatenate([[0], np.cumsum(np.bincount(pair_from, minlength=n))])
     usable = (f_ok | b_ok) & connected
     tree_edges = np.flatnonzero(usable)
+    ends = np.append(starts, order.size)
+    first_arc = order[starts]
+    extra = np.ones(order.size, dtype=bool)
+    extra[starts] = False
+    extra_arc = order[extra]
+    pair_base = np.minimum.reduceat(np.maximum(arc_seconds[order], _MIN_COST), starts)
+    pair_base.setflags(write=False)  # shared by every search with no edge factor
+    indptr_with_start = tuple(
+        np.append(indptr, indptr[-1] + k).astype(np.int32) for k in range(3)
+    )
     return ModeGraph(
         arc_edge=arc_edge,
         arc_forward=arc_forward,
@@ -581,4 +655,13 @@ def _mode_graph(
         tree_edges=tree_edges,
         fwd_seconds=fwd,
         back_seconds=back,
+        ends=ends,
+        pair_edge=arc_edge[first_arc],
+        pair_seconds=arc_seconds[first_arc],
+        extra_pair=np.searchsorted(starts, np.flatnonzero(extra), side="right") - 1,
+        extra_edge=arc_edge[extra_arc],
+        extra_seconds=arc_seconds[extra_arc],
+        pair_base=pair_base,
+        indices32=pair_to.astype(np.int32),
+        indptr_with_start=indptr_with_start,
     )
