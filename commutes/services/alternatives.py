@@ -82,15 +82,37 @@ def _exposure(trip: Trip) -> np.ndarray:
 
 
 def _candidates(trip: Trip, exposure: np.ndarray) -> Iterator[Candidate]:
-    """One search per lambda; the same route found twice is one candidate."""
+    """One search per lambda; the same route found twice is one candidate.
+
+    Each search is bounded by what the shortest route costs under its factor
+    (``leg_bounds``), and first tried under the least that an earlier lambda's
+    route costs under it, where that is smaller (it usually is: nearer the answer
+    than the shortest): fewer vertices reached, and the same answer
+    (StreetGraph.shortest_path's ``first_try``).
+    """
     graph, week = trip.graph, trip.week
     seen: set[tuple] = set()
-    for lam in LAMBDAS:
+    found_so_far: list[_RouteCosts] = []  # the lambdas' routes (the last's unused)
+    for i, lam in enumerate(LAMBDAS):
         factor = 1.0 + lam * exposure
         bounds = leg_bounds(graph, trip.mode, trip.shortest.route, factor)
+        first_tries = None
+        if found_so_far:
+            tighter = np.min([r.leg_bounds(factor) for r in found_so_far], axis=0)
+            # (Not worth a second search where it is hardly below the bound.)
+            first_tries = np.where(
+                tighter < 0.98 * np.asarray(bounds), tighter, np.inf
+            ).tolist()
         found = route_through(
-            graph, trip.mode, trip.snaps, edge_factor=factor, limits=bounds
+            graph,
+            trip.mode,
+            trip.snaps,
+            edge_factor=graph.search_weights(trip.mode, factor),
+            limits=bounds,
+            first_tries=first_tries,
         )
+        if i + 1 < len(LAMBDAS):
+            found_so_far.append(_RouteCosts.of(graph, trip.mode, found))
         key = tuple((s.edge, s.forward) for s in found.steps)
         if key in seen:
             continue
@@ -110,6 +132,38 @@ def leg_bounds(
         route_seconds(graph, mode, leg, edge_factor) * (1 + 1e-9) + 1e-6
         for leg in route.legs
     ]
+
+
+@dataclass(frozen=True)
+class _RouteCosts:
+    """A route's legs as arrays, to cost them under any factor at once: the
+    steps' edges and seconds (their share of the edge's time each way)."""
+
+    edges: list[np.ndarray]
+    seconds: list[np.ndarray]
+
+    @classmethod
+    def of(cls, graph: StreetGraph, mode: str, route: StreetRoute) -> _RouteCosts:
+        modes = graph.modes[mode]
+        edges, seconds = [], []
+        for leg in route.legs:
+            edge = np.array([s.edge for s in leg], dtype=np.int64)
+            forward = np.array([s.forward for s in leg], dtype=bool)
+            share = np.array([s.share for s in leg])
+            per = np.where(forward, modes.fwd_seconds[edge], modes.back_seconds[edge])
+            edges.append(edge)
+            seconds.append(share * per)
+        return cls(edges, seconds)
+
+    def leg_bounds(self, edge_factor: np.ndarray) -> np.ndarray:
+        """As ``leg_bounds`` (summed in another order: a bound to try, not the
+        search's ``limit``)."""
+        return np.array(
+            [
+                float(seconds @ edge_factor[edge]) * (1 + 1e-9) + 1e-6
+                for edge, seconds in zip(self.edges, self.seconds, strict=True)
+            ]
+        )
 
 
 # --- exposure per edge ------------------------------------------------------------

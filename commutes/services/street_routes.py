@@ -16,7 +16,13 @@ from commutes.services.corridor import CORRIDOR_HALF_WIDTH_M
 from commutes.services.routes import MODE_SPEED_KMH
 from osm.junctions import names_at_vertices
 from osm.names import base_name
-from streets.services.street_graph import NoRoute, Snap, Step, StreetGraph
+from streets.services.street_graph import (
+    NoRoute,
+    SearchWeights,
+    Snap,
+    Step,
+    StreetGraph,
+)
 
 STRETCH_M = 250.0
 STRETCH_MIN_M = 100.0
@@ -43,19 +49,29 @@ def route_through(
     graph: StreetGraph,
     mode: str,
     snaps: list[Snap],
-    edge_factor: np.ndarray | None = None,
+    edge_factor: np.ndarray | SearchWeights | None = None,
     limits: list[float] | None = None,
+    first_tries: list[float] | None = None,
 ) -> StreetRoute:
     """Chain the cheapest leg between each pair of consecutive snapped points.
 
-    ``limits``: per leg, a cost no answer can exceed (bounds the search). Raises
-    LegNotFound naming the leg that has no path.
+    ``limits``: per leg, a cost no answer can exceed (bounds the search);
+    ``first_tries``: per leg, a smaller one to try first (StreetGraph.shortest_path).
+    ``edge_factor`` may be the graph's ``search_weights`` of one where ``limits``
+    are given. Raises LegNotFound naming the leg that has no path.
     """
     legs: list[list[Step]] = []
     for i, (a, b) in enumerate(zip(snaps, snaps[1:], strict=False)):
         try:
             if limits:
-                leg, _ = graph.shortest_path(mode, a, b, edge_factor, limit=limits[i])
+                leg, _ = graph.shortest_path(
+                    mode,
+                    a,
+                    b,
+                    edge_factor,
+                    limit=limits[i],
+                    first_try=first_tries[i] if first_tries else None,
+                )
             else:
                 leg = _leg(graph, mode, a, b, edge_factor)
         except NoRoute:

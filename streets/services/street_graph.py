@@ -98,6 +98,10 @@ class ModeGraph:
     pair_base: np.ndarray  # (P,) pair costs with no edge factor
     indices32: np.ndarray  # (P,) pair_to
     indptr_with_start: tuple[np.ndarray, np.ndarray, np.ndarray]  # (n + 2,) each
+    # The pairs into each vertex (StreetGraph._sure): in_order[in_ptr[v]:in_ptr[v+1]]
+    pair_from: np.ndarray  # (P,)
+    in_order: np.ndarray  # (P,) pair positions sorted by the vertex they go to
+    in_ptr: np.ndarray  # (n_vertices + 1,)
 
 
 @dataclass(frozen=True)
@@ -219,6 +223,7 @@ class StreetGraph:
         end: Snap,
         edge_factor: np.ndarray | SearchWeights | None = None,
         limit: float = np.inf,
+        first_try: float | None = None,
     ) -> tuple[list[Step], float]:
         """Cheapest steps from ``start`` to ``end`` and their cost.
 
@@ -228,6 +233,11 @@ class StreetGraph:
         to the ends of its edge; the end point is reached from either end of its
         edge (or along the start edge when both lie on it); the path is then read
         back from the predecessors and turned into steps.
+
+        ``first_try``: a smaller limit to search under first (e.g. what another
+        route costs under these weights), as a search that reaches fewer vertices
+        is quicker. Its answer is kept when it is certainly the one under ``limit``
+        (``_sure``), else the search runs again under ``limit``.
         """
         if isinstance(edge_factor, SearchWeights):
             weights = edge_factor
@@ -235,17 +245,46 @@ class StreetGraph:
                 raise ValueError(f"these search weights are not for {mode} here")
         else:
             weights = self.search_weights(mode, edge_factor)
+        matrix = self._from_start(weights, start)
+        if first_try is not None and first_try < limit:
+            found = self._search(mode, weights, matrix, start, end, first_try, True)
+            if found is not None:
+                return found
+        return self._search(mode, weights, matrix, start, end, limit)
+
+    def _search(
+        self,
+        mode: str,
+        weights: SearchWeights,
+        matrix: csr_matrix,
+        start: Snap,
+        end: Snap,
+        limit: float,
+        first_try: bool = False,
+    ) -> tuple[list[Step], float] | None:
+        """One search under ``limit``; as a first try, None where it is not sure."""
         dist, pred = dijkstra(
-            self._from_start(weights, start),
+            matrix,
             directed=True,
             indices=self.n_vertices,
             return_predecessors=True,
             limit=limit,
         )
-        cost, last_vertex, last_step = self._arrival(mode, weights, dist, start, end)
+        try:
+            cost, last_vertex, last_step = self._arrival(
+                mode, weights, dist, start, end
+            )
+        except NoRoute:
+            if first_try:
+                return None
+            raise
+        if first_try and not cost <= limit:
+            return None
         if last_vertex is None:
             return [last_step], cost
         vertices = self._path_back(mode, pred, last_vertex)
+        if first_try and not self._sure(weights, dist, pred, vertices):
+            return None
         first_step = self._leaving_start(weights, start, vertices[0])
         steps = self._arc_steps(mode, weights, vertices)
         # Whole edges always have a share; the partial first and last may not.
@@ -254,6 +293,44 @@ class StreetGraph:
         if last_step.share > 0:
             steps.append(last_step)
         return steps, cost
+
+    def _sure(
+        self,
+        weights: SearchWeights,
+        dist: np.ndarray,
+        pred: np.ndarray,
+        vertices: list[int],
+    ) -> bool:
+        """Whether a path found under a smaller limit is the one a larger limit
+        finds: yes when no vertex of it (after the first, which the start point
+        reaches) has a second predecessor reached exactly as cheaply as its own
+        through which it is reached exactly as cheaply.
+
+        Why: the answer's cost is within the smaller limit (checked before), so
+        every vertex of the path is too, and a vertex's distance depends only on
+        cheaper ones, which both searches reach: the distances along the path are
+        the same. Dijkstra keeps as a vertex's predecessor the first vertex it
+        settles that reaches it at that distance; settled in order of distance,
+        that is the cheapest such predecessor, unless two are equally cheap: then
+        the heap's order decides, and it depends on every vertex the search
+        reached, so on the limit. Without such a tie the predecessors along the
+        path, so the path, are those of the larger limit."""
+        graph = weights.graph
+        v = np.asarray(vertices[1:], dtype=np.int64)
+        if not v.size:
+            return True
+        p = pred[v]
+        lo, counts = graph.in_ptr[v], np.diff(graph.in_ptr)[v]
+        total = int(counts.sum())
+        offsets = np.repeat(lo - (np.cumsum(counts) - counts), counts)
+        pairs = graph.in_order[np.arange(total) + offsets]
+        u = graph.pair_from[pairs]
+        rival = (
+            (u != np.repeat(p, counts))
+            & (dist[u] == np.repeat(dist[p], counts))
+            & (dist[u] + weights.pairs[pairs] == np.repeat(dist[v], counts))
+        )
+        return not rival.any()
 
     def _from_start(self, weights: SearchWeights, start: Snap) -> csr_matrix:
         """The mode's graph plus the start point as the last row: arcs to the ends
@@ -664,4 +741,7 @@ def _mode_graph(
         pair_base=pair_base,
         indices32=pair_to.astype(np.int32),
         indptr_with_start=indptr_with_start,
+        pair_from=pair_from,
+        in_order=np.argsort(pair_to, kind="stable"),
+        in_ptr=np.concatenate([[0], np.cumsum(np.bincount(pair_to, minlength=n))]),
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import shapely
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
@@ -154,3 +155,98 @@ def test_searches_answer_as_the_reference(graph, mode):
             assert graph.shortest_path(mode, a, b, weights, bound) == expected
             compared += 1
     assert compared >= 30
+
+
+@pytest.mark.parametrize("mode", ["walk", "bike", "drive"])
+def test_a_first_try_under_a_smaller_limit_answers_as_the_limit(graph, mode):
+    """What alternatives do: a route's cost under the factor as the first try
+    (sure), a bit more, and less than the answer (found nothing: the search runs
+    again under the limit)."""
+    rng = np.random.default_rng(17)
+    starts, ends = _snaps(graph, mode, rng, 10), _snaps(graph, mode, rng, 10)
+    exposure = rng.gamma(0.5, 2.0, graph.edge_ids.size)
+    compared = 0
+    for a, b in zip(starts, ends, strict=True):
+        for factor in (None, 1.0 + exposure):
+            try:
+                expected = graph.shortest_path(mode, a, b, factor)
+            except NoRoute:
+                continue
+            cost = expected[1]
+            limit = cost * 3 + 600
+            assert graph.shortest_path(mode, a, b, factor, limit) == expected
+            for first_try in (cost * (1 + 1e-9) + 1e-6, cost * 1.2, cost * 0.9):
+                found = graph.shortest_path(mode, a, b, factor, limit, first_try)
+                assert found == expected
+            compared += 1
+    assert compared >= 15
+
+
+def _grid(k: int, seconds: np.ndarray) -> StreetGraph:
+    """A k x k grid of 100 m blocks, walkable both ways, each block ``seconds``."""
+    from streets.services.street_graph import _mode_graph
+
+    ids = np.arange(k * k).reshape(k, k)
+    source = np.concatenate([ids[:, :-1].ravel(), ids[:-1, :].ravel()])
+    target = np.concatenate([ids[:, 1:].ravel(), ids[1:, :].ravel()])
+    xy = np.column_stack([ids.ravel() % k, ids.ravel() // k]) * 100.0
+    lines = shapely.linestrings(np.stack([xy[source], xy[target]], axis=1))
+    edges = source.size
+    graph = StreetGraph(
+        key=("grid", k),
+        edge_ids=np.arange(edges),
+        source=source,
+        target=target,
+        vertex_osm=np.arange(k * k),
+        length_m=np.full(edges, 100.0),
+        labels=[""] * edges,
+        highway=["residential"] * edges,
+        lines_utm=lines,
+        coords=[shapely.get_coordinates(line) for line in lines],
+        cell_indptr=np.zeros(edges + 1, dtype=np.int64),
+        cell_ids=np.empty(0, dtype=np.int64),
+        bearing_start=np.zeros(edges),
+        bearing_end=np.zeros(edges),
+        junction=np.zeros(k * k, dtype=bool),
+    )
+    graph.modes["walk"] = _mode_graph(graph, seconds, seconds, np.ones(edges, bool))
+    return graph
+
+
+def test_a_first_try_that_meets_a_tie_searches_again(monkeypatch):
+    """On a grid of blocks of 1-3 s most paths tie with others of the same cost:
+    which one Dijkstra keeps may depend on every vertex the search reached, so on
+    its limit. A first try that meets a tie on its path is not kept."""
+    rng = np.random.default_rng(5)
+    graph = _grid(12, rng.integers(1, 4, 2 * 12 * 11).astype(float))
+    tries = []
+    sure = StreetGraph._sure
+
+    def counted(self, *args):
+        tries.append(sure(self, *args))
+        return tries[-1]
+
+    monkeypatch.setattr(StreetGraph, "_sure", counted)
+    edges = graph.edge_ids.size
+    for _ in range(150):
+        a, b = (
+            Snap(int(rng.integers(edges)), float(rng.random()), 0.0, 0.0, 0.0)
+            for _ in range(2)
+        )
+        expected = graph.shortest_path("walk", a, b, limit=1e9)
+        for first_try in (expected[1] * (1 + 1e-9), expected[1] * 1.3):
+            assert graph.shortest_path("walk", a, b, None, 1e9, first_try) == expected
+    assert tries.count(False) > 50 and tries.count(True) > 50
+
+
+def test_sure_names_a_tie_on_the_path():
+    """A square: 0 -> 1 -> 3 and 0 -> 2 -> 3, vertex 1 and 2 reached at 1.5, 3 at
+    2.5 through 1: through 2 too when the block 2-3 takes 1 s (a tie: not sure),
+    not when it takes 2 s."""
+    for block_2_3, tied in ((1.0, True), (2.0, False)):
+        # Edges of a 2 x 2 grid: 0-1, 2-3 (rows), then 0-2, 1-3 (columns).
+        graph = _grid(2, np.array([1.0, block_2_3, 1.0, 1.0]))
+        weights = graph.search_weights("walk")
+        dist = np.array([0.5, 1.5, 1.5, 2.5, 0.0])  # vertex 4: the start point
+        pred = np.array([4, 0, 0, 1, -9999], dtype=np.int32)
+        assert graph._sure(weights, dist, pred, [0, 1, 3]) is not tied
