@@ -741,7 +741,7 @@ def _mode_graph(
         pair_base=pair_base,
         indices32=pair_to.astype(np.int32),
         indptr_with_start=indptr_with_start,
-        pair_from=pair_from,
-        in_order=np.argsort(pair_to, kind="stable"),
+        pair_from=pair_from.astype(np.int32),
+        in_order=np.argsort(pair_to, kind="stable").astype(np.int32),
         in_ptr=np.concatenate([[0], np.cumsum(np.bincount(pair_to, minlength=n))]),
     )
