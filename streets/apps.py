@@ -7,7 +7,13 @@ class StreetsConfig(AppConfig):
 
     def ready(self) -> None:
         from core.cache import STREETS, track
-        from streets.models import MapArea, MapLabel, StreetEdge, StreetLine
+        from streets.models import (
+            MapArea,
+            MapLabel,
+            StreetEdge,
+            StreetLine,
+            StreetNetworkLoad,
+        )
 
         # The street tiles are cached (core.cache): ORM writes bump their scope too
         # (load_network writes with SQL and bumps it itself). Tens of thousands of
@@ -16,3 +22,5 @@ class StreetsConfig(AppConfig):
         track(StreetLine, STREETS, row_deletes=False)
         track(MapArea, STREETS, row_deletes=False)
         track(MapLabel, STREETS, row_deletes=False)
+        # The routing graph is keyed on the newest load (street_graph).
+        track(StreetNetworkLoad, STREETS)

@@ -20,6 +20,7 @@ from pyproj import Transformer
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
+from core.cache import STREETS, VersionedCache
 from osm.drive_times import cruise_kmh, junction_delays, turn_delay_s
 
 COST_COLUMNS = {
@@ -550,6 +551,19 @@ def network_key() -> tuple | None:
     return tuple(row) if row else None
 
 
+# The newest load's key per version of the streets: every commute asked for it, a
+# PostgreSQL round trip of its own (inside core.cache.pinned, none at all).
+_KEYS = VersionedCache("street-network-key", (STREETS,), local=2)
+
+
+def current_network_key() -> tuple | None:
+    """``network_key``, read once per version of the streets and process."""
+    if connection.in_atomic_block:
+        # This transaction may hold a load of its own that can still roll back.
+        return network_key()
+    return _KEYS.get("newest", network_key)
+
+
 class NoNetwork(RuntimeError):
     """The street network is not loaded (run ``manage.py load_streets``)."""
 
@@ -560,8 +574,9 @@ def street_graph() -> StreetGraph:
     Keyed on the newest load row (its id and the grid its cells were computed
     against), not on a core.cache version: the graph is a compiled index of one
     load, costly to rebuild (~1 s), and a load rolled back takes its row with it.
+    The row is read again whenever the streets' version moves.
     """
-    key = network_key()
+    key = current_network_key()
     if key is None:
         raise NoNetwork("the street network is not loaded: run manage.py load_streets")
     with _cache_lock:

@@ -191,6 +191,7 @@ def test_every_model_an_answer_reads_is_tracked():
         "StreetLine": (cache.STREETS,),
         "MapArea": (cache.STREETS,),
         "MapLabel": (cache.STREETS,),
+        "StreetNetworkLoad": (cache.STREETS,),
         "TripReference": (cache.FORECASTS,),
     }
 
