@@ -42,10 +42,9 @@ def cell_ids_from(cols, rows) -> np.ndarray:
     return np.where(unique, cell_id(cols, rows), -1)
 
 
-def cell_bounds(
-    cell_id: int, size: float | None = None
-) -> tuple[float, float, float, float]:
-    """(xmin, ymin, xmax, ymax) of a cell in EPSG:32610."""
+def cell_bounds(cell_id, size: float | None = None) -> tuple:
+    """(xmin, ymin, xmax, ymax) of a cell in EPSG:32610: floats for one id, arrays
+    (the same values) for an int64 array of ids."""
     size = _size(size)
     x0, y0 = GRID_ORIGIN
     row, col = divmod(cell_id, ID_BASE)

@@ -266,40 +266,34 @@ def _straight_path(route: Route) -> _Path:
 def _street_path(
     graph: StreetGraph, street_route: street_routes.StreetRoute, kind: str
 ) -> _Path:
-    stretches = []
-    for stretch in street_routes.stretches(graph, street_route):
-        utm = np.concatenate(
-            [shapely.get_coordinates(graph.step_line_utm(s)) for s in stretch.steps]
+    found = street_routes.stretches(graph, street_route)
+    # The route's vertices and cells are read once, and every stretch's from them.
+    arrays = street_routes.route_arrays(graph, street_route.steps)
+    n = len(street_route.steps)
+    runs = [(s.first_step, s.first_step + len(s.steps)) for s in found]
+    coords = arrays.coords([*runs, (0, n)])
+    cells = arrays.cell_ids(runs)
+    stretches = [
+        _Stretch(
+            geometry={"type": "LineString", "coordinates": coords[i]},
+            utm=arrays.utm(*runs[i]),
+            from_m=stretch.from_m,
+            to_m=stretch.to_m,
+            cell_ids=cells[i],
+            name=stretch.name,
+            street=next(iter(stretch.streets), None),
         )
-        stretches.append(
-            _Stretch(
-                geometry={
-                    "type": "LineString",
-                    "coordinates": street_routes.route_coords(graph, stretch.steps),
-                },
-                utm=utm,
-                from_m=stretch.from_m,
-                to_m=stretch.to_m,
-                cell_ids=street_routes.route_cells(graph, stretch.steps),
-                name=stretch.name,
-                street=next(
-                    iter(street_routes.route_streets(graph, stretch.steps)), None
-                ),
-            )
-        )
-    cell_ids = (
-        np.unique(np.concatenate([s.cell_ids for s in stretches]))
-        if stretches
-        else np.empty(0, np.int64)
-    )
+        for i, stretch in enumerate(found)
+    ]
     return _Path(
         kind=kind,
         along="streets",
-        coords=street_routes.route_coords(graph, street_route.steps),
+        coords=coords[-1],
         length_m=street_route.length_m,
         duration_h=street_route.seconds / 3600.0,
         stretches=stretches,
-        cell_ids=cell_ids,
+        # every stretch's cells (the stretches cover the steps)
+        cell_ids=arrays.cell_ids([(0, n)])[0],
         streets=tuple(street_routes.route_streets(graph, street_route.steps)),
         rank_by_density=True,
     )

@@ -21,6 +21,7 @@ from streets.services.street_graph import (
     SearchWeights,
     Snap,
     Step,
+    StepPoints,
     StreetGraph,
 )
 
@@ -133,20 +134,91 @@ def route_seconds(
 
 def route_cells(graph: StreetGraph, steps: list[Step]) -> np.ndarray:
     """Sorted unique ids of the cells within the corridor's half width of the route."""
-    parts = [graph.step_cells(s, CORRIDOR_HALF_WIDTH_M) for s in steps]
-    return np.unique(np.concatenate(parts)) if parts else np.empty(0, np.int64)
+    if not steps:
+        return np.empty(0, np.int64)
+    return np.unique(graph.steps_cells(steps, CORRIDOR_HALF_WIDTH_M)[1])
 
 
 def route_coords(graph: StreetGraph, steps: list[Step]) -> list[list[float]]:
     """lon/lat vertices along the route (6 decimals, no repeated points)."""
     if not steps:
         return []
-    # One array for the whole route (a loop over points per step was 15% of a
-    # commute's time): consecutive repeats dropped, as before.
-    xy = np.round(np.concatenate([graph.step_coords(s) for s in steps]), 6)
+    return _without_repeats(np.round(graph.steps_points(steps).lonlat, 6))
+
+
+def _without_repeats(xy: np.ndarray) -> list[list[float]]:
     keep = np.ones(len(xy), dtype=bool)
     keep[1:] = np.any(xy[1:] != xy[:-1], axis=1)
     return xy[keep].tolist()
+
+
+@dataclass(frozen=True)
+class RouteArrays:
+    """A route's vertices and corridor cells, read once for all its steps. Any runs
+    of its steps (its stretches: ``(a, b)`` for steps a to b - 1) are read from
+    them, each exactly as route_coords, route_cells and step_line_utm give it for
+    those steps alone; two numpy calls for all the runs, not two per run."""
+
+    points: StepPoints
+    rounded: np.ndarray  # points.lonlat to 6 decimals
+    fresh: np.ndarray  # per row of rounded: not a repeat of the row before it
+    cell_at: np.ndarray  # step i's cells are cells[cell_at[i]:cell_at[i + 1]]
+    cells: np.ndarray
+
+    def coords(self, runs: list[tuple[int, int]]) -> list[list[list[float]]]:
+        """Per run, its lon/lat vertices (6 decimals, no repeated points)."""
+        rows, first = _run_rows(self.points.at, runs)
+        ends = np.append(first, rows.size)
+        keep = self.fresh[rows]
+        # A run starts with its first vertex, whatever came before it.
+        keep[first[first < ends[1:]]] = True
+        picked = np.zeros(rows.size + 1, np.int64)
+        np.cumsum(keep, out=picked[1:])
+        kept = self.rounded[rows[keep]].tolist()
+        bounds = picked[ends].tolist()
+        return [kept[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+
+    def utm(self, a: int, b: int) -> np.ndarray:
+        """EPSG:32610 vertices of steps a to b - 1, each as step_line_utm's."""
+        at = self.points.at
+        return self.points.utm[at[a] : at[b]]
+
+    def cell_ids(self, runs: list[tuple[int, int]]) -> list[np.ndarray]:
+        """Per run, the sorted unique ids of its cells (as route_cells)."""
+        rows, first = _run_rows(self.cell_at, runs)
+        cells = self.cells[rows]
+        if not cells.size:
+            return [cells for _ in runs]
+        # One sort for every run: the run's number above the cell id.
+        low = int(cells.min())
+        span = int(cells.max()) - low + 1
+        run = np.repeat(np.arange(len(runs)), np.diff(np.append(first, rows.size)))
+        keys = np.unique(run * span + (cells - low))
+        bounds = np.searchsorted(keys, np.arange(len(runs) + 1) * span).tolist()
+        ids = keys % span + low
+        return [ids[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+
+
+def _run_rows(
+    at: np.ndarray, runs: list[tuple[int, int]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, first): the rows of steps a to b - 1 of every run, run after run, and
+    where each run's rows begin in them (``at``: step i's rows begin at at[i])."""
+    lo = at[[a for a, _ in runs]]
+    count = at[[b for _, b in runs]] - lo
+    first = np.zeros(len(runs), np.int64)
+    np.cumsum(count[:-1], out=first[1:])
+    rows = np.arange(int(count.sum())) + np.repeat(lo - first, count)
+    return rows, first
+
+
+def route_arrays(graph: StreetGraph, steps: list[Step]) -> RouteArrays:
+    points = graph.steps_points(steps)
+    cell_at, cells = graph.steps_cells(steps, CORRIDOR_HALF_WIDTH_M, points)
+    rounded = np.round(points.lonlat, 6)
+    fresh = np.ones(len(rounded), dtype=bool)
+    fresh[1:] = np.any(rounded[1:] != rounded[:-1], axis=1)
+    return RouteArrays(points, rounded, fresh, cell_at, cells)
 
 
 def route_streets(graph: StreetGraph, steps: list[Step]) -> list[str]:
@@ -163,19 +235,36 @@ def route_streets(graph: StreetGraph, steps: list[Step]) -> list[str]:
 @dataclass
 class Stretch:
     steps: list[Step]
+    first_step: int  # the index of steps[0] in the route's steps
     from_m: float
     to_m: float
     name: str
+    streets: list[str]  # route_streets of its steps
 
 
-def _vertex_names(graph: StreetGraph) -> dict[int, list[tuple[int, str]]]:
-    """Per vertex, the (class rank, label) of the streets meeting there."""
+@dataclass(frozen=True)
+class _Junctions:
+    """The streets meeting at each vertex, with every label's base name read once
+    per graph (osm.names.base_name for each step of each route was a tenth of
+    naming the stretches)."""
 
-    def build() -> dict[int, list[tuple[int, str]]]:
-        return names_at_vertices(
+    names: dict[int, list[tuple[int, str]]]  # per vertex, (class rank, label)
+    base: dict[str, str]  # every label of the graph -> its base name
+    bases: dict[int, frozenset[str]]  # per vertex, its streets' base names
+
+
+def _junctions(graph: StreetGraph) -> _Junctions:
+    def build() -> _Junctions:
+        names = names_at_vertices(
             (int(graph.source[e]), int(graph.target[e]), label, graph.highway[e])
             for e, label in enumerate(graph.labels)
         )
+        base = {label: base_name(label) for label in set(graph.labels)}
+        bases = {
+            vertex: frozenset(base[label] for _, label in at)
+            for vertex, at in names.items()
+        }
+        return _Junctions(names, base, bases)
 
     return graph.memo(("vertex-names",), build)
 
@@ -197,71 +286,86 @@ def _start_vertex(graph: StreetGraph, step: Step) -> int | None:
 
 
 def _cross_street(
-    names: dict[int, list[tuple[int, str]]], vertex: int | None, own: set[str]
+    junctions: _Junctions, vertex: int | None, own: set[str]
 ) -> str | None:
     """The biggest street at ``vertex`` that is not one of ``own`` (by base name:
     "Broadway E" continuing "Broadway" does not cross it)."""
-    bases = {base_name(label) for label in own}
-    for _, label in names.get(vertex, []) if vertex is not None else []:
-        if base_name(label) not in bases:
+    if vertex is None:
+        return None
+    bases = {junctions.base[label] for label in own}
+    for _, label in junctions.names.get(vertex, []):
+        if junctions.base[label] not in bases:
             return label
     return None
+
+
+def _crosses(junctions: _Junctions, vertex: int, label: str) -> bool:
+    """Whether _cross_street(vertex, {label}) names a street (vertex -1: None)."""
+    bases = junctions.bases.get(vertex)
+    return bool(bases) and len(bases) > (junctions.base[label] in bases)
 
 
 def stretches(graph: StreetGraph, route: StreetRoute) -> list[Stretch]:
     """The route cut at junctions into stretches of about STRETCH_M, each named
     "E Pine St between Broadway and 10th Ave E"."""
-    names = _vertex_names(graph)
-    groups: list[list[Step]] = []
-    current: list[Step] = []
-    length = 0.0
-    for i, step in enumerate(route.steps):
-        current.append(step)
-        length += step.share * float(graph.length_m[step.edge])
-        nxt = route.steps[i + 1] if i + 1 < len(route.steps) else None
-        if nxt is None:
-            break
-        vertex = _end_vertex(graph, step)
-        label = graph.labels[step.edge]
-        crossing = _cross_street(names, vertex, {label}) is not None
-        turn = graph.labels[nxt.edge] != label
+    junctions = _junctions(graph)
+    steps = route.steps
+    n = len(steps)
+    edge = np.fromiter((s.edge for s in steps), np.int64, n)
+    ends = np.array([(s.start, s.end) for s in steps], dtype=float).reshape(-1, 2)
+    # Per step, as Step.share x the edge's length, and the vertex it ends at (-1:
+    # inside its edge), in arrays: a loop over Step properties cost more than this.
+    lengths = (np.abs(ends[:, 1] - ends[:, 0]) * graph.length_m[edge]).tolist()
+    end = ends[:, 1]
+    vertex = np.where(
+        end == 1.0, graph.target[edge], np.where(end == 0.0, graph.source[edge], -1)
+    ).tolist()
+    labels = [graph.labels[e] for e in edge.tolist()]
+    groups: list[list[int]] = []  # [first, past the last] step of each
+    first, length = 0, 0.0
+    for i in range(n - 1):
+        length += lengths[i]
+        label = labels[i]
         if (
-            (length >= STRETCH_M and crossing)
+            (length >= STRETCH_M and _crosses(junctions, vertex[i], label))
             or length >= STRETCH_MAX_M
-            or (turn and length >= STRETCH_MIN_M)
+            or (labels[i + 1] != label and length >= STRETCH_MIN_M)
         ):
-            groups.append(current)
-            current, length = [], 0.0
-    if current:
-        short = (
-            sum(s.share * float(graph.length_m[s.edge]) for s in current)
-            < STRETCH_MIN_M
-        )
-        if groups and short:
-            groups[-1].extend(current)
+            groups.append([first, i + 1])
+            first, length = i + 1, 0.0
+    if first < n:
+        if groups and sum(lengths[first:]) < STRETCH_MIN_M:
+            groups[-1][1] = n
         else:
-            groups.append(current)
+            groups.append([first, n])
     out: list[Stretch] = []
     at = 0.0
-    for k, group in enumerate(groups):
-        span = sum(s.share * float(graph.length_m[s.edge]) for s in group)
+    for k, (a, b) in enumerate(groups):
+        group = steps[a:b]
+        span = sum(lengths[a:b])
         streets = route_streets(graph, group)
         # A junction is named by a street that crosses there, not by the stretch's
         # own streets or their continuations ("Broadway" becoming "Broadway E").
         if k == 0:
             start = "your start"
         else:
-            start = _cross_street(names, _start_vertex(graph, group[0]), set(streets))
+            start = _cross_street(
+                junctions, _start_vertex(graph, group[0]), set(streets)
+            )
         if k == len(groups) - 1:
-            end = "your destination"
+            end_name = "your destination"
         else:
-            end = _cross_street(names, _end_vertex(graph, group[-1]), set(streets))
+            end_name = _cross_street(
+                junctions, _end_vertex(graph, group[-1]), set(streets)
+            )
         out.append(
             Stretch(
                 steps=group,
+                first_step=a,
                 from_m=at,
                 to_m=at + span,
-                name=_describe(streets, start, end),
+                name=_describe(streets, start, end_name),
+                streets=streets,
             )
         )
         at += span

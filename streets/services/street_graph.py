@@ -146,6 +146,11 @@ class StreetGraph:
     highway: list[str]
     lines_utm: np.ndarray  # (E,) shapely LineStrings, EPSG:32610
     coords: list[np.ndarray]  # (E,) lon/lat vertices of each edge
+    # Every edge's vertices, edge after edge (edge e's are rows coord_indptr[e] to
+    # coord_indptr[e + 1]): a route's whole edges are read from them in one gather.
+    coord_indptr: np.ndarray  # (E + 1,)
+    lonlat: np.ndarray  # (N, 2) ``coords`` end to end
+    utm_xy: np.ndarray  # (N, 2) the vertices of ``lines_utm`` end to end
     cell_indptr: np.ndarray  # (E + 1,) CSR of each edge's cell ids
     cell_ids: np.ndarray  # (nnz,)
     # Travel direction (degrees clockwise from north, in UTM) leaving the source and
@@ -508,11 +513,95 @@ class StreetGraph:
         cells = self.edge_cells(step.edge)
         if step.whole or not cells.size:
             return cells
-        from core.grid_sql import cell_bounds
+        return _cells_near(cells, self.step_line_utm(step), radius_m)
 
-        piece = self.step_line_utm(step)
-        boxes = shapely.box(*np.array([cell_bounds(int(c)) for c in cells]).T)
-        return cells[shapely.dwithin(boxes, piece, radius_m)]
+    # --- geometry of a route's steps at once -------------------------------------
+    # Most steps of a route are whole edges: their vertices and cells are gathered
+    # from the graph's flat arrays in one go, and only the few partial steps (a
+    # leg's first and last) are cut one by one (step_line_utm, step_cells). A loop
+    # over steps here was a tenth of a new commute's time (docs/benchmarks.md).
+    def steps_points(self, steps: list[Step]) -> StepPoints:
+        """The steps' vertices end to end, exactly as ``step_coords`` (lon/lat) and
+        ``step_line_utm`` (EPSG:32610) give them step by step."""
+        edge, forward, whole = _step_arrays(steps)
+        lo, hi = self.coord_indptr[edge], self.coord_indptr[edge + 1]
+        count = np.where(whole, hi - lo, 0)
+        pieces = {}
+        for i in np.flatnonzero(~whole).tolist():
+            pieces[i] = shapely.get_coordinates(self.step_line_utm(steps[i]))
+            count[i] = len(pieces[i])
+        at, rows = _gather(np.where(forward, lo, hi - 1), forward & whole, whole, count)
+        lonlat, utm = self.lonlat[rows], self.utm_xy[rows]
+        for i, piece in pieces.items():
+            x, y = _to_wgs84().transform(*piece.T)
+            lonlat[at[i] : at[i + 1]] = np.column_stack([x, y])
+            utm[at[i] : at[i + 1]] = piece
+        return StepPoints(at=at, lonlat=lonlat, utm=utm)
+
+    def steps_cells(
+        self, steps: list[Step], radius_m: float, points: StepPoints | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(at, cells): step i's cells, as ``step_cells`` gives them, are
+        ``cells[at[i]:at[i + 1]]``. ``points``: the steps' (steps_points), whose
+        cut steps need not be cut again."""
+        edge, _, whole = _step_arrays(steps)
+        lo, hi = self.cell_indptr[edge], self.cell_indptr[edge + 1]
+        count = hi - lo
+        pieces = {}
+        for i in np.flatnonzero(~whole & (count > 0)).tolist():
+            if points is None:
+                piece = self.step_line_utm(steps[i])
+            else:
+                piece = shapely.linestrings(points.utm[points.at[i] : points.at[i + 1]])
+            pieces[i] = _cells_near(self.edge_cells(int(edge[i])), piece, radius_m)
+            count[i] = pieces[i].size
+        # A cut step keeps some of its edge's cells: its rows stay inside the edge's
+        # until they are overwritten.
+        every = np.ones(edge.size, bool)
+        at, rows = _gather(lo, every, every, count)
+        cells = self.cell_ids[rows]
+        for i, piece in pieces.items():
+            cells[at[i] : at[i + 1]] = piece
+        return at, cells
+
+
+def _cells_near(
+    cells: np.ndarray, piece: shapely.LineString, radius_m: float
+) -> np.ndarray:
+    from core.grid_sql import cell_bounds
+
+    boxes = shapely.box(*cell_bounds(cells))
+    return cells[shapely.dwithin(boxes, piece, radius_m)]
+
+
+@dataclass(frozen=True)
+class StepPoints:
+    """Steps' vertices end to end: step i's are rows ``at[i]:at[i + 1]``."""
+
+    at: np.ndarray  # (S + 1,)
+    lonlat: np.ndarray  # (N, 2)
+    utm: np.ndarray  # (N, 2) EPSG:32610
+
+
+def _step_arrays(steps: list[Step]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(edge, forward, whole) of each step, as arrays (Step's own rules)."""
+    edge = np.fromiter((s.edge for s in steps), np.int64, len(steps))
+    ends = np.array([(s.start, s.end) for s in steps], dtype=float).reshape(-1, 2)
+    start, end = ends[:, 0], ends[:, 1]
+    return edge, end >= start, np.abs(end - start) >= 1.0 - 1e-9
+
+
+def _gather(
+    first: np.ndarray, ascending: np.ndarray, valid: np.ndarray, count: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(at, rows): ``count[i]`` rows per item, consecutive from ``first[i]`` going up
+    (``ascending``) or down; an item that is not ``valid`` gets row 0 ``count[i]``
+    times (the caller fills its rows)."""
+    at = np.zeros(count.size + 1, np.int64)
+    np.cumsum(count, out=at[1:])
+    k = np.arange(at[-1]) - np.repeat(at[:-1], count)
+    step = np.where(valid, np.where(ascending, 1, -1), 0)
+    return at, np.repeat(np.where(valid, first, 0), count) + np.repeat(step, count) * k
 
 
 _cache_lock = threading.Lock()
@@ -625,7 +714,8 @@ def _build(key: tuple) -> StreetGraph:
     points, index = shapely.get_coordinates(lines, return_index=True)
     coords = np.split(points, np.flatnonzero(np.diff(index)) + 1)
     x, y = _to_utm().transform(points[:, 0], points[:, 1])
-    lines_utm = shapely.linestrings(np.column_stack([x, y]), indices=index)
+    utm_xy = np.column_stack([x, y])
+    lines_utm = shapely.linestrings(utm_xy, indices=index)
     bearing_start, bearing_end = _end_bearings(x, y, index)
     cells = [r[-1] for r in rows]
     cell_indptr = np.concatenate([[0], np.cumsum([len(c) for c in cells])])
@@ -645,6 +735,9 @@ def _build(key: tuple) -> StreetGraph:
         highway=[r[col["highway"]] for r in rows],
         lines_utm=lines_utm,
         coords=coords,
+        coord_indptr=np.concatenate([[0], np.cumsum(np.bincount(index, minlength=n))]),
+        lonlat=points,
+        utm_xy=utm_xy,
         cell_indptr=cell_indptr,
         cell_ids=cell_ids,
         bearing_start=bearing_start,
