@@ -106,10 +106,12 @@ def area_shares(
     if not cell_ids.size:
         return np.zeros(cell_ids.size)
     zone = line_xy.buffer(half_width_m)
-    bounds = np.array([cell_bounds(int(c)) for c in cell_ids])
-    area = (bounds[:, 2] - bounds[:, 0]) * (bounds[:, 3] - bounds[:, 1])
+    xmin, ymin, xmax, ymax = cell_bounds(cell_ids)
+    area = (xmax - xmin) * (ymax - ymin)
     # Clipping the zone to each square gives the same area as intersecting the two
     # (to 1e-14) and is ~40x faster: the general overlay walked the whole route's
     # buffer for every cell, a fifth of a commute's time (docs/benchmarks.md).
-    inside = [shapely.clip_by_rect(zone, *box) for box in bounds.tolist()]
-    return shapely.area(np.array(inside)) / area
+    # shapely.clip_by_rect takes one rectangle (shapely#1331); its ufunc takes
+    # arrays of them, in one call for all the cells instead of one call each.
+    inside = shapely.lib.clip_by_rect(zone, xmin, ymin, xmax, ymax)
+    return shapely.area(inside) / area

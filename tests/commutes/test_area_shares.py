@@ -54,3 +54,18 @@ def test_shares_equal_the_general_overlay_on_a_winding_route():
         and (shares > 0.99).any()
         and ((0 < shares) & (shares < 1)).any()
     )
+
+
+def test_one_call_for_every_cell_equals_one_clip_per_cell():
+    # shapely.clip_by_rect takes one rectangle; area_shares passes them all to its
+    # ufunc at once: the same areas, to the last bit.
+    rng = np.random.default_rng(7)
+    line = np.array([X0, Y0]) + np.cumsum(rng.normal(0, 90, (80, 2)) + 40.0, axis=0)
+    cells = _cells_near(line, 150.0)
+    zone = shapely.LineString(line).buffer(100.0)
+    bounds = [cell_bounds(int(c)) for c in cells]
+    one_by_one = np.array(
+        [shapely.area(shapely.clip_by_rect(zone, *box)) for box in bounds]
+    ) / np.array([(b[2] - b[0]) * (b[3] - b[1]) for b in bounds])
+    assert np.array_equal(area_shares(line, cells, half_width_m=100.0), one_by_one)
+    assert np.array_equal(np.column_stack(cell_bounds(cells)), np.array(bounds))
