@@ -23,6 +23,7 @@ from streets.services.street_graph import (
     Step,
     StepPoints,
     StreetGraph,
+    step_arrays,
 )
 
 STRETCH_M = 250.0
@@ -84,7 +85,7 @@ def route_through(
         # The search weighs junctions (in the edges' times); turns are added to the
         # trip's time afterwards (osm.drive_times).
         seconds=route_seconds(graph, mode, steps) + graph.turn_seconds(mode, steps),
-        length_m=sum(s.share * float(graph.length_m[s.edge]) for s in steps),
+        length_m=sum(step_lengths(graph, steps)),
         legs=legs,
     )
 
@@ -123,13 +124,24 @@ def route_seconds(
     steps: list[Step],
     edge_factor: np.ndarray | None = None,
 ) -> float:
+    """Seconds along the steps (each: its share of the edge's seconds that way,
+    times its factor), summed in step order."""
+    if not steps:
+        return 0.0
     modes = graph.modes[mode]
-    total = 0.0
-    for step in steps:
-        per = modes.fwd_seconds if step.forward else modes.back_seconds
-        factor = 1.0 if edge_factor is None else float(edge_factor[step.edge])
-        total += step.share * float(per[step.edge]) * factor
-    return total
+    edge, start, end = step_arrays(steps)
+    per = np.where(end >= start, modes.fwd_seconds[edge], modes.back_seconds[edge])
+    seconds = np.abs(end - start) * per
+    if edge_factor is not None:
+        seconds *= edge_factor[edge]
+    # cumsum adds in order, as a loop over the steps would (not pairwise as sum).
+    return float(np.cumsum(seconds)[-1])
+
+
+def step_lengths(graph: StreetGraph, steps: list[Step]) -> list[float]:
+    """Metres of each step (Step.share x its edge's length)."""
+    edge, start, end = step_arrays(steps)
+    return (np.abs(end - start) * graph.length_m[edge]).tolist()
 
 
 def route_cells(graph: StreetGraph, steps: list[Step]) -> np.ndarray:
@@ -311,12 +323,10 @@ def stretches(graph: StreetGraph, route: StreetRoute) -> list[Stretch]:
     junctions = _junctions(graph)
     steps = route.steps
     n = len(steps)
-    edge = np.fromiter((s.edge for s in steps), np.int64, n)
-    ends = np.array([(s.start, s.end) for s in steps], dtype=float).reshape(-1, 2)
-    # Per step, as Step.share x the edge's length, and the vertex it ends at (-1:
-    # inside its edge), in arrays: a loop over Step properties cost more than this.
-    lengths = (np.abs(ends[:, 1] - ends[:, 0]) * graph.length_m[edge]).tolist()
-    end = ends[:, 1]
+    # Per step, its length and the vertex it ends at (-1: inside its edge), from
+    # arrays: a loop over Step properties cost more than this.
+    edge, start, end = step_arrays(steps)
+    lengths = (np.abs(end - start) * graph.length_m[edge]).tolist()  # step_lengths
     vertex = np.where(
         end == 1.0, graph.target[edge], np.where(end == 0.0, graph.source[edge], -1)
     ).tolist()

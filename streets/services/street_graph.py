@@ -583,11 +583,16 @@ class StepPoints:
     utm: np.ndarray  # (N, 2) EPSG:32610
 
 
+def step_arrays(steps: list[Step]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(edge, start, end) of each step, as arrays."""
+    table = np.array([(s.edge, s.start, s.end) for s in steps], dtype=float)
+    table = table.reshape(-1, 3)
+    return table[:, 0].astype(np.int64), table[:, 1], table[:, 2]
+
+
 def _step_arrays(steps: list[Step]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(edge, forward, whole) of each step, as arrays (Step's own rules)."""
-    edge = np.fromiter((s.edge for s in steps), np.int64, len(steps))
-    ends = np.array([(s.start, s.end) for s in steps], dtype=float).reshape(-1, 2)
-    start, end = ends[:, 0], ends[:, 1]
+    edge, start, end = step_arrays(steps)
     return edge, end >= start, np.abs(end - start) >= 1.0 - 1e-9
 
 

@@ -28,6 +28,10 @@ def graph(db) -> StreetGraph:
 def _routes(graph: StreetGraph) -> list[street_routes.StreetRoute]:
     """Random routes of every mode (some through a waypoint, some from or to a
     vertex), and two inside one edge."""
+    return [route for _, route in _mode_routes(graph)]
+
+
+def _mode_routes(graph: StreetGraph) -> list[tuple[str, street_routes.StreetRoute]]:
     rng = np.random.default_rng(16)
     routes = []
     for mode in ("walk", "bike", "drive"):
@@ -41,14 +45,14 @@ def _routes(graph: StreetGraph) -> list[street_routes.StreetRoute]:
                 for e, f in zip(rng.choice(edges, count), fractions, strict=True)
             ]
             try:
-                routes.append(street_routes.route_through(graph, mode, snaps))
+                routes.append((mode, street_routes.route_through(graph, mode, snaps)))
             except street_routes.LegNotFound:
                 continue
             made += 1
     edge = int(graph.modes["walk"].tree_edges[0])
     for a, b in ((0.2, 0.7), (0.6, 0.1)):
         snaps = [Snap(edge, a, 0.0, 0.0, 0.0), Snap(edge, b, 0.0, 0.0, 0.0)]
-        routes.append(street_routes.route_through(graph, "walk", snaps))
+        routes.append(("walk", street_routes.route_through(graph, "walk", snaps)))
     return routes
 
 
@@ -135,3 +139,21 @@ def test_junction_names_read_once_name_the_crossings_as_base_names_do(graph):
             )
             checked += expected is not None
     assert checked > 10
+
+
+def test_seconds_and_metres_in_arrays_equal_the_loop_over_steps(graph):
+    factor = 1.0 + np.random.default_rng(3).exponential(1.0, graph.edge_ids.size)
+    for mode, route in _mode_routes(graph):
+        modes = graph.modes[mode]
+        for edge_factor in (None, factor):
+            total = 0.0  # route_seconds as it added step by step
+            for step in route.steps:
+                per = modes.fwd_seconds if step.forward else modes.back_seconds
+                f = 1.0 if edge_factor is None else float(edge_factor[step.edge])
+                total += step.share * float(per[step.edge]) * f
+            seconds = street_routes.route_seconds(graph, mode, route.steps, edge_factor)
+            assert seconds == total
+        assert route.length_m == sum(
+            s.share * float(graph.length_m[s.edge]) for s in route.steps
+        )
+    assert street_routes.route_seconds(graph, "walk", []) == 0.0
