@@ -170,10 +170,15 @@ class _Path:
     # Stretches of equal length rank by their expected rate; named street stretches
     # vary in length, so they rank by the rate per nearby cell.
     rank_by_density: bool = False
+    # The whole route's EPSG:32610 vertices when read with it (along the streets):
+    # its stretches' end to end, without joining them again at every use.
+    utm: np.ndarray | None = None
 
     @property
     def line_xy(self) -> np.ndarray:
         """The whole route's EPSG:32610 vertices."""
+        if self.utm is not None:
+            return self.utm
         parts = [s.xy for s in self.stretches if len(s.xy)]
         return np.concatenate(parts) if parts else np.empty((0, 2))
 
@@ -296,6 +301,7 @@ def _street_path(
         cell_ids=arrays.cell_ids([(0, n)])[0],
         streets=tuple(street_routes.route_streets(graph, street_route.steps)),
         rank_by_density=True,
+        utm=arrays.utm(0, n),
     )
 
 

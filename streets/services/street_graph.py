@@ -585,9 +585,12 @@ class StepPoints:
 
 def step_arrays(steps: list[Step]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(edge, start, end) of each step, as arrays."""
-    table = np.array([(s.edge, s.start, s.end) for s in steps], dtype=float)
-    table = table.reshape(-1, 3)
-    return table[:, 0].astype(np.int64), table[:, 1], table[:, 2]
+    n = len(steps)
+    return (
+        np.fromiter((s.edge for s in steps), np.int64, n),
+        np.fromiter((s.start for s in steps), float, n),
+        np.fromiter((s.end for s in steps), float, n),
+    )
 
 
 def _step_arrays(steps: list[Step]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -157,3 +157,31 @@ def test_seconds_and_metres_in_arrays_equal_the_loop_over_steps(graph):
             s.share * float(graph.length_m[s.edge]) for s in route.steps
         )
     assert street_routes.route_seconds(graph, "walk", []) == 0.0
+
+
+def test_a_street_path_is_its_stretches_end_to_end(graph):
+    from commutes.services.commute import _street_path
+
+    for route in _routes(graph):
+        path = _street_path(graph, route, "shortest")
+        found = street_routes.stretches(graph, route)
+        assert len(path.stretches) == len(found)
+        assert np.array_equal(
+            path.line_xy, np.concatenate([s.xy for s in path.stretches])
+        )
+        assert path.coords == street_routes.route_coords(graph, route.steps)
+        assert np.array_equal(
+            path.cell_ids, street_routes.route_cells(graph, route.steps)
+        )
+        for stretch, mine in zip(found, path.stretches, strict=True):
+            assert mine.geometry["coordinates"] == _coords_one_by_one(
+                graph, stretch.steps
+            )
+            assert np.array_equal(
+                mine.cell_ids, _cells_one_by_one(graph, stretch.steps)
+            )
+            assert (mine.name, mine.from_m, mine.to_m) == (
+                stretch.name,
+                stretch.from_m,
+                stretch.to_m,
+            )
