@@ -146,11 +146,6 @@ class StreetGraph:
     highway: list[str]
     lines_utm: np.ndarray  # (E,) shapely LineStrings, EPSG:32610
     coords: list[np.ndarray]  # (E,) lon/lat vertices of each edge
-    # Every edge's vertices, edge after edge (edge e's are rows coord_indptr[e] to
-    # coord_indptr[e + 1]): a route's whole edges are read from them in one gather.
-    coord_indptr: np.ndarray  # (E + 1,)
-    lonlat: np.ndarray  # (N, 2) ``coords`` end to end
-    utm_xy: np.ndarray  # (N, 2) the vertices of ``lines_utm`` end to end
     cell_indptr: np.ndarray  # (E + 1,) CSR of each edge's cell ids
     cell_ids: np.ndarray  # (nnz,)
     # Travel direction (degrees clockwise from north, in UTM) leaving the source and
@@ -158,9 +153,27 @@ class StreetGraph:
     bearing_start: np.ndarray  # (E,)
     bearing_end: np.ndarray  # (E,)
     junction: np.ndarray  # (V,) bool: three or more drivable edges meet there
+    # Every edge's vertices, edge after edge (edge e's are rows coord_indptr[e] to
+    # coord_indptr[e + 1]): a route's whole edges are read from them in one gather.
+    # Made from ``coords`` and ``lines_utm`` when not given.
+    coord_indptr: np.ndarray | None = None  # (E + 1,)
+    lonlat: np.ndarray | None = None  # (N, 2) ``coords`` end to end
+    utm_xy: np.ndarray | None = None  # (N, 2) the vertices of ``lines_utm``
     modes: dict[str, ModeGraph] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _memo: dict = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.utm_xy is None or self.coord_indptr is None:
+            self.utm_xy, index = shapely.get_coordinates(
+                self.lines_utm, return_index=True
+            )
+            counts = np.bincount(index, minlength=len(self.lines_utm))
+            self.coord_indptr = np.concatenate([[0], np.cumsum(counts)])
+        if self.lonlat is None:
+            self.lonlat = (
+                np.concatenate(self.coords) if len(self.coords) else np.empty((0, 2))
+            )
 
     @property
     def n_vertices(self) -> int:

@@ -185,3 +185,12 @@ def test_a_street_path_is_its_stretches_end_to_end(graph):
                 stretch.from_m,
                 stretch.to_m,
             )
+
+
+def test_a_graph_made_without_the_flat_vertices_makes_them_as_the_build_does(graph):
+    import dataclasses
+
+    made = dataclasses.replace(graph, coord_indptr=None, lonlat=None, utm_xy=None)
+    assert np.array_equal(made.coord_indptr, graph.coord_indptr)
+    assert np.array_equal(made.lonlat, graph.lonlat)
+    assert np.array_equal(made.utm_xy, graph.utm_xy)
