@@ -141,24 +141,6 @@ def test_junction_names_read_once_name_the_crossings_as_base_names_do(graph):
     assert checked > 10
 
 
-def test_seconds_and_metres_in_arrays_equal_the_loop_over_steps(graph):
-    factor = 1.0 + np.random.default_rng(3).exponential(1.0, graph.edge_ids.size)
-    for mode, route in _mode_routes(graph):
-        modes = graph.modes[mode]
-        for edge_factor in (None, factor):
-            total = 0.0  # route_seconds as it added step by step
-            for step in route.steps:
-                per = modes.fwd_seconds if step.forward else modes.back_seconds
-                f = 1.0 if edge_factor is None else float(edge_factor[step.edge])
-                total += step.share * float(per[step.edge]) * f
-            seconds = street_routes.route_seconds(graph, mode, route.steps, edge_factor)
-            assert seconds == total
-        assert route.length_m == sum(
-            s.share * float(graph.length_m[s.edge]) for s in route.steps
-        )
-    assert street_routes.route_seconds(graph, "walk", []) == 0.0
-
-
 def test_a_street_path_is_its_stretches_end_to_end(graph):
     from commutes.services.commute import _street_path
 
