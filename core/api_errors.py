@@ -34,6 +34,12 @@ from rest_framework.response import Response
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/"
+# A request every value of which the schema allows, refused for a rule the schema can
+# state only in words: OpenAPI 3.0 has no keyword for a rule between parameters (end
+# before start), for the city's outline (a point inside the box lat/lon allow, but in
+# the lake) or for what the data holds (a departure outside the forecast week).
+# 400 stays for what the schema's keywords refuse (a type, a pattern, a range).
+UNPROCESSABLE = 422
 JSON = "application/json"
 # How long a client should wait before retrying after a service outage (seconds).
 OUTAGE_RETRY_AFTER_S = 30
@@ -52,6 +58,7 @@ DEFAULT_CODES = {
     412: "precondition_failed",
     413: "payload_too_large",
     415: "unsupported_media_type",
+    422: "unprocessable",
     429: "throttled",
     500: "server_error",
     503: "service_unavailable",
@@ -65,6 +72,9 @@ DESCRIPTIONS = {
     413: "The request body is larger than the limit in `detail`.",
     415: "The request body is not JSON, or not in UTF-8 (or UTF-16/32 with a byte "
     "order mark); `detail` names the media type or charset.",
+    422: "Every value is one the schema allows, but the request breaks a rule the "
+    "schema states in words (the operation's description), named in `parameter` "
+    "and `detail`.",
     429: "Too many requests from this address; retry after `retry_after` seconds.",
     503: "A service this request needs (the database, the task queue, a forecast) "
     "is unavailable; retry after `retry_after` seconds.",
@@ -113,8 +123,10 @@ class ApiError(Exception):
         super().__init__(detail)
         self.detail = detail
         self.parameter = parameter
+        # Another status than the class's, without a code: that status's own code.
+        own = status is None or status == self.status
         self.status = status or self.status
-        self.code = code or self.code
+        self.code = code or (self.code if own else DEFAULT_CODES.get(status, self.code))
         self.retry_after = retry_after
 
     def as_dict(self) -> dict[str, Any]:
@@ -279,8 +291,9 @@ ERROR_SCHEMA = {
     "required": ["status", "code", "parameter", "detail"],
     "description": "The one error format of the API (core.api_errors): `code` is "
     "invalid_parameter, malformed_body, not_found, method_not_allowed, "
-    "not_acceptable, payload_too_large, unsupported_media_type, throttled, "
-    "database_unavailable, queue_unavailable or no_forecast; `parameter` names the "
+    "not_acceptable, payload_too_large, unsupported_media_type, unprocessable, "
+    "outside_seattle, throttled, database_unavailable, queue_unavailable or "
+    "no_forecast; `parameter` names the "
     "query parameter or body field at fault (null when the request as a whole is "
     "refused); `retry_after` (seconds) comes with 429 and 503.",
 }

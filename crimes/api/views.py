@@ -22,6 +22,7 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.views import APIView
 
 from core import cache
+from core.api_errors import UNPROCESSABLE
 from core.fast_path import Cacheable
 from core.params import blank_is_absent, date_schema, int_schema
 from core.throttling import AnonWindowThrottle, ExportThrottle
@@ -153,6 +154,12 @@ FILTER_PARAMETERS = blank_is_absent(
 # Every error answer is core.api_errors' format; its schema hook documents them all.
 ERRORS = {
     400: OpenApiResponse(description="A bad parameter, named in `parameter`."),
+    422: OpenApiResponse(
+        description="Values the schema allows that break a rule it states in words: "
+        "`end` before `start`; on incidents/, `page` * `page_size` over "
+        f"{MAX_OFFSET}; on history/timeseries/, more buckets of `interval` than "
+        "it answers."
+    ),
     429: OpenApiResponse(description="Too many requests (anonymous throttle)."),
 }
 
@@ -249,7 +256,8 @@ def _extend(summary: str, response, exclude=(), extra=()):
         OpenApiParameter(
             "page",
             int_schema(1, MAX_OFFSET),
-            description=f"1-based page; page * page_size at most {MAX_OFFSET}.",
+            description=f"1-based page; page * page_size at most {MAX_OFFSET} "
+            "(else a 422).",
         ),
         OpenApiParameter(
             "page_size",
@@ -263,8 +271,15 @@ class IncidentList(HistoryView):
 
     def options_from(self, query, filters):
         page_size = parse_int(query, "page_size", 1, MAX_PAGE_SIZE, 50)
+        page = parse_int(query, "page", 1, MAX_OFFSET, 1)
         max_page = MAX_OFFSET // page_size
-        page = parse_int(query, "page", 1, max_page, 1)
+        if page > max_page:
+            raise FilterError(
+                "page",
+                f"at most {max_page} with page_size {page_size} (page * page_size at "
+                f"most {MAX_OFFSET}; the export/ endpoints give every row)",
+                UNPROCESSABLE,
+            )
         return {"page": page, "page_size": page_size}
 
     def producer(self, filters, options):
@@ -318,7 +333,8 @@ class GridView(HistoryView):
             "interval",
             OpenApiTypes.STR,
             enum=list(history_queries.TIMESERIES_INTERVALS),
-            description="Bucket size (default month).",
+            description="Bucket size (default month); at most "
+            f"{history_queries.MAX_BUCKETS} buckets over the range, else a 422.",
         )
     ],
 )
@@ -338,6 +354,7 @@ class TimeseriesView(HistoryView):
                 f"{interval} buckets over {filters.days} days exceed "
                 f"{history_queries.MAX_BUCKETS}; use a coarser interval or a shorter"
                 " range",
+                UNPROCESSABLE,
             )
         return {"interval": interval}
 

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db.models import BooleanField
 from django.db.models.expressions import RawSQL
 
-from core.api_errors import ApiError
+from core.api_errors import UNPROCESSABLE, ApiError
 from core.grid_sql import cell_bounds, cell_id_sql
 from core.local_time import SEATTLE
 from core.params import ascii_int, coordinate
@@ -53,12 +53,13 @@ MAX_TEXT = 128
 
 
 class FilterError(ApiError):
-    """A query parameter the history endpoints cannot accept (a 400 naming it)."""
+    """A query parameter the history endpoints cannot accept (a 400 naming it; a 422
+    when the schema allows the value and a rule in words refuses it)."""
 
-    def __init__(self, param: str, message: str):
+    def __init__(self, param: str, message: str, status: int | None = None):
         self.param = param
         self.message = message
-        super().__init__(f"{param}: {message}", param)
+        super().__init__(f"{param}: {message}", param, status=status)
 
 
 @dataclass(frozen=True)
@@ -333,7 +334,7 @@ def parse_filters(
     elif end is None:
         end = start + (vocabulary.default_end - vocabulary.default_start)
     if start > end:
-        raise FilterError("end", "on or after start")
+        raise FilterError("end", "on or after start", UNPROCESSABLE)
     lowered = {"category": [v.lower() for v in _values(query, "category")]}
     categories = tuple(
         CATEGORY_VALUES[c] for c in _known(lowered, "category", CATEGORY_VALUES)

@@ -16,7 +16,7 @@ from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api_errors import ApiError
+from core.api_errors import UNPROCESSABLE, ApiError
 from core.fast_path import Cacheable
 from core.json_renderer import FastJSONRenderer
 from core.local_time import as_aware, local_iso
@@ -45,6 +45,8 @@ from predictions.services.headline_metrics import headline
 
 # Ids are PostgreSQL integers: a larger number is no id, not a database error.
 MAX_ID = 2**31 - 1
+# A GeoJSON answer carries every cell's values as a feature: a week at most.
+MAX_GEOJSON_HOURS = 168
 # The bounding box of the city limits (the schema's limits; the view then checks
 # the point against the city itself).
 SEATTLE_LAT = (47.48, 47.74)
@@ -150,6 +152,11 @@ NO_FORECAST = OpenApiResponse(
     description="No forecast is stored for that start, hours, category or model "
     "(code no_forecast)."
 )
+OUTSIDE_SEATTLE = OpenApiResponse(
+    description="The point is inside the box `lat` and `lon` allow but outside "
+    "Seattle's city limits, which have the only forecast cells (code "
+    "outside_seattle, parameter lat)."
+)
 NOT_ACCEPTABLE = OpenApiResponse(
     description="The Accept header names neither application/json nor "
     "application/geo+json."
@@ -204,6 +211,13 @@ class ForecastView(APIView):
             *blank_is_absent(
                 [
                     OpenApiParameter(
+                        "hours",
+                        int_schema(1, MAX_HOURS),
+                        description=f"1..{MAX_HOURS}, default 168; at most "
+                        f"{MAX_GEOJSON_HOURS} in GeoJSON (`format=geojson` or "
+                        "`Accept: application/geo+json`), else a 422 naming hours",
+                    ),
+                    OpenApiParameter(
                         "encoding", OpenApiTypes.STR, enum=payloads.ENCODINGS
                     ),
                     OpenApiParameter(
@@ -212,7 +226,15 @@ class ForecastView(APIView):
                 ]
             ),
         ],
-        responses={200: OpenApiTypes.OBJECT, 404: NO_FORECAST, 406: NOT_ACCEPTABLE},
+        responses={
+            200: OpenApiTypes.OBJECT,
+            404: NO_FORECAST,
+            422: OpenApiResponse(
+                description=f"`hours` over {MAX_GEOJSON_HOURS} in GeoJSON "
+                "(parameter hours)."
+            ),
+            406: NOT_ACCEPTABLE,
+        },
     )
     def get(self, request, *args, **kwargs):
         encoding = request.query_params.get("encoding") or "float"
@@ -220,8 +242,12 @@ class ForecastView(APIView):
             raise ValidationError({"encoding": f"must be one of {payloads.ENCODINGS}"})
         fmt = request.accepted_renderer.format
         hours = _hours(request)
-        if fmt == "geojson" and hours > 168:
-            raise ValidationError({"hours": "at most 168 with format=geojson"})
+        if fmt == "geojson" and hours > MAX_GEOJSON_HOURS:
+            raise ApiError(
+                f"hours: at most {MAX_GEOJSON_HOURS} with format=geojson",
+                "hours",
+                status=UNPROCESSABLE,
+            )
         try:
             etag, answer = payloads.forecast_body(
                 _category(request),
@@ -263,26 +289,39 @@ class ForecastPointView(APIView):
                 "lat",
                 number_schema(*SEATTLE_LAT),
                 required=True,
-                description="Latitude inside Seattle's city limits.",
+                description=f"Latitude, {SEATTLE_LAT[0]} to {SEATTLE_LAT[1]} (the "
+                "box around Seattle; a point in it outside the city limits is a 422).",
             ),
             OpenApiParameter(
                 "lon",
                 number_schema(*SEATTLE_LON),
                 required=True,
-                description="Longitude inside Seattle's city limits.",
+                description=f"Longitude, {SEATTLE_LON[0]} to {SEATTLE_LON[1]} (the "
+                "box around Seattle; a point in it outside the city limits is a 422).",
             ),
             *COMMON,
         ],
-        responses={200: OpenApiTypes.OBJECT, 404: NO_FORECAST},
+        responses={
+            200: OpenApiTypes.OBJECT,
+            404: NO_FORECAST,
+            422: OUTSIDE_SEATTLE,
+        },
     )
     def get(self, request, *args, **kwargs):
-        lat = _coordinate(request, "lat", -90, 90)
-        lon = _coordinate(request, "lon", -180, 180)
+        lat = _coordinate(request, "lat", *SEATTLE_LAT)
+        lon = _coordinate(request, "lon", *SEATTLE_LON)
         hours = _hours(request)
         category = _category(request)
         idx = cell_at(lon, lat)
         if idx is None or not in_city(lon, lat):
-            raise ValidationError({"lat": "the point (lat, lon) is outside Seattle"})
+            # In the box the schema gives, but the city is no box.
+            raise ApiError(
+                f"lat: the point ({lat}, {lon}) is outside Seattle's city limits, "
+                "which have the only forecast cells",
+                "lat",
+                status=UNPROCESSABLE,
+                code="outside_seattle",
+            )
         try:
             week = load_forecast(category, _start(request), hours, _model(request))
         except NoForecast as exc:

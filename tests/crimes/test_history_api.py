@@ -238,7 +238,6 @@ def test_default_window_is_last_twelve_months(api, rows):
 BAD = [
     ("history/grid/", "start=2021-02-30", "start"),
     ("history/grid/", "end=yesterday", "end"),
-    ("history/grid/", "start=2021-05-01&end=2021-04-01", "end"),
     ("history/grid/", "start=1800-01-01", "start"),
     ("history/grid/", "category=animals", "category"),
     ("history/grid/", "group=NOT+A+GROUP", "group"),
@@ -261,11 +260,6 @@ BAD = [
     ("incidents/", "page=100000", "page"),
     ("incidents/", "page_size=501", "page_size"),
     ("history/timeseries/", "interval=fortnight", "interval"),
-    (
-        "history/timeseries/",
-        "interval=hour&start=2012-01-01&end=2021-12-31",
-        "interval",
-    ),
     ("areas/", "kind=precinct", "kind"),
     ("areas/", "geometry=maybe", "geometry"),
     ("meta/", "x=1", "x"),
@@ -284,6 +278,33 @@ def test_bad_parameter_is_a_400_naming_it(api, path, query, param):
     assert body["detail"].startswith(f"{param}:")
 
 
+# Values the schema allows that a rule in its words refuses: a 422 naming the
+# parameter (core.api_errors.UNPROCESSABLE; issue 16 item 7).
+UNPROCESSABLE = [
+    ("history/grid/", "start=2021-05-01&end=2021-04-01", "end"),
+    (
+        "history/timeseries/",
+        "interval=hour&start=2012-01-01&end=2021-12-31",
+        "interval",
+    ),
+    ("incidents/", "page=201", "page"),
+    ("incidents/", "page=21&page_size=500", "page"),
+]
+
+
+@pytest.mark.parametrize("path,query,param", UNPROCESSABLE)
+def test_a_rule_the_schema_states_in_words_is_a_422_naming_it(api, path, query, param):
+    response = api(path, query)
+    assert response.status_code == 422, response.content
+    body = response.json()
+    assert (body["status"], body["code"], body["parameter"]) == (
+        422,
+        "unprocessable",
+        param,
+    )
+    assert body["detail"].startswith(f"{param}:")
+
+
 def test_no_input_makes_a_500(api):
     rng = random.Random(3)
     junk = ["", "0", "-1", "1e309", "2021-01-01", "x" * 300, "%FF", "'; drop", "Ω", ","]
@@ -292,7 +313,7 @@ def test_no_input_makes_a_500(api):
     for _ in range(150):
         path = rng.choice(["history/grid/", "incidents/", "history/timeseries/"])
         query = "&".join(f"{rng.choice(names)}={rng.choice(junk)}" for _ in range(2))
-        assert api(path, query).status_code in (200, 400), (path, query)
+        assert api(path, query).status_code in (200, 400, 422), (path, query)
 
 
 def test_etag_and_last_modified_answer_304(api):

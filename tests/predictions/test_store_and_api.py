@@ -119,16 +119,39 @@ def test_api_bad_parameters_named(client, grid, params, name):
     assert resp.json()["detail"].startswith(f"{name}: ")
 
 
-def test_point_outside_seattle_is_400(client, grid):
+def test_geojson_of_more_than_a_week_is_a_422(client, grid):
+    # hours up to 672 in JSON, 168 in GeoJSON: a rule between two parameters the
+    # schema states in words (the hours parameter's description).
     store_synthetic_week(START, hours=2)
-    resp = client.get(reverse("v1:forecast-point"), {"lat": 47.0, "lon": -122.33})
+    url = reverse("v1:forecasts")
+    resp = client.get(url, {"hours": 169, "format": "geojson"})
+    assert resp.status_code == 422, resp.content
+    assert (resp.json()["code"], resp.json()["parameter"]) == ("unprocessable", "hours")
+    schema = client.get("/api/v1/schema/", HTTP_ACCEPT="application/json").json()
+    (hours,) = [
+        p
+        for p in schema["paths"]["/api/v1/forecasts/"]["get"]["parameters"]
+        if p["name"] == "hours"
+    ]
+    assert "at most 168 in GeoJSON" in hours["description"]
+
+
+def test_point_outside_seattle(client, grid):
+    """Outside the box the schema gives lat and lon: a 400 naming the parameter.
+    Inside it but outside the city limits (Puget Sound off Alki): a 422 (the
+    schema can give a box, not the city's outline; issue 16 item 7)."""
+    store_synthetic_week(START, hours=2)
+    url = reverse("v1:forecast-point")
+    resp = client.get(url, {"lat": 47.0, "lon": -122.33})
     assert resp.status_code == 400
     assert resp.json()["parameter"] == "lat"
-    assert "outside Seattle" in resp.json()["detail"]
-    assert (
-        client.get(reverse("v1:forecast-point"), {"lat": "x", "lon": 1}).status_code
-        == 400
-    )
+    assert resp.json()["detail"] == "lat: a number from 47.48 to 47.74"
+    assert client.get(url, {"lat": "x", "lon": 1}).status_code == 400
+    resp = client.get(url, {"lat": 47.57, "lon": -122.23})  # Mercer Island
+    assert resp.status_code == 422, resp.content
+    body = resp.json()
+    assert (body["code"], body["parameter"]) == ("outside_seattle", "lat")
+    assert "outside Seattle" in body["detail"]
 
 
 def test_pages_render_with_past_week_note(client, grid):
