@@ -58,6 +58,47 @@ def coordinate(raw: object, text: bool = False) -> float | None:
     return value if math.isfinite(value) else None
 
 
+# Text in a query parameter (a filter value, a place search): anything but control
+# characters (C0, DEL, C1) and the Unicode line and paragraph separators, which would
+# break a log line or an error message. A class both Python's re and the schema's
+# ECMA-262 read alike: JSON Schema cannot name Unicode categories, so the rule that
+# was str.isprintable() had no schema and refused text the schema promised (a
+# no-break space, a zero-width joiner in an emoji).
+_TEXT_CHAR = r"[^\x00-\x1f\x7f-\x9f\u2028\u2029]"
+TEXT_PATTERN = f"^{_TEXT_CHAR}*$"
+_TEXT = re.compile(f"{_TEXT_CHAR}*")
+
+
+def is_text(raw: object, max_chars: int) -> bool:
+    """Whether ``raw`` is text of at most ``max_chars`` characters (TEXT_PATTERN)."""
+    return isinstance(raw, str) and len(raw) <= max_chars and bool(_TEXT.fullmatch(raw))
+
+
+# Longitudes and latitudes written in a query's text as a list (`bbox`, `near`):
+# plain decimals (at most 30 decimal places) whose pattern bounds them (-180..180,
+# -90..90; a pattern cannot bound an exponent), so the schema's
+# pattern is the whole rule. `coordinate` then reads each (every text the patterns
+# match is a number it reads).
+_FRACTION = r"(?:\.[0-9]{0,30})?"
+_AXES = {
+    "lon": rf"[+-]?(?:180(?:\.0{{0,30}})?|(?:1[0-7][0-9]|[0-9]{{1,2}}){_FRACTION})",
+    "lat": rf"[+-]?(?:90(?:\.0{{0,30}})?|[0-9]{_FRACTION}|[0-8][0-9]{_FRACTION})",
+}
+
+
+def coordinates_pattern(*axes: str) -> str:
+    """``lon,lat,...`` in the given order, a space allowed either side of a number
+    (one: the whole value stays short enough for any request line)."""
+    return "^" + ",".join(f" ?{_AXES[axis]} ?" for axis in axes) + "$"
+
+
+def coordinate_list(raw: object, pattern: str) -> list[float] | None:
+    """The numbers of ``raw`` if it matches a `coordinates_pattern`, else None."""
+    if not isinstance(raw, str) or not re.fullmatch(pattern, raw):
+        return None
+    return [coordinate(part.strip(" "), text=True) for part in raw.split(",")]
+
+
 def in_supported_range(moment: dt.datetime) -> bool:
     """Whether an aware time lies within [EARLIEST, LATEST)."""
     return EARLIEST <= moment < LATEST
@@ -74,6 +115,11 @@ def int_schema(low: int, high: int) -> dict:
 
 def number_schema(low: float, high: float) -> dict:
     return {"type": "number", "minimum": low, "maximum": high}
+
+
+def text_schema(max_chars: int) -> dict:
+    """What `is_text` accepts (maxLength counts characters, as len() does)."""
+    return {"type": "string", "maxLength": max_chars, "pattern": TEXT_PATTERN}
 
 
 def date_schema() -> dict:

@@ -320,6 +320,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "core.schema_hooks.describe_api",
+        "crimes.api.schema.vocabulary_enums",
     ],
 }
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+import jsonschema
 import pytest
 
 from core.local_time import SEATTLE
@@ -294,3 +295,112 @@ def test_the_schema_says_an_empty_filter_is_not_given(client, forecast):
             assert not any(key.startswith("x-") for key in parameter), parameter
     assert client.get("/api/v1/forecasts/?start=&hours=&model=").status_code == 200
     assert client.get("/api/v1/history/grid/?start=&end=&dow=&bbox=").status_code == 200
+
+
+# --- the schema says what the readers take (issue 16 item 7) ------------------------
+
+
+def _parameter_schema(client, path: str, name: str) -> dict:
+    schema = client.get("/api/v1/schema/", HTTP_ACCEPT="application/json").json()
+    (parameter,) = [
+        p for p in schema["paths"][path]["get"]["parameters"] if p["name"] == name
+    ]
+    return parameter["schema"]
+
+
+def _ecma(schema):
+    """The schema with its patterns as ECMA-262 reads them: `$` is the end of the
+    text (Python's also matches before a final newline)."""
+    if isinstance(schema, dict):
+        out = {key: _ecma(value) for key, value in schema.items()}
+        if isinstance(out.get("pattern"), str) and out["pattern"].endswith("$"):
+            out["pattern"] = out["pattern"][:-1] + r"\Z"
+        return out
+    if isinstance(schema, list):
+        return [_ecma(value) for value in schema]
+    return schema
+
+
+def _valid(schema: dict, value) -> bool:
+    """Whether the value is one the schema allows (its pattern is a search)."""
+    return jsonschema.Draft4Validator(_ecma(schema)).is_valid(value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "pine & broadway",
+        "café\u00a0crème",  # a no-break space: not printable to str.isprintable
+        "👩\u200d🚒",  # an emoji sequence with a zero-width joiner
+        "x" * 200,
+        "a\x1fb",
+        "a\x7fb",
+        "a\x85b",  # C1 NEXT LINE
+        "a\u2028b",  # LINE SEPARATOR
+        "a\tb",
+        "x" * 201,
+    ],
+)
+def test_place_search_text_is_what_the_schema_says(client, value):
+    """Text of at most 200 characters without control characters: the schema's
+    pattern and maxLength are the reader's rule (core.params.is_text; it was
+    str.isprintable(), which no pattern could state)."""
+    valid = _valid(_parameter_schema(client, "/api/v1/places/", "q"), value)
+    response = client.get("/api/v1/places/", {"q": value})
+    assert valid == (response.status_code == 200), (value, response.content[:200])
+    if not valid:
+        assert_error(response, 400, "q")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "-122.4,47.5,-122.3,47.7",
+        "-122.3,47.7,-122.4,47.5",  # opposite corners, either order
+        " -122.4 , 47.5 ,-122.3,47.7",
+        "180,90,-180,-90",
+        "+122.,-0,1,2",
+        "-122.4,47.5,-122.3,47.7\n",
+        "-122.4,\t47.5,-122.3,47.7",
+        "-122.4,  47.5,-122.3,47.7",
+        "-1.224e2,47.5,-122.3,47.7",
+        "180.5,47.5,-122.3,47.7",
+        "-122.4,90.01,-122.3,47.7",
+        "-122.4,47.5,-122.3",
+        "-122.4,٤٧,-122.3,47.7",
+    ],
+)
+def test_bbox_is_what_the_schema_says(client, value):
+    valid = _valid(_parameter_schema(client, "/api/v1/history/grid/", "bbox"), value)
+    response = client.get("/api/v1/history/grid/", {"bbox": value})
+    assert valid == (response.status_code == 200), (value, response.content[:200])
+    if not valid:
+        assert_error(response, 400, "bbox")
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["-122.33,47.61", " -122.33 , 47.61 ", "-122.33,\x0b47.61", "-122.33 ,47.61\r"],
+)
+def test_near_is_what_the_schema_says(client, value):
+    valid = _valid(_parameter_schema(client, "/api/v1/places/", "near"), value)
+    response = client.get("/api/v1/places/", {"q": "pine", "near": value})
+    assert valid == (response.status_code == 200), (value, response.content[:200])
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["13A", "13a, 240", " 90J ,,23H", "", "null", "13AB", "ROBBERY", "13A\n", "1\x003"],
+)
+def test_offense_codes_are_what_the_schema_says(client, value):
+    schema = _parameter_schema(client, "/api/v1/incidents/", "offense_code")
+    valid = _valid(schema, [value])
+    response = client.get("/api/v1/incidents/", {"offense_code": value})
+    assert valid == (response.status_code == 200), (value, response.content[:200])
+
+
+@pytest.mark.parametrize("name", ["group", "beat", "mcpp"])
+def test_free_text_filters_refuse_control_characters_as_sent(client, name):
+    # str.strip() took the separators \x1c-\x1f for whitespace and dropped them
+    # before the printable test: the value as sent is what the schema describes.
+    assert_error(client.get("/api/v1/history/grid/", {name: "\x1cK1"}), 400, name)

@@ -27,10 +27,12 @@ from core.fast_path import Cacheable
 from core.params import blank_is_absent, date_schema, int_schema
 from core.throttling import AnonWindowThrottle, ExportThrottle
 from crimes.api import serializers as s
+from crimes.api.schema import OFFENSE_CODES, TEXT_LIST, VOCABULARY
 from crimes.models import CrimeAgainst
 from crimes.services import history_export, history_queries
 from crimes.services.filters import (
-    DAY_NAMES,
+    BBOX_PATTERN,
+    DOW_VALUES,
     FilterError,
     HistoryFilters,
     parse_bool,
@@ -90,18 +92,18 @@ FILTER_PARAMETERS = blank_is_absent(
         ),
         OpenApiParameter(
             "group",
-            OpenApiTypes.STR,
-            many=True,
+            TEXT_LIST,
             explode=True,
             description="Offense parent group as in the data, e.g. LARCENY-THEFT "
             "(repeat for several; see meta/ for the list).",
+            extensions={VOCABULARY: "groups"},
         ),
         OpenApiParameter(
             "offense_code",
-            OpenApiTypes.STR,
-            many=True,
+            OFFENSE_CODES,
             explode=True,
-            description="e.g. 13A",
+            description="NIBRS offense code, e.g. 13A or 240 (repeat or "
+            "comma-separate; a code the data does not have matches nothing).",
         ),
         OpenApiParameter(
             "hour_from",
@@ -116,27 +118,31 @@ FILTER_PARAMETERS = blank_is_absent(
             OpenApiTypes.STR,
             many=True,
             explode=True,
-            enum=list(DAY_NAMES),
-            description="Local day of week.",
+            enum=list(DOW_VALUES),
+            description="Local day of week, mon..sun or 0 (Monday) to 6 (Sunday); "
+            "repeat or comma-separate.",
         ),
         OpenApiParameter(
             "beat",
-            OpenApiTypes.STR,
-            many=True,
+            TEXT_LIST,
             explode=True,
-            description="SPD beat code.",
+            description="SPD beat code as in the data (repeat or comma-separate; "
+            "see meta/ for the list).",
+            extensions={VOCABULARY: "beats"},
         ),
         OpenApiParameter(
             "mcpp",
-            OpenApiTypes.STR,
-            many=True,
+            TEXT_LIST,
             explode=True,
-            description="MCPP neighborhood as in the data (repeat for several).",
+            description="MCPP neighborhood as in the data (repeat for several; see "
+            "meta/ for the list).",
+            extensions={VOCABULARY: "mcpps"},
         ),
         OpenApiParameter(
             "bbox",
-            OpenApiTypes.STR,
-            description="min_lon,min_lat,max_lon,max_lat (EPSG:4326).",
+            {"type": "string", "pattern": BBOX_PATTERN},
+            description="min_lon,min_lat,max_lon,max_lat (EPSG:4326), plain "
+            "decimals; two opposite corners, in either order.",
         ),
         OpenApiParameter(
             "cell",

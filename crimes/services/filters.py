@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlencode
@@ -20,10 +21,12 @@ from django.db.models.expressions import RawSQL
 from core.api_errors import UNPROCESSABLE, ApiError
 from core.grid_sql import cell_bounds, cell_id_sql
 from core.local_time import SEATTLE
-from core.params import ascii_int, coordinate
+from core.params import ascii_int, coordinate_list, coordinates_pattern, is_text
 from crimes.models import CrimeAgainst
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# What `dow` takes: a day's name, or its number from 0 = Monday.
+DOW_VALUES = (*DAY_NAMES, *(str(day) for day in range(7)))
 CATEGORY_VALUES = {value.lower(): value for value in CrimeAgainst.values}
 # Longest range one request may cover; the data starts in 2008 at the earliest.
 EARLIEST_DATE = dt.date(2000, 1, 1)
@@ -50,6 +53,25 @@ FILTER_PARAMS = (
 COMMA_SPLIT = {"category", "dow", "beat", "offense_code"}
 MAX_VALUES = 64
 MAX_TEXT = 128
+BBOX_PATTERN = coordinates_pattern("lon", "lat", "lon", "lat")
+# Offense codes (NIBRS: 13A, 240, 90J; every code in the data since 2008 is such),
+# several in one value with commas; spaces around each. The schema's pattern.
+_CODE = "[0-9]{2}[0-9A-Za-z]"
+OFFENSE_CODES_PATTERN = f"^ *(?:{_CODE})? *(?:, *(?:{_CODE})? *)*$"
+BBOX_WORDS = (
+    "min_lon,min_lat,max_lon,max_lat in degrees (EPSG:4326), plain decimals, lon "
+    "-180 to 180, lat -90 to 90"
+)
+# Values as sent (before they are trimmed) that must match a pattern, the schema's,
+# unless empty (not given); and the words when they do not.
+PATTERNS = {
+    "offense_code": (
+        OFFENSE_CODES_PATTERN,
+        "offense codes such as 13A or 240 (three characters), repeated or "
+        "comma-separated",
+    ),
+    "bbox": (BBOX_PATTERN, BBOX_WORDS),
+}
 
 
 class FilterError(ApiError):
@@ -182,16 +204,32 @@ def _values(query: Mapping, name: str) -> list[str]:
     raw = query.getlist(name) if hasattr(query, "getlist") else query.get(name, [])
     if isinstance(raw, str):
         raw = [raw]
+    if len(raw) > MAX_VALUES:  # as sent, empty ones too (the schema's maxItems)
+        raise FilterError(name, f"at most {MAX_VALUES} values")
     out: list[str] = []
     for value in raw:
+        # Each value as sent (the schema's text_schema), before it is split or trimmed.
+        if not is_text(value, MAX_TEXT):
+            raise FilterError(
+                name, f"text of at most {MAX_TEXT} characters, no control characters"
+            )
+        if value and name in PATTERNS and not re.fullmatch(PATTERNS[name][0], value):
+            raise FilterError(name, PATTERNS[name][1])
         parts = value.split(",") if name in COMMA_SPLIT else [value]
         out += [p.strip() for p in parts if p.strip()]
     if len(out) > MAX_VALUES:
         raise FilterError(name, f"at most {MAX_VALUES} values")
-    for value in out:
-        if len(value) > MAX_TEXT or not value.isprintable():
-            raise FilterError(name, f"values are printable text of at most {MAX_TEXT}")
     return out
+
+
+def read_as_sent(name: str, value: str) -> bool:
+    """Whether a value of parameter ``name`` is read as exactly itself: text (the
+    schema's rule), not split at a comma, not trimmed. The schema lists only such
+    values of the data's vocabulary (crimes.api.schema)."""
+    try:
+        return _values({name: [value]}, name) == [value]
+    except FilterError:
+        return False
 
 
 def _single(query: Mapping, name: str) -> str | None:
@@ -239,42 +277,38 @@ def parse_choice(
 
 
 def parse_bool(query: Mapping, name: str, default: bool) -> bool:
+    """``true`` or ``false``, a boolean as the schema writes it in a query (1, yes,
+    no and other cases were read too, which the schema calls invalid)."""
     raw = _single(query, name)
     if raw is None:
         return default
-    lowered = raw.lower()
-    if lowered in {"1", "true", "yes"}:
-        return True
-    if lowered in {"0", "false", "no"}:
-        return False
+    if raw in ("true", "false"):
+        return raw == "true"
     raise FilterError(name, "true or false")
 
 
 def _dows(query: Mapping) -> tuple[int, ...]:
+    """Days as DOW_VALUES spell them (the schema's enum): mon..sun or 0..6. Any
+    word starting with a day's three letters ("monkey") and "+3" were read too."""
     out = set()
     for raw in _values(query, "dow"):
-        value = raw.lower()[:3]
-        if value in DAY_NAMES:
-            out.add(DAY_NAMES.index(value))
-        elif ascii_int(raw) is not None and 0 <= int(raw) < 7:
-            out.add(int(raw))
-        else:
+        if raw not in DOW_VALUES:
             raise FilterError("dow", "days mon..sun (or 0 = Monday .. 6 = Sunday)")
+        out.add(DOW_VALUES.index(raw) % 7)
     return tuple(sorted(out))
 
 
 def _bbox(query: Mapping) -> tuple[float, float, float, float] | None:
+    """Two opposite corners, lon,lat,lon,lat (BBOX_PATTERN, the schema's), in either
+    order: the box between them."""
     raw = _single(query, "bbox")
     if raw is None:
         return None
-    message = "min_lon,min_lat,max_lon,max_lat in degrees (EPSG:4326)"
-    values = [coordinate(v.strip(), text=True) for v in raw.split(",")]
-    if len(values) != 4 or None in values:
-        raise FilterError("bbox", message)
+    values = coordinate_list(raw, BBOX_PATTERN)
+    if values is None:  # as sent it matched (_values); trimmed, it still does
+        raise FilterError("bbox", BBOX_WORDS)
     x0, y0, x1, y1 = values
-    if not (-180 <= x0 < x1 <= 180 and -90 <= y0 < y1 <= 90):
-        raise FilterError("bbox", message + ", with min < max")
-    return x0, y0, x1, y1
+    return min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)
 
 
 def _known(

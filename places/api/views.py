@@ -7,7 +7,16 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api_errors import ApiError
-from core.params import ascii_int, coordinate, int_schema, number_schema
+from core.params import (
+    ascii_int,
+    coordinate,
+    coordinate_list,
+    coordinates_pattern,
+    int_schema,
+    is_text,
+    number_schema,
+    text_schema,
+)
 from places.api.serializers import (
     PlaceCollectionSerializer,
     ReverseCollectionSerializer,
@@ -19,7 +28,9 @@ from places.services.reverse import reverse
 from places.services.search import MATCH_WORDS, cached_search
 
 MAX_PLACES = 20
-# Longer than any address; a NUL byte would make PostgreSQL refuse the query (a 500).
+# Longer than any address, and short enough that the longest query, percent-encoded
+# (12 bytes a character at most), fits gunicorn's 4 KiB request line with the other
+# parameters; a NUL byte would make PostgreSQL refuse the query (a 500).
 MAX_QUERY_CHARS = 200
 KIND_LABELS = dict(Place.Kind.choices)
 
@@ -36,28 +47,25 @@ def _coordinate(request, name: str, low: float, high: float) -> float:
     return value
 
 
-# What core.params.coordinate reads, twice, with a comma (spaces around allowed).
-_NUMBER = r"\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,3})?\s*"
-NEAR_PATTERN = f"^{_NUMBER},{_NUMBER}$"
+# lon,lat: core.params' bounded pattern, which the reader applies (spaces allowed
+# around each number; the schema's pattern is the whole rule).
+NEAR_PATTERN = coordinates_pattern("lon", "lat")
 NEAR_WORDS = "lon,lat of the map's view in degrees (EPSG:4326), e.g. -122.33,47.61"
 
 
 def _near(request) -> tuple[float, float] | None:
-    """``near=lon,lat``: two numbers read by the one coordinate reader; either one
-    missing, not a plain number or off the globe is a 400 naming ``near``."""
+    """``near=lon,lat``: two plain decimals on the globe (NEAR_PATTERN), else a 400
+    naming ``near``."""
     raw = request.query_params.get("near")
     if raw is None:
         return None
-    parts = raw.split(",")
-    values = [coordinate(p.strip(), text=True) for p in parts]
-    if len(values) != 2 or None in values:
-        raise ApiError(f"near: {NEAR_WORDS}", "near")
-    lon, lat = values
-    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+    values = coordinate_list(raw, NEAR_PATTERN)
+    if values is None:
         raise ApiError(
             f"near: {NEAR_WORDS}; lon a number from -180 to 180, lat from -90 to 90",
             "near",
         )
+    lon, lat = values
     return lon, lat
 
 
@@ -76,9 +84,11 @@ class PlaceSearchView(APIView):
         parameters=[
             OpenApiParameter(
                 "q",
-                {"type": "string", "maxLength": MAX_QUERY_CHARS},
+                text_schema(MAX_QUERY_CHARS),
                 required=True,
-                description="What was typed",
+                description=f"What was typed: at most {MAX_QUERY_CHARS} characters "
+                "(percent-encoded, any such query fits the HTTP server's request "
+                "line), no control characters",
             ),
             OpenApiParameter(
                 "limit",
@@ -114,9 +124,11 @@ class PlaceSearchView(APIView):
         q = request.query_params.get("q")
         if q is None:
             raise ApiError("q: is required", "q")
-        if len(q) > MAX_QUERY_CHARS or not q.isprintable():
+        if not is_text(q, MAX_QUERY_CHARS):
             raise ApiError(
-                f"q: printable text of at most {MAX_QUERY_CHARS} characters", "q"
+                f"q: text of at most {MAX_QUERY_CHARS} characters, no control "
+                "characters",
+                "q",
             )
         limit = ascii_int(request.query_params.get("limit", "8"))
         if limit is None or not 1 <= limit <= MAX_PLACES:

@@ -245,10 +245,14 @@ BAD = [
     ("history/grid/", "hour_to=-1", "hour_to"),
     ("history/grid/", "hour_from=abc", "hour_from"),
     ("history/grid/", "dow=funday", "dow"),
+    ("history/grid/", "dow=monday", "dow"),
+    ("history/grid/", "dow=%2B3", "dow"),
     ("history/grid/", "beat=ZZ9", "beat"),
     ("history/grid/", "mcpp=ATLANTIS", "mcpp"),
     ("history/grid/", "bbox=1,2,3", "bbox"),
-    ("history/grid/", "bbox=-122.3,47.7,-122.4,47.6", "bbox"),
+    ("history/grid/", "bbox=-1.224e2,47.6,-122.3,47.7", "bbox"),
+    ("history/grid/", "bbox=-122.4,91,-122.3,47.7", "bbox"),
+    ("history/grid/", "offense_code=null", "offense_code"),
     ("history/grid/", "bbox=nan,nan,nan,nan", "bbox"),
     ("history/grid/", "cell_size=500", "cell_size"),
     ("history/grid/", "cell=5", "cell"),
@@ -262,6 +266,7 @@ BAD = [
     ("history/timeseries/", "interval=fortnight", "interval"),
     ("areas/", "kind=precinct", "kind"),
     ("areas/", "geometry=maybe", "geometry"),
+    ("areas/", "geometry=1", "geometry"),
     ("meta/", "x=1", "x"),
     ("export/incidents.csv", "dow=8", "dow"),
     ("history/profile/", "offense_code=" + "X" * 200, "offense_code"),
@@ -303,6 +308,28 @@ def test_a_rule_the_schema_states_in_words_is_a_422_naming_it(api, path, query, 
         param,
     )
     assert body["detail"].startswith(f"{param}:")
+
+
+def test_the_schema_lists_the_data_vocabulary(api, client):
+    """group, beat and mcpp take the values the data holds (anything else is a 400
+    "unknown value"): the schema served lists them, as meta/ does."""
+    meta = api("meta/", "").json()
+    schema = client.get("/api/v1/schema/", HTTP_ACCEPT="application/json").json()
+    listed = schema["paths"]["/api/v1/history/grid/"]["get"]["parameters"]
+    assert not any(key.startswith("x-") for p in listed for key in p)
+    parameters = {p["name"]: p["schema"] for p in listed}
+    groups = {g["value"] for g in meta["groups"]}
+    assert set(parameters["group"]["items"]["enum"]) == groups
+    assert set(parameters["beat"]["items"]["enum"]) == set(meta["beats"])
+    assert set(parameters["mcpp"]["items"]["enum"]) == set(meta["mcpps"])
+    assert "K1" in meta["beats"] and "ROBBERY" in groups
+
+
+def test_bbox_corners_come_in_either_order(api):
+    ordered = api("history/grid/", BASE + "&bbox=-122.4,47.6,-122.3,47.7")
+    swapped = api("history/grid/", BASE + "&bbox=-122.3,47.7,-122.4,47.6")
+    assert ordered.status_code == swapped.status_code == 200
+    assert ordered.json()["total"] == swapped.json()["total"] > 0
 
 
 def test_no_input_makes_a_500(api):
