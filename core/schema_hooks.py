@@ -31,6 +31,9 @@ def describe_api(result, generator, request, public):
             for parameter in operation.get("parameters", []):
                 if parameter.pop(BLANK_IS_ABSENT, False):
                     parameter["allowEmptyValue"] = True
+            if "requestBody" in operation:
+                # Every API body is the request itself: a POST without one is a 400.
+                operation["requestBody"]["required"] = True
             responses = operation.setdefault("responses", {})
             statuses = {400, 405, 429, 503} | {
                 int(s) for s in responses if s.isdigit() and int(s) >= 400

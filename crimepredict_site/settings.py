@@ -321,6 +321,7 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "core.schema_hooks.describe_api",
         "crimes.api.schema.vocabulary_enums",
+        "commutes.api.schema.add_components",
     ],
 }
 

@@ -1,7 +1,8 @@
 """Request/response shapes of the commute API (documentation for drf-spectacular).
 
 Validation itself lives in commutes.services.routes so the page and the API give the
-same messages; these serializers describe the contract in the OpenAPI schema.
+same messages; these serializers describe the answer in the OpenAPI schema (the
+request body is commutes.api.schema).
 """
 
 from __future__ import annotations
@@ -9,8 +10,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from commutes.services.corridor import CORRIDOR_HALF_WIDTH_M
-from commutes.services.routes import DAYS, MODE_SPEED_KMH
-from predictions.models import Category
+from commutes.services.routes import DAYS
 
 
 class WindowSerializer(serializers.Serializer):
@@ -19,45 +19,6 @@ class WindowSerializer(serializers.Serializer):
     days = serializers.JSONField(
         default="all",
         help_text=f"all, weekdays, weekends or a list of {', '.join(DAYS)}",
-    )
-
-
-class ScoreRequestSerializer(serializers.Serializer):
-    route = serializers.JSONField(
-        required=False,
-        help_text="GeoJSON LineString (or Feature), EPSG:4326, at most 200 points.",
-    )
-    start = serializers.ListField(
-        child=serializers.FloatField(),
-        required=False,
-        help_text="[lon, lat]; with end (and waypoints) instead of route.",
-    )
-    end = serializers.ListField(child=serializers.FloatField(), required=False)
-    waypoints = serializers.ListField(
-        child=serializers.ListField(child=serializers.FloatField()),
-        required=False,
-        help_text="[[lon, lat], ...] between start and end, in order.",
-    )
-    mode = serializers.ChoiceField(
-        choices=list(MODE_SPEED_KMH),
-        default="walk",
-        help_text=(
-            "walk, bike and drive are routed along the streets (OpenStreetMap). "
-            "transit is not offered (no transit data yet): it is a 400 naming mode."
-        ),
-    )
-    window = WindowSerializer(required=False)
-    category = serializers.ChoiceField(
-        choices=Category.values, default=Category.ALL.value
-    )
-    depart = serializers.CharField(
-        required=False,
-        help_text=(
-            "ISO local time (Seattle; an explicit offset is honoured), inside the "
-            "forecast week, e.g. 2021-12-21T08:00. The alternatives and each route's "
-            "`expected` are for this departure. Default: the shortest route's best "
-            "departure in `window`."
-        ),
     )
 
 

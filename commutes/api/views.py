@@ -9,7 +9,8 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from commutes.api.serializers import ScoreRequestSerializer, ScoreResponseSerializer
+from commutes.api.schema import SCORE_REQUEST_REF
+from commutes.api.serializers import ScoreResponseSerializer
 from commutes.services.commute import commute_answer
 from commutes.services.corridor import CORRIDOR_HALF_WIDTH_M
 from commutes.services.routes import (
@@ -62,12 +63,21 @@ class CommuteScoreView(APIView):
     authentication_classes: list = []
 
     @extend_schema(
-        request=ScoreRequestSerializer,
+        request={"application/json": SCORE_REQUEST_REF},
         responses={
             200: ScoreResponseSerializer,
             400: OpenApiResponse(
-                description="The body field at fault, named; `mode` transit is a "
-                "400 (no transit data yet)."
+                description="The body field at fault, named: what the schema "
+                "refuses (`mode` transit is a 400: no transit data yet)."
+            ),
+            422: OpenApiResponse(
+                description="The body field at fault, named: values the schema "
+                "allows that a rule in its words refuses: a point outside Seattle "
+                "(code outside_seattle) or more than 300 m from a street the mode "
+                "may use, no route to a point, a longitude or latitude out of range, "
+                "a route of zero length or over 40 km, `start`/`end` contradicting "
+                "`route`, a window ending before it starts or holding no departure "
+                "on the hour, `depart` outside the forecast week."
             ),
             429: OpenApiResponse(
                 description="Too many requests from this address: a commute "
@@ -101,9 +111,11 @@ class CommuteScoreView(APIView):
             "and the route's stretches ranked (GeoJSON; along the streets they are "
             "named), with the stretch to watch beyond the first and last 200 m. "
             "The top-level fields "
-            "repeat the shortest route's. 400 names the field at fault (a point "
-            "too far from a street, no route, outside the city, over 40 km, a bad "
-            "window or depart); 503 when no forecast or street network is stored, "
+            "repeat the shortest route's. 400 names the field the schema refuses; "
+            "422 the field that breaks a rule the schema states in words (a point "
+            "too far from a street, no route, outside the city, over 40 km, a "
+            "window or depart the forecast week cannot answer); 503 when no "
+            "forecast or street network is stored, "
             "or when every routing slot is busy. A routed commute counts as "
             f"{ROUTED_TOKENS} requests in the API's rate (a drawn one as "
             f"{DRAWN_TOKENS}): it costs about that much more than a cached read."

@@ -49,8 +49,8 @@ from commutes.services.routes import (
     MAX_LENGTH_M,
     MODE_SPEED_KMH,
     ROUTED_MODES,
+    Refused,
     Route,
-    RouteError,
     Window,
 )
 from commutes.services.stretch_history import recent_history
@@ -349,7 +349,7 @@ def _best_departures(timeline: tuple[HourScore, ...], window: Window) -> BestDep
         and math.isfinite(h.expected)
     ]
     if not inside:
-        raise RouteError(
+        raise Refused(
             "window",
             "no departure on the hour falls in the window during the forecast week; "
             "widen the window (departures are scored on the hour)",
@@ -509,7 +509,7 @@ def _given_offset(week: ForecastWeek, depart: datetime) -> float:
     if not 0 <= offset < DEPARTURES:
         first = week.hour_starts[0].astimezone(SEATTLE)
         last = week.hour_starts[DEPARTURES - 1].astimezone(SEATTLE)
-        raise RouteError(
+        raise Refused(
             "depart",
             f"depart must fall in the forecast week, {first:%Y-%m-%dT%H:%M} to "
             f"{last:%Y-%m-%dT%H:%M} Seattle time",
@@ -534,7 +534,7 @@ def _snap_all(
         snap = graph.snap(lon, lat, route.mode)
         if snap is None:
             which = f"waypoint {i}" if name == "waypoints" else name
-            raise RouteError(
+            raise Refused(
                 name,
                 f"{which} ({lat:.5f}, {lon:.5f}) is more than {SNAP_MAX_M:.0f} m from "
                 f"any street {MODE_NOUN[route.mode]} can use (water, a park or the "
@@ -553,7 +553,7 @@ def _legs_named(route: Route) -> Iterator[None]:
     except street_routes.LegNotFound as exc:
         name = route.fields[exc.leg + 1]
         which = f"waypoint {exc.leg + 1}" if name == "waypoints" else name
-        raise RouteError(
+        raise Refused(
             name,
             f"no route by {route.mode} reaches {which} from the point before it "
             "along the streets (one-way streets, or a road cut off from the rest "
@@ -565,13 +565,13 @@ def _fastest(graph: StreetGraph, route: Route, snaps: list[Snap]):
     with _legs_named(route):
         fastest = street_routes.route_through(graph, route.mode, snaps)
     if fastest.length_m < 1.0:
-        raise RouteError(
+        raise Refused(
             "end",
             "start and end fall on the same point of the street network; move one "
             "of them",
         )
     if fastest.length_m > MAX_LENGTH_M:
-        raise RouteError(
+        raise Refused(
             "route",
             f"the trip is {fastest.length_m / 1000:.1f} km along the streets; at most "
             f"{MAX_LENGTH_M / 1000:.0f} km",
@@ -593,7 +593,8 @@ def score_commute(
     score, a third of its time, which a caller reading only departures, routes and
     timelines (the commute notes) does not need.
 
-    Raises RouteError for a request the network or the forecast cannot answer
+    Raises Refused (a RouteError, 422) for a request the network or the forecast
+    cannot answer
     (naming the field), predictions.services.forecast_store.NoForecast when no
     forecast is stored and street_graph.NoNetwork when no street network is.
     """

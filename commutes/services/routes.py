@@ -15,7 +15,7 @@ from django.conf import settings
 from django.contrib.gis.geos import LineString, Point
 from django.contrib.gis.geos.prepared import PreparedGeometry
 
-from core.api_errors import ApiError
+from core.api_errors import DEFAULT_CODES, UNPROCESSABLE, ApiError
 from core.cache import AREAS, VersionedCache
 from core.params import coordinate
 from crimes.models import Area
@@ -36,6 +36,8 @@ NOT_OFFERED = {
     "stops) to route it yet; use walk, bike or drive",
 }
 MAX_LENGTH_M = 40_000.0
+# The code of a 422 for a point (or a drawn line) outside the city limits.
+OUTSIDE_SEATTLE = "outside_seattle"
 MAX_POINTS = 200
 # Routed along the streets, each leg is a search of the network (four with the
 # alternatives): as many stops as a navigation app takes.
@@ -50,16 +52,28 @@ DAY_SETS = {
     "weekdays": frozenset(range(5)),
     "weekends": frozenset({5, 6}),
 }
-_HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$", re.ASCII)
+# A clock time, H:MM or HH:MM, 24 h (also the schema's pattern).
+HHMM_PATTERN = r"^([01]?[0-9]|2[0-3]):[0-5][0-9]$"
+_HHMM = re.compile(HHMM_PATTERN)
 
 
 class RouteError(ApiError):
-    """A request that cannot be scored (a 400); ``field`` names the part at fault."""
+    """A request that cannot be scored; ``field`` names the part at fault. A 400
+    when the schema's keywords refuse it (commutes.api.schema); a 422 (`Refused`)
+    when it is what the schema allows and a rule in words refuses it: a point
+    outside the city, a window that ends before it starts, a route too long."""
 
-    def __init__(self, field: str, message: str):
-        super().__init__(message, field)
+    def __init__(self, field: str, message: str, *, code: str | None = None):
+        super().__init__(message, field, code=code)
         self.field = field
         self.message = message
+
+
+class Refused(RouteError):
+    """A rule the schema states only in words (a 422)."""
+
+    status = UNPROCESSABLE
+    code = DEFAULT_CODES[UNPROCESSABLE]
 
 
 @dataclass(frozen=True)
@@ -135,13 +149,15 @@ def _position(value, field_name: str) -> tuple[float, float]:
     # GeoJSON positions: [lon, lat] or [lon, lat, altitude].
     if not isinstance(value, list | tuple) or not 2 <= len(value) <= 3:
         raise RouteError(field_name, "a point must be [longitude, latitude]")
-    lon, lat = coordinate(value[0]), coordinate(value[1])
-    if lon is None or lat is None:
+    numbers = [coordinate(v) for v in value]
+    if None in numbers:
         raise RouteError(
             field_name, "longitude and latitude must be finite numbers (not text)"
         )
+    lon, lat = numbers[0], numbers[1]
+    # The schema gives numbers: OpenAPI 3.0 cannot bound an array's items by place.
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-        raise RouteError(
+        raise Refused(
             field_name,
             f"[{lon}, {lat}] is not a [longitude, latitude] pair (lon first)",
         )
@@ -184,7 +200,9 @@ def parse_route(data: dict) -> Route:
         )
     route_raw = data.get("route")
     start_raw, end_raw = data.get("start"), data.get("end")
-    waypoints_raw = data.get("waypoints") or []
+    waypoints_raw = data.get("waypoints")
+    if waypoints_raw is None:  # null is not given, as for every field
+        waypoints_raw = []
     if not isinstance(waypoints_raw, list):
         raise RouteError("waypoints", "waypoints must be a list of [lon, lat]")
 
@@ -209,7 +227,7 @@ def parse_route(data: dict) -> Route:
             if raw is not None and mine is not None:
                 given = _position(raw, name)
                 if _metres(given, mine) > SAME_POINT_M:
-                    raise RouteError(
+                    raise Refused(
                         name,
                         f"{name} {list(given)} contradicts the route's {name} "
                         f"{list(mine)}; give one or the other",
@@ -242,9 +260,9 @@ def parse_route(data: dict) -> Route:
     line = LineString(points, srid=settings.STORAGE_SRID)
     line_utm = line.transform(settings.ANALYSIS_SRID, clone=True)
     if line_utm.length < 1.0:
-        raise RouteError("route", "the route has zero length (start equals end)")
+        raise Refused("route", "the route has zero length (start equals end)")
     if line_utm.length > MAX_LENGTH_M:
-        raise RouteError(
+        raise Refused(
             "route",
             f"the route is {line_utm.length / 1000:.1f} km long; at most "
             f"{MAX_LENGTH_M / 1000:.0f} km",
@@ -258,15 +276,20 @@ def parse_route(data: dict) -> Route:
             )
             if not city.covers(p):
                 what = f"point {i + 1}" if drawn else fields[i]
-                raise RouteError(
+                raise Refused(
                     fields[i],
                     f"{what} ({lat:.5f}, {lon:.5f}) is outside Seattle; "
                     "forecasts cover the city only",
+                    code=OUTSIDE_SEATTLE,
                 )
         # Routed along the streets, a straight line over water between two points
         # in the city is no problem; a drawn or straight-line route must stay in.
         if drawn or mode not in ROUTED_MODES:
-            raise RouteError("route", "the route leaves Seattle between its points")
+            raise Refused(
+                "route",
+                "the route leaves Seattle between its points",
+                code=OUTSIDE_SEATTLE,
+            )
     return Route(
         points=tuple(points),
         mode=mode,
@@ -314,7 +337,7 @@ def parse_window(raw) -> Window | None:
     start = _clock(raw.get("start", "00:00"), "start")
     end = _clock(raw.get("end", "23:59"), "end")
     if end < start:
-        raise RouteError(
+        raise Refused(
             "window",
             f"window end {end:%H:%M} is before its start {start:%H:%M}; "
             "split a window that crosses midnight in two",

@@ -92,8 +92,7 @@ def test_transit_is_a_400_until_there_is_transit_data(client, commute_data):
     schema = client.get("/api/v1/schema/?format=json").json()
     components = schema["components"]["schemas"]
     mode = components["ScoreRequest"]["properties"]["mode"]
-    enum = components[mode["allOf"][0]["$ref"].rsplit("/", 1)[1]]["enum"]
-    assert enum == ["walk", "bike", "drive"]
+    assert mode["enum"] == ["walk", "bike", "drive"]
     assert "transit is not offered" in mode["description"]
 
 
@@ -123,6 +122,20 @@ def test_depart_sets_the_departure_of_every_route(client, commute_data):
 
 
 LONG_ZIGZAG = [[-122.34, 47.60], [-122.30, 47.70]] * 5  # ~11.5 km each way, 10 legs
+# The refusals the schema cannot state in its keywords (a 422; the rest are 400s).
+IN_WORDS = (
+    "outside Seattle",
+    "at most 40 km",
+    "contradicts",
+    "before its start",
+    "no departure on the hour",
+    "300 m",
+    "waypoint 1",
+    "forecast week",
+    "same point of the street network",
+    "zero length",
+    "lon first",
+)
 
 
 @pytest.mark.parametrize(
@@ -338,20 +351,39 @@ LONG_ZIGZAG = [[-122.34, 47.60], [-122.30, 47.70]] * 5  # ~11.5 km each way, 10 
             "waypoints",
             "list",
         ),
+        # Read as "no waypoints" before (`or []`); the schema says a list or null.
+        (
+            {"start": [-122.33, 47.61], "end": [-122.32, 47.62], "waypoints": 0},
+            "waypoints",
+            "list",
+        ),
+        # An altitude is a number too (it was not read at all).
+        (
+            {"start": [-122.33, 47.61, "x"], "end": [-122.32, 47.62]},
+            "start",
+            "numbers",
+        ),
+        ({}, "route", "both start and end"),
     ],
 )
-def test_each_bad_request_gets_a_400_naming_the_problem(
-    client, commute_data, body, field, words
-):
+def test_each_bad_request_names_the_problem(client, commute_data, body, field, words):
+    """A 400 for what the request body's schema refuses (commutes.api.schema); a 422
+    for values it allows that a rule in its words refuses (issue 16 item 7)."""
     response = post(client, body)
-    assert response.status_code == 400, response.content
+    status = 422 if words in IN_WORDS else 400
+    assert response.status_code == status, response.content
     data = response.json()
-    assert data["status"] == 400 and data["parameter"] == field, data
+    assert data["status"] == status and data["parameter"] == field, data
     assert words in data["detail"], data
+    if status == 422:
+        assert data["code"] in ("unprocessable", "outside_seattle"), data
+        assert (data["code"] == "outside_seattle") == ("outside Seattle" in words)
 
 
 def test_malformed_json_and_non_objects_are_400(client, commute_data):
     assert post(client, "{not json", raw=True).status_code == 400
+    no_body = client.post(URL, content_type="application/json")
+    assert no_body.status_code == 400 and no_body.json()["parameter"] == "route"
     response = post(client, [1, 2])
     assert response.status_code == 400
     assert "JSON object" in response.json()["detail"]
@@ -377,6 +409,12 @@ def test_openapi_schema_documents_both_endpoints(client):
     doc = json.loads(text)
     parts = doc["components"]["schemas"]
     assert "depart" in parts["ScoreRequest"]["properties"]
+    # start and end, or route: the schema says so, and that a body is required
+    # (a body `{}` or none matched it; issue 16 item 7).
+    body = doc["paths"]["/api/v1/commutes/score/"]["post"]["requestBody"]
+    assert body["required"] is True
+    choices = parts["ScoreRequest"]["oneOf"]
+    assert [c["required"] for c in choices] == [["route"], ["start", "end"]]
     assert {"routes", "depart", "snapped"} <= set(parts["ScoreResponse"]["properties"])
     route = parts["Route"]["properties"]
     assert {
