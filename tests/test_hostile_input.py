@@ -289,12 +289,15 @@ def test_the_schema_says_an_empty_filter_is_not_given(client, forecast):
     # The readers take "?start=" as "not given" (the history form sends empty
     # fields); the schema said such a request was invalid (issue 16 item 7).
     schema = client.get("/api/v1/schema/", HTTP_ACCEPT="application/json").json()
-    for path in ("/api/v1/forecasts/", "/api/v1/history/grid/", "/api/v1/models/"):
+    paths = ("/api/v1/forecasts/", "/api/v1/history/grid/", "/api/v1/models/")
+    for path in (*paths, "/api/v1/incidents/", "/api/v1/areas/"):
         for parameter in schema["paths"][path]["get"]["parameters"]:
             assert parameter.get("allowEmptyValue") is True, (path, parameter)
             assert not any(key.startswith("x-") for key in parameter), parameter
     assert client.get("/api/v1/forecasts/?start=&hours=&model=").status_code == 200
     assert client.get("/api/v1/history/grid/?start=&end=&dow=&bbox=").status_code == 200
+    assert client.get("/api/v1/incidents/?page=&page_size=").status_code == 200
+    assert client.get("/api/v1/areas/?kind=&geometry=").status_code == 200
 
 
 # --- the schema says what the readers take (issue 16 item 7) ------------------------

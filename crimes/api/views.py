@@ -249,7 +249,8 @@ def _extend(summary: str, response, exclude=(), extra=()):
     return extend_schema(
         summary=summary,
         description=COMMON_DOC,
-        parameters=[*_params(exclude), *extra],
+        # Every parameter is read by the filters' readers: empty is not given.
+        parameters=[*_params(exclude), *blank_is_absent(list(extra))],
         responses={200: response, **ERRORS},
         tags=["history"],
     )
@@ -388,7 +389,7 @@ class GroupsView(HistoryView):
             "kind",
             OpenApiTypes.STR,
             enum=list(history_queries.AREA_KINDS),
-            description="",
+            description="beat or mcpp (default beat).",
         ),
         OpenApiParameter(
             "geometry",
