@@ -8,11 +8,12 @@ so the API can answer 400 with a message a person can act on.
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, time
 
 from django.conf import settings
-from django.contrib.gis.geos import LineString, Point
+from django.contrib.gis.geos import GEOSGeometry, LineString, Point
 from django.contrib.gis.geos.prepared import PreparedGeometry
 
 from core.api_errors import DEFAULT_CODES, UNPROCESSABLE, ApiError
@@ -129,15 +130,34 @@ class Route:
 _CITY = VersionedCache("city-limits", (AREAS,), local=1)
 
 
-def _city_utm() -> PreparedGeometry | None:
+class SharedPrepared:
+    """A prepared geometry that a process's threads share, asked one at a time.
+
+    GEOS builds a prepared geometry's indexes on its first predicates, and the call
+    runs without the GIL: two threads asking at once corrupted them, and a web
+    worker died with SIGSEGV in ``covers`` while one client routed commutes from 8
+    threads (docs/hardening.md, "One prepared city outline per thread at a time").
+    A test of a point or a short line against it takes microseconds, so a lock
+    costs nothing that matters."""
+
+    def __init__(self, geom: GEOSGeometry) -> None:
+        self._prepared: PreparedGeometry = geom.prepared
+        self._lock = threading.Lock()
+
+    def covers(self, other: GEOSGeometry) -> bool:
+        with self._lock:
+            return self._prepared.covers(other)
+
+
+def _city_utm() -> SharedPrepared | None:
     """The city limits in metres, widened by the tolerance, prepared for fast tests."""
 
-    def read() -> PreparedGeometry | None:
+    def read() -> SharedPrepared | None:
         area = Area.objects.filter(kind=Area.Kind.CITY).only("geom").first()
         if area is None:
             return None
         geom = area.geom.transform(settings.ANALYSIS_SRID, clone=True)
-        return geom.buffer(CITY_TOLERANCE_M).prepared
+        return SharedPrepared(geom.buffer(CITY_TOLERANCE_M))
 
     return _CITY.get("all", read)
 
