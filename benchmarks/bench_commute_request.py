@@ -28,6 +28,9 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(HERE))
+
+from benchmarks.common import new_commute  # noqa: E402
 
 
 def _worker(args) -> None:
@@ -58,19 +61,7 @@ def _worker(args) -> None:
     rng = random.Random(args.seed)
 
     def body() -> str:
-        return json.dumps(
-            {
-                "start": [
-                    -122.32 + rng.uniform(-3e-3, 3e-3),
-                    47.62 + rng.uniform(-2e-3, 2e-3),
-                ],
-                "end": [
-                    -122.325 + rng.uniform(-3e-3, 3e-3),
-                    47.705 + rng.uniform(-2e-3, 2e-3),
-                ],
-                "mode": args.mode,
-            }
-        )
+        return json.dumps(new_commute(rng, args.mode))
 
     client = Client(HTTP_ACCEPT_ENCODING="gzip")
     url = "/api/v1/commutes/score/"

@@ -26,6 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path.cwd()))
 
+from benchmarks.common import new_commute  # noqa: E402
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -61,19 +63,7 @@ def main() -> None:
     rng = random.Random(args.seed)
 
     def route():
-        return parse_route(
-            {
-                "start": [
-                    -122.32 + rng.uniform(-3e-3, 3e-3),
-                    47.62 + rng.uniform(-2e-3, 2e-3),
-                ],
-                "end": [
-                    -122.325 + rng.uniform(-3e-3, 3e-3),
-                    47.705 + rng.uniform(-2e-3, 2e-3),
-                ],
-                "mode": args.mode,
-            }
-        )
+        return parse_route(new_commute(rng, args.mode))
 
     commute.score_commute(route())  # the process's first: anything still lazy
     rows = []

@@ -1,8 +1,10 @@
-"""Helpers shared by the benchmark scripts (timing one HTTP GET, percentiles)."""
+"""Helpers shared by the benchmark scripts (timing one HTTP GET, percentiles, the
+routing benchmarks' trip)."""
 
 from __future__ import annotations
 
 import http.client
+import random
 import time
 
 
@@ -27,3 +29,20 @@ def timed_get(port: int, path: str, headers: dict | None = None) -> tuple[float,
     if response.status != 200:
         raise RuntimeError(f"{path}: HTTP {response.status} {body[:200]!r}")
     return elapsed, body
+
+
+def new_commute(rng: random.Random, mode: str) -> dict:
+    """The routing benchmarks' trip as a request body: ~10 km, Capitol Hill to
+    Northgate, both ends jittered by a few hundred metres, so that no answer (cached
+    per snapped points) is found cached."""
+    return {
+        "start": [
+            -122.32 + rng.uniform(-3e-3, 3e-3),
+            47.62 + rng.uniform(-2e-3, 2e-3),
+        ],
+        "end": [
+            -122.325 + rng.uniform(-3e-3, 3e-3),
+            47.705 + rng.uniform(-2e-3, 2e-3),
+        ],
+        "mode": mode,
+    }

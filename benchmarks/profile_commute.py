@@ -23,6 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.common import new_commute  # noqa: E402
+
 STEPS = {
     "searches (StreetGraph.shortest_path)": "shortest_path",
     "corridor area shares (corridor.area_shares)": "area_shares",
@@ -57,19 +59,7 @@ def main() -> None:
     rng = random.Random()  # new pairs every run: answers are cached in Redis
 
     def commute():
-        return parse_route(
-            {
-                "start": [
-                    -122.32 + rng.uniform(-3e-3, 3e-3),
-                    47.62 + rng.uniform(-2e-3, 2e-3),
-                ],
-                "end": [
-                    -122.325 + rng.uniform(-3e-3, 3e-3),
-                    47.705 + rng.uniform(-2e-3, 2e-3),
-                ],
-                "mode": args.mode,
-            }
-        )
+        return parse_route(new_commute(rng, args.mode))
 
     routes = [commute() for _ in range(args.commutes + 1)]
     score_commute(routes[0])  # the process's first: anything still lazy

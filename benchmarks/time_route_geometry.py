@@ -28,6 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path.cwd()))
 
+from benchmarks.common import new_commute  # noqa: E402
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -67,20 +69,7 @@ def main() -> None:
     alternatives.route_seconds = seconds
     rng = random.Random(args.seed)
     routes = [
-        parse_route(
-            {
-                "start": [
-                    -122.32 + rng.uniform(-3e-3, 3e-3),
-                    47.62 + rng.uniform(-2e-3, 2e-3),
-                ],
-                "end": [
-                    -122.325 + rng.uniform(-3e-3, 3e-3),
-                    47.705 + rng.uniform(-2e-3, 2e-3),
-                ],
-                "mode": args.mode,
-            }
-        )
-        for _ in range(args.commutes + 1)
+        parse_route(new_commute(rng, args.mode)) for _ in range(args.commutes + 1)
     ]
     commute._ANSWERS.get = lambda key, make, **kw: make()  # computed every time
     commute.commute_answer(routes[0])  # the process's first: anything still lazy

@@ -11,6 +11,7 @@ from tests.commutes.test_scoring_db import (
     CAPITOL_HILL_TO_UW,
     DRAWN_CAPITOL_HILL_TO_UW,
 )
+from tests.redis_commands import record_redis_commands
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/commutes/score/"
@@ -437,19 +438,9 @@ def test_a_new_routed_commute_reads_the_cache_versions_once(
     # the model's error, the answer, the stretch's history) keys on one reading of
     # the versions (core.cache.pinned): under load each round trip to Redis waits
     # for Redis to be scheduled. It took 11 a new commute before.
-    from core import cache
-
-    client_ = cache.redis_client()
-    sent = []
-    real = type(client_).execute_command
-
-    def counted(self, *args, **options):
-        sent.append(args[0])
-        return real(self, *args, **options)
-
     body = CAPITOL_HILL_TO_UW | {"mode": "walk"}
     post(client, body)  # anything the process loads once
-    monkeypatch.setattr(type(client_), "execute_command", counted)
+    sent = record_redis_commands(monkeypatch)
     lon, lat = body["start"]
     new = body | {"start": [lon + 0.0012, lat - 0.0008]}  # snaps elsewhere: not cached
     response = post(client, new)

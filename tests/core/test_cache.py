@@ -21,6 +21,7 @@ from django.test import RequestFactory
 from core import cache
 from crimes.models import Area, ImportRun, Incident
 from predictions.models import Cell, ForecastRun, ForecastValues, ModelVersion
+from tests.redis_commands import record_redis_commands
 
 WEEK = dt.datetime(2021, 12, 6, 8, tzinfo=dt.UTC)
 
@@ -305,15 +306,7 @@ def test_a_shared_miss_is_one_round_trip_before_the_value_is_made(monkeypatch):
     # The lookup script reads the versions and the entry together; reading the
     # entry again before making it cost every new routed commute a round trip.
     store = cache.VersionedCache("t-one-trip", (cache.DATA,), shared=True)
-    client = cache.redis_client()
-    sent = []
-    real = type(client).execute_command
-
-    def counted(self, *args, **options):
-        sent.append(args[0])
-        return real(self, *args, **options)
-
-    monkeypatch.setattr(type(client), "execute_command", counted)
+    sent = record_redis_commands(monkeypatch)
     assert store.get("k", lambda: "made") == "made"
     assert sent == ["EVALSHA", "SET"]
     sent.clear()
@@ -326,14 +319,8 @@ def test_a_pinned_block_reads_every_version_once(monkeypatch):
     local = cache.VersionedCache("t-pinned", (cache.GRID,), local=4)
     shared = cache.VersionedCache("t-pinned-shared", (cache.DATA,), shared=True)
     client = cache.redis_client()
-    sent = []
-    real = type(client).execute_command
-
-    def counted(self, *args, **options):
-        sent.append(args[0])
-        return real(self, *args, **options)
-
-    monkeypatch.setattr(type(client), "execute_command", counted)
+    real = type(client).execute_command  # for a write nobody counts
+    sent = record_redis_commands(monkeypatch)
     before = cache.versions(*cache.SCOPES)
     grid = before[cache.SCOPES.index(cache.GRID)]
     sent.clear()
