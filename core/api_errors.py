@@ -110,6 +110,9 @@ class ApiError(Exception):
 
     status = 400
     code = "invalid_parameter"
+    # A 5xx that is the design working (e.g. work_slots.Busy), logged where it is
+    # raised: Django's request log leaves it out.
+    quiet = False
 
     def __init__(
         self,
@@ -214,7 +217,10 @@ def drf_exception_handler(exc: Exception, context: dict) -> Response | None:
     if getattr(exc, "auth_header", None):
         headers["WWW-Authenticate"] = exc.auth_header
     # JSON whatever the view would have rendered (GeoJSON, CSV): it is an error.
-    return Response(body, status=body["status"], headers=headers, content_type=JSON)
+    response = Response(body, status=body["status"], headers=headers, content_type=JSON)
+    if getattr(exc, "quiet", False):
+        response._has_been_logged = True  # django.utils.log.log_response skips it
+    return response
 
 
 # --- handler404 / handler500, and outages in plain Django views --------------------

@@ -13,13 +13,22 @@ with a 503 and a Retry-After, which is cheaper for everyone than queueing it.
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from core.api_errors import ApiError
 
+log = logging.getLogger(__name__)
+
 BUSY_RETRY_AFTER_S = 2
+# Refusals are counted and logged at most this often per process and kind, not one
+# line each: under a crowd they are the design working (hundreds a minute), and
+# Django logged each as "ERROR Service Unavailable".
+REFUSALS_LOG_EVERY_S = 60
+_clock = time.monotonic  # the tests move it
 
 
 class Busy(ApiError):
@@ -27,6 +36,7 @@ class Busy(ApiError):
 
     status = 503
     code = "busy"
+    quiet = True  # Slots logs refusals itself, counted (core.api_errors)
 
 
 class Slots:
@@ -40,8 +50,27 @@ class Slots:
         self._lock = threading.Lock()
         self.waiting = 0
         self.running = 0
+        self.refused = 0  # since the last log line
+        self._logged_at = float("-inf")
 
     def _refuse(self, why: str) -> Busy:
+        with self._lock:
+            self.refused += 1
+            now = _clock()
+            due = now - self._logged_at >= REFUSALS_LOG_EVERY_S
+            if due:
+                count, self.refused, self._logged_at = self.refused, 0, now
+        if due:
+            log.warning(
+                "%s: %d request(s) refused with 503 busy since the last report"
+                " (slots %d, queue %d, wait %g s); last: %s",
+                self.name,
+                count,
+                self.size,
+                self.queue,
+                self.wait_s,
+                why,
+            )
         return Busy(
             f"the server is busy {self.name} for other requests ({why}); "
             f"try again in {BUSY_RETRY_AFTER_S} seconds",
@@ -53,9 +82,11 @@ class Slots:
         """Run the block in a slot; raises Busy instead of waiting without bound."""
         if not self._free.acquire(blocking=False):
             with self._lock:
-                if self.waiting >= self.queue:
-                    raise self._refuse("the queue is full")
-                self.waiting += 1
+                full = self.waiting >= self.queue
+                if not full:
+                    self.waiting += 1
+            if full:
+                raise self._refuse("the queue is full")
             try:
                 got = self._free.acquire(timeout=self.wait_s)
             finally:

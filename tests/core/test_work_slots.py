@@ -94,3 +94,29 @@ def test_nonsense_sizes_are_refused():
     for args in ((0, 1, 1), (1, -1, 1), (1, 1, -1)):
         with pytest.raises(ValueError):
             Slots("routing", *args)
+
+
+def test_refusals_are_logged_counted_not_one_line_each(caplog, monkeypatch):
+    # bench_load's 16 routing clients drew 186 refusals in 20 s, each an
+    # "ERROR Service Unavailable" line from Django's request log.
+    import logging
+
+    from core import work_slots
+    from core.api_errors import drf_exception_handler
+
+    slots = Slots("routing", 1, 0, 0)
+    clock = [1000.0]
+    monkeypatch.setattr(work_slots, "_clock", lambda: clock[0])
+    with caplog.at_level(logging.INFO), slots.hold():
+        for _ in range(5):
+            with pytest.raises(Busy), slots.hold():
+                pass
+        clock[0] += work_slots.REFUSALS_LOG_EVERY_S
+        with pytest.raises(Busy) as refused, slots.hold():
+            pass
+    lines = [r.getMessage() for r in caplog.records if r.name == "core.work_slots"]
+    assert len(lines) == 2, lines
+    assert "1 request(s) refused" in lines[0] and "5 request(s)" in lines[1]
+    response = drf_exception_handler(refused.value, {})
+    assert response.status_code == 503 and response["Retry-After"] == "2"
+    assert response._has_been_logged  # Django's request log leaves it out
