@@ -9,7 +9,7 @@ from pathlib import Path
 
 # Eight threads ask one prepared outline at once, with a new outline each round (its
 # indexes are built by the first predicates): ``raw`` uses GEOS's prepared geometry
-# directly, as the site did, ``shared`` the SharedPrepared the site now uses.
+# directly, as the site did, ``locked`` the SharedPrepared the site now uses.
 RACE = """
 import random, sys, threading
 import django
@@ -28,10 +28,10 @@ def ask(barrier, outline, seed):
         outline.covers(Point(x, y, srid=32610))
 
 for _ in range(150):
-    shared = outline.prepared if sys.argv[1] == "raw" else SharedPrepared(outline)
+    outline_ = outline.prepared if sys.argv[1] == "raw" else SharedPrepared(outline)
     barrier = threading.Barrier(8)
     threads = [
-        threading.Thread(target=ask, args=(barrier, shared, i)) for i in range(8)
+        threading.Thread(target=ask, args=(barrier, outline_, i)) for i in range(8)
     ]
     [t.start() for t in threads]
     [t.join() for t in threads]
@@ -52,5 +52,5 @@ def _race(kind: str) -> subprocess.CompletedProcess:
 
 
 def test_threads_asking_the_outline_at_once_do_not_crash_the_process():
-    done = _race("shared")
+    done = _race("locked")
     assert done.returncode == 0 and "no crash" in done.stdout, done.stderr[-2000:]
